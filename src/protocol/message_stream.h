@@ -1,0 +1,71 @@
+#pragma once
+// Walks a stream of typed messages for a relay: small messages the proxy must understand are
+// delivered whole; every other message is passed on piecewise as bytes arrive, so a 1 GB DataRow
+// never sits in memory. Pure logic, no I/O.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "common/bytes.h"
+#include "protocol/frame_reader.h"
+
+namespace ouroboros::protocol {
+
+// Which message types the caller wants whole (one bit per byte value).
+class TypeSet {
+ public:
+  TypeSet() = default;
+  TypeSet(std::initializer_list<char> types) {
+    for (char t : types) add(t);
+  }
+  void add(char t) { bits_[static_cast<std::uint8_t>(t) / 64] |= 1ull << (static_cast<std::uint8_t>(t) % 64); }
+  bool contains(char t) const {
+    return bits_[static_cast<std::uint8_t>(t) / 64] & (1ull << (static_cast<std::uint8_t>(t) % 64));
+  }
+
+ private:
+  std::uint64_t bits_[4] = {0, 0, 0, 0};
+};
+
+enum class StreamEventKind {
+  NeedMore,      // nothing more can be done with the bytes given; call again with more
+  WholeMessage,  // frame holds a complete message of a type in the "whole" set
+  PassThrough,   // `bytes` are raw stream bytes to forward as they are (part of a message)
+  Malformed,     // error says why; the stream is unusable afterwards
+};
+
+struct StreamEvent {
+  StreamEventKind kind = StreamEventKind::NeedMore;
+  Frame frame;           // WholeMessage: the message (body view into the input buffer)
+  char type = kUntyped;  // WholeMessage / PassThrough: type of the message the bytes belong to
+  bool message_start = false;  // PassThrough: these bytes begin a new message (header included)
+  ByteView bytes;        // PassThrough: bytes to forward
+  std::size_t consumed = 0;  // bytes of the input this event used up (the caller drops them)
+  std::string_view error;
+};
+
+class MessageStream {
+ public:
+  // `whole` types are delivered complete and must fit in reader's max size (otherwise
+  // Malformed); others pass through in pieces of any size. `pass_through_limit` bounds the
+  // length field of pass-through messages (PostgreSQL caps messages at 1 GB).
+  MessageStream(FrameReader reader, TypeSet whole, std::size_t pass_through_limit = (1u << 30) + 64)
+      : reader_(reader), whole_(whole), pass_through_limit_(pass_through_limit) {}
+
+  // Looks at the start of `input` (bytes not yet consumed) and returns the next event.
+  // The caller removes `consumed` bytes from its buffer before calling again.
+  StreamEvent next(ByteView input);
+
+  // True while inside a pass-through message (its remaining bytes have not all been seen).
+  bool mid_message() const { return remaining_ > 0; }
+  void set_whole_types(TypeSet whole) { whole_ = whole; }
+
+ private:
+  FrameReader reader_;
+  TypeSet whole_;
+  std::size_t pass_through_limit_;
+  std::size_t remaining_ = 0;  // bytes of the current pass-through message still to come
+  char current_type_ = kUntyped;
+};
+
+}  // namespace ouroboros::protocol
