@@ -24,6 +24,7 @@ struct ScramVerifier {
   static ScramVerifier from_password(std::string_view password, std::string_view salt,
                                      int iterations = 4096);
   std::string to_string() const;
+  bool operator==(const ScramVerifier&) const = default;
 };
 
 // Keys that let the proxy log in to PostgreSQL as a client that proved itself with SCRAM, when
@@ -32,6 +33,7 @@ struct ScramVerifier {
 struct ScramClientKeys {
   Key32 client_key{};
   Key32 server_key{};
+  bool operator==(const ScramClientKeys&) const = default;
 };
 
 // Server side of one SCRAM-SHA-256 exchange (no channel binding: "n,," or "y,," gs2 headers).
@@ -53,6 +55,7 @@ class ScramServer {
  private:
   ScramVerifier verifier_;
   std::string server_nonce_;
+  std::string gs2_header_;  // "n,," or "y,,": the client-final's c= must repeat it
   std::string client_first_bare_;
   std::string server_first_;
   std::string combined_nonce_;

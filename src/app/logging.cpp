@@ -1,0 +1,54 @@
+#include "app/logging.h"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+namespace ouroboros::app {
+
+namespace {
+// %j: the message escaped for a JSON string.
+class JsonMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      switch (c) {
+        case '"': dest.append(std::string_view("\\\"")); break;
+        case '\\': dest.append(std::string_view("\\\\")); break;
+        case '\n': dest.append(std::string_view("\\n")); break;
+        case '\r': dest.append(std::string_view("\\r")); break;
+        case '\t': dest.append(std::string_view("\\t")); break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+            dest.append(std::string_view(buf));
+          } else {
+            dest.push_back(c);
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
+};
+}  // namespace
+
+void apply_logging(spdlog::logger& logger, const config::LoggingConfig& logging) {
+  logger.set_level(spdlog::level::from_str(logging.level));
+  if (logging.format == config::LogFormat::Json) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<JsonMessageFlag>('j').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","message":"%j"})");
+    logger.set_formatter(std::move(formatter));
+  } else {
+    logger.set_pattern("%Y-%m-%d %H:%M:%S.%e %l %v");
+  }
+  logger.flush_on(spdlog::level::trace);
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const config::LoggingConfig& logging) {
+  auto logger = std::make_shared<spdlog::logger>("ouroboros", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  apply_logging(*logger, logging);
+  return logger;
+}
+
+}  // namespace ouroboros::app

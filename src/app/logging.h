@@ -1,0 +1,14 @@
+#pragma once
+// The daemon's logger: stderr, text or one JSON object per line.
+#include <spdlog/logger.h>
+
+#include <memory>
+
+#include "config/config.h"
+
+namespace ouroboros::app {
+
+std::shared_ptr<spdlog::logger> make_logger(const config::LoggingConfig& logging);
+void apply_logging(spdlog::logger& logger, const config::LoggingConfig& logging);
+
+}  // namespace ouroboros::app

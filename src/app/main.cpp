@@ -1,0 +1,70 @@
+// ouroboros: the PostgreSQL connection-pooling proxy daemon.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "app/logging.h"
+#include "config/config_loader.h"
+#include "io/event_loop.h"
+#include "io/signal_watcher.h"
+#include "proxy/proxy.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ouroboros --config FILE        run the proxy in the foreground (logs to stderr)\n"
+    "       ouroboros --check-config FILE  validate FILE and exit 0 (valid) or 1 (invalid)\n"
+    "       ouroboros --version\n"
+    "       ouroboros --help\n";
+
+// Prints every problem; returns the config only when there is none.
+std::optional<ouroboros::config::Config> load(const std::string& path) {
+  auto result = ouroboros::config::load_config_file(path, ouroboros::config::process_environment());
+  for (const auto& w : result.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  for (const auto& e : result.errors) std::fprintf(stderr, "error: %s\n", e.to_string().c_str());
+  return std::move(result.config);
+}
+
+int run(const std::string& path) {
+  auto config = load(path);
+  if (!config) return 1;
+  auto logger = ouroboros::app::make_logger(config->logging);
+  auto shared = std::make_shared<const ouroboros::config::Config>(std::move(*config));
+
+  ouroboros::io::EventLoop loop;
+  ouroboros::proxy::Proxy proxy(loop, shared, *logger);
+  if (std::string error = proxy.start(); !error.empty()) {
+    logger->critical("cannot start: {}", error);
+    return 1;
+  }
+  ouroboros::io::SignalWatcher term(loop, SIGTERM, [&] { proxy.shutdown("SIGTERM"); });
+  ouroboros::io::SignalWatcher intr(loop, SIGINT, [&] { proxy.shutdown("SIGINT"); });
+  loop.run();
+  logger->info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A write to a socket the peer closed must be an error code, not a process kill.
+  std::signal(SIGPIPE, SIG_IGN);
+  std::string arg = argc > 1 ? argv[1] : "";
+  if (arg == "--version") {
+    std::printf("ouroboros %s\n", OUROBOROS_VERSION);
+    return 0;
+  }
+  if (arg == "--help" || arg == "-h") {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  if ((arg == "--config" || arg == "-c") && argc == 3) return run(argv[2]);
+  if (arg == "--check-config" && argc == 3) {
+    if (!load(argv[2])) return 1;
+    std::printf("%s: configuration is valid\n", argv[2]);
+    return 0;
+  }
+  std::fprintf(stderr, "%s", kUsage);
+  return 2;
+}

@@ -1,0 +1,54 @@
+#pragma once
+// Server side of client authentication: the proxy asks for and checks the client's password as
+// auth.type says (SCRAM-SHA-256, md5 or trust). Unknown users go through the same exchange and
+// fail at its end, as PostgreSQL does, so the outcome does not reveal which users exist.
+#include <optional>
+#include <string>
+
+#include "common/bytes.h"
+#include "config/config.h"
+#include "protocol/auth.h"
+
+namespace ouroboros::auth {
+
+struct AuthStep {
+  enum class Kind { Send, Success, Failure };
+  Kind kind = Kind::Send;
+  Bytes out;           // Send: the message(s) to write to the client
+  std::string reason;  // Failure: for the log only; the client sees a generic 28P01
+};
+
+class ClientAuthenticator {
+ public:
+  // `user` is null for an unknown user. `scram_verifier` is the verifier to check against (the
+  // configured one, or one derived once from a plain password); `mock_salt` seeds the fake
+  // exchange for unknown users.
+  ClientAuthenticator(config::AuthType type, std::string user_name, const config::UserConfig* user,
+                      std::optional<protocol::ScramVerifier> scram_verifier, std::string mock_salt);
+
+  // The first request to the client (or Success for trust).
+  AuthStep start();
+  // The body of the client's 'p' message.
+  AuthStep on_password_message(ByteView body);
+
+  // After a SCRAM success: keys that let the proxy log in to PostgreSQL without the password.
+  const std::optional<protocol::ScramClientKeys>& scram_keys() const { return scram_keys_; }
+
+ private:
+  enum class Method { Trust, Scram, Md5 };
+  enum class Stage { Start, ScramFirst, ScramFinal, Md5, Done };
+  AuthStep fail(std::string reason);
+
+  config::AuthType type_;
+  std::string user_name_;
+  const config::UserConfig* user_;
+  std::optional<protocol::ScramVerifier> verifier_;
+  std::string mock_salt_;
+  Method method_ = Method::Scram;
+  Stage stage_ = Stage::Start;
+  std::optional<protocol::ScramServer> scram_;
+  std::uint8_t md5_salt_[4] = {0, 0, 0, 0};
+  std::optional<protocol::ScramClientKeys> scram_keys_;
+};
+
+}  // namespace ouroboros::auth

@@ -1,0 +1,37 @@
+#pragma once
+// One libuv loop and the small services every connection on it needs: time and deferred work.
+// One EventLoop per thread; nothing here is shared between loops.
+#include <functional>
+#include <vector>
+
+#include "common/clock.h"
+#include "io/uv_handle.h"
+
+namespace ouroboros::io {
+
+class EventLoop final : public TimeSource {
+ public:
+  EventLoop();
+  ~EventLoop() override;
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  uv_loop_t* raw() { return &loop_; }
+  // Runs until stop() or until no handle is active.
+  void run();
+  void stop();
+  TimePoint now() const override;
+
+  // Runs fn on the next loop iteration, outside any callback currently on the stack: the safe
+  // place to destroy objects whose callbacks are running now.
+  void defer(std::function<void()> fn);
+
+ private:
+  void run_deferred();
+
+  uv_loop_t loop_{};
+  UvHandle<uv_idle_t> idle_;
+  std::vector<std::function<void()>> deferred_;
+};
+
+}  // namespace ouroboros::io

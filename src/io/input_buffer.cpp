@@ -1,0 +1,28 @@
+#include "io/input_buffer.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ouroboros::io {
+
+void InputBuffer::consume(std::size_t n) {
+  begin_ += std::min(n, size());
+  if (begin_ == end_) begin_ = end_ = 0;
+}
+
+std::span<std::uint8_t> InputBuffer::tail(std::size_t want) {
+  if (data_.size() - end_ >= want) return {data_.data() + end_, data_.size() - end_};
+  // Move unconsumed bytes to the front before growing.
+  if (begin_ > 0) {
+    std::memmove(data_.data(), data_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (data_.size() - end_ < want && data_.size() < limit_) {
+    std::size_t grown = std::max(data_.size() * 2, end_ + want);
+    data_.resize(std::min(grown, limit_));
+  }
+  return {data_.data() + end_, data_.size() - end_};
+}
+
+}  // namespace ouroboros::io

@@ -1,0 +1,109 @@
+#include "io/tcp_connector.h"
+
+namespace ouroboros::io {
+
+struct TcpConnector::Resolve {
+  uv_getaddrinfo_t req{};
+  TcpConnector* owner = nullptr;  // null once the connector is gone
+};
+
+struct TcpConnector::Connect {
+  uv_connect_t req{};
+  TcpConnector* owner = nullptr;
+};
+
+TcpConnector::TcpConnector(EventLoop& loop, std::string host, std::uint16_t port, OnDone on_done)
+    : loop_(loop), host_(std::move(host)), port_(port), on_done_(std::move(on_done)) {}
+
+TcpConnector::~TcpConnector() {
+  if (resolve_) resolve_->owner = nullptr;  // the request frees itself when libuv answers
+  if (connect_) connect_->owner = nullptr;  // answered with ECANCELED when attempt_ closes
+  attempt_.reset();
+  if (addresses_) uv_freeaddrinfo(addresses_);
+}
+
+void TcpConnector::start() {
+  resolve_ = new Resolve;
+  resolve_->owner = this;
+  resolve_->req.data = resolve_;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  std::string port = std::to_string(port_);
+  int rc = uv_getaddrinfo(
+      loop_.raw(), &resolve_->req,
+      [](uv_getaddrinfo_t* req, int status, addrinfo* res) {
+        auto* r = static_cast<Resolve*>(req->data);
+        TcpConnector* owner = r->owner;
+        delete r;
+        if (!owner) {
+          if (res) uv_freeaddrinfo(res);
+          return;
+        }
+        owner->resolve_ = nullptr;
+        owner->on_resolved(status, res);
+      },
+      host_.c_str(), port.c_str(), &hints);
+  if (rc != 0) {
+    delete resolve_;
+    resolve_ = nullptr;
+    // Report asynchronously so callers never see their callback run inside start().
+    std::string error = "could not resolve \"" + host_ + "\": " + uv_strerror(rc);
+    loop_.defer([this, error] { finish(nullptr, error); });
+  }
+}
+
+void TcpConnector::on_resolved(int status, addrinfo* result) {
+  if (status != 0) {
+    finish(nullptr, "could not resolve \"" + host_ + "\": " + uv_strerror(status));
+    return;
+  }
+  addresses_ = result;
+  next_ = result;
+  try_next();
+}
+
+void TcpConnector::try_next() {
+  while (next_) {
+    addrinfo* ai = next_;
+    next_ = next_->ai_next;
+    attempt_ = std::make_unique<TcpTransport>(loop_);
+    connect_ = new Connect;
+    connect_->owner = this;
+    connect_->req.data = connect_;
+    int rc = uv_tcp_connect(&connect_->req, attempt_->handle(), ai->ai_addr, [](uv_connect_t* req, int st) {
+      auto* c = static_cast<Connect*>(req->data);
+      TcpConnector* owner = c->owner;
+      delete c;
+      if (!owner) return;
+      owner->connect_ = nullptr;
+      owner->on_connected(st);
+    });
+    if (rc == 0) return;
+    delete connect_;
+    connect_ = nullptr;
+    last_error_ = uv_strerror(rc);
+  }
+  finish(nullptr, "could not connect to " + host_ + ":" + std::to_string(port_) + ": " +
+                      (last_error_.empty() ? "no address" : last_error_));
+}
+
+void TcpConnector::on_connected(int status) {
+  if (status != 0) {
+    last_error_ = uv_strerror(status);
+    attempt_.reset();
+    try_next();
+    return;
+  }
+  attempt_->mark_connected();
+  finish(std::move(attempt_), "");
+}
+
+void TcpConnector::finish(std::unique_ptr<TcpTransport> transport, std::string error) {
+  if (!on_done_) return;
+  auto done = std::move(on_done_);
+  on_done_ = nullptr;
+  done(std::move(transport), std::move(error));  // may destroy this
+}
+
+}  // namespace ouroboros::io

@@ -1,0 +1,54 @@
+#pragma once
+// Plain TCP Transport over a libuv stream.
+#include <memory>
+#include <string>
+
+#include "io/event_loop.h"
+#include "io/transport.h"
+#include "io/uv_handle.h"
+
+namespace ouroboros::io {
+
+class TcpTransport final : public Transport {
+ public:
+  explicit TcpTransport(EventLoop& loop);
+  ~TcpTransport() override;
+
+  uv_tcp_t* handle() { return handle_.get(); }
+  // For the listener/connector that set the handle up.
+  void mark_connected();
+
+  void set_handler(TransportHandler* handler) override { handler_ = handler; }
+  void start_reading() override;
+  void stop_reading() override;
+  bool reading() const override { return reading_; }
+  bool write(Bytes data) override;
+  std::size_t queued_bytes() const override { return queued_; }
+  void set_high_water(std::size_t bytes) override { high_water_ = bytes; }
+  bool above_high_water() const override { return queued_ > high_water_; }
+  void close_after_flush() override;
+  void close() override;
+  bool is_open() const override { return open_; }
+  std::string peer_address() const override { return peer_; }
+  void set_input_limit(std::size_t bytes) override { input_.set_limit(bytes); }
+  InputBuffer& input() override { return input_; }
+
+ private:
+  struct WriteRequest;
+  using Handle = UvHandle<uv_tcp_t>;
+  void on_read(ssize_t nread);
+  void on_write_done(std::size_t bytes, int status);
+  void fail(std::string_view reason);
+
+  Handle handle_;
+  TransportHandler* handler_ = nullptr;
+  InputBuffer input_;
+  std::size_t queued_ = 0;
+  std::size_t high_water_ = 1u << 20;
+  bool was_above_ = false;
+  bool reading_ = false;
+  bool open_ = false;
+  std::string peer_;
+};
+
+}  // namespace ouroboros::io

@@ -1,0 +1,49 @@
+#pragma once
+// A byte stream under a connection state machine: plain TCP today, TLS later, same interface.
+// Callbacks go to one TransportHandler; after close() no callback is made.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/bytes.h"
+#include "io/input_buffer.h"
+
+namespace ouroboros::io {
+
+class TransportHandler {
+ public:
+  virtual ~TransportHandler() = default;
+  // New bytes are in `input`; consume what you used, leave partial messages there.
+  virtual void on_readable(InputBuffer& input) = 0;
+  // Queued output fell to the low-water mark after having exceeded the high-water mark.
+  virtual void on_drained() = 0;
+  // The peer closed or an error occurred; the transport is already closed.
+  virtual void on_transport_closed(std::string_view reason) = 0;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void set_handler(TransportHandler* handler) = 0;
+  virtual void start_reading() = 0;
+  virtual void stop_reading() = 0;
+  virtual bool reading() const = 0;
+  // Queues bytes for sending. Returns false if the transport is closed.
+  virtual bool write(Bytes data) = 0;
+  virtual std::size_t queued_bytes() const = 0;
+  // Above this many queued bytes the relay stops reading the other side; on_drained() fires
+  // once the queue falls to a quarter of it.
+  virtual void set_high_water(std::size_t bytes) = 0;
+  virtual bool above_high_water() const = 0;
+  // Closes once queued bytes are sent (e.g. after a final ErrorResponse).
+  virtual void close_after_flush() = 0;
+  // Closes now, dropping queued bytes. Idempotent; no callbacks afterwards.
+  virtual void close() = 0;
+  virtual bool is_open() const = 0;
+  virtual std::string peer_address() const = 0;
+  virtual void set_input_limit(std::size_t bytes) = 0;
+  // Bytes received and not yet consumed by the handler.
+  virtual InputBuffer& input() = 0;
+};
+
+}  // namespace ouroboros::io

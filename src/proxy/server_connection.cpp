@@ -1,0 +1,294 @@
+#include "proxy/server_connection.h"
+
+#include "protocol/sqlstate.h"
+#include "proxy/client_connection.h"
+#include "proxy/proxy.h"
+
+namespace ouroboros::proxy {
+
+namespace {
+// Login-phase messages are small; anything bigger is a protocol error.
+constexpr std::size_t kMaxLoginMessage = 1u << 20;
+
+// While relaying, only these server messages are read whole; all others stream through.
+const protocol::TypeSet kServerWholeTypes{protocol::backend::kReadyForQuery,
+                                          protocol::backend::kParameterStatus};
+
+// During login every message is read whole.
+protocol::TypeSet all_types() {
+  protocol::TypeSet set;
+  for (int t = 0; t < 256; ++t) set.add(static_cast<char>(t));
+  return set;
+}
+}  // namespace
+
+ServerConnection::ServerConnection(Proxy& proxy, PoolEntry& pool, pool::ServerId id,
+                                   pool::StartupParameters parameters)
+    : proxy_(proxy),
+      pool_(pool),
+      id_(id),
+      host_(pool.db.host),
+      port_(pool.db.port),
+      startup_parameters_(std::move(parameters)),
+      connect_timer_(proxy.loop()),
+      stream_(protocol::FrameReader(kMaxLoginMessage), all_types()) {}
+
+ServerConnection::~ServerConnection() = default;
+
+void ServerConnection::start(auth::BackendCredentials credentials) {
+  std::vector<std::pair<std::string, std::string>> params = {
+      {"user", credentials.user}, {"database", pool_.db.dbname}};
+  for (const auto& p : startup_parameters_) params.push_back(p);
+  authenticator_.emplace(std::move(credentials));
+
+  connect_timer_.start(proxy_.config().timeouts.server_connect_timeout, [this] {
+    login_failed({"FATAL", std::string(sqlstate::kSqlclientUnableToEstablishConnection),
+                  "could not connect to server: timeout after " +
+                      std::to_string(proxy_.config().timeouts.server_connect_timeout.count()) + "ms",
+                  host_ + ":" + std::to_string(port_)});
+  });
+  connector_ = std::make_unique<io::TcpConnector>(
+      proxy_.loop(), host_, port_,
+      [this, params = std::move(params)](std::unique_ptr<io::TcpTransport> t, std::string error) {
+        if (!t) {
+          login_failed({"FATAL", std::string(sqlstate::kSqlclientUnableToEstablishConnection),
+                        "could not connect to server: " + error, {}});
+          return;
+        }
+        proxy_.log().debug("server {}: connected to {}:{}", id_, host_, port_);
+        transport_ = std::move(t);
+        transport_->set_handler(this);
+        transport_->set_high_water(proxy_.config().limits.buffer_high_water);
+        Bytes out;
+        protocol::encode_startup(out, params);
+        transport_->write(std::move(out));
+        state_ = State::LoggingIn;
+        transport_->start_reading();
+      });
+  connector_->start();
+}
+
+void ServerConnection::login_failed(OwnedError error) {
+  if (state_ == State::Closed) return;
+  state_ = State::Closed;
+  connect_timer_.stop();
+  connector_.reset();
+  if (transport_) transport_->close();
+  proxy_.server_login_failed(*this, std::move(error));
+}
+
+void ServerConnection::on_readable(io::InputBuffer& input) {
+  Bytes to_client;
+  while (state_ != State::Closed) {
+    auto event = stream_.next(input.view());
+    if (event.kind == protocol::StreamEventKind::NeedMore) break;
+    if (event.kind == protocol::StreamEventKind::Malformed) {
+      input.consume(input.size());
+      proxy_.log().warn("server {}: malformed message from PostgreSQL: {}", id_, event.error);
+      close("protocol error from server");
+      return;
+    }
+    if (event.kind == protocol::StreamEventKind::PassThrough) {
+      // Only a linked server streams messages to its client; anything else is discarded.
+      if (state_ == State::Linked) append(to_client, event.bytes);
+      input.consume(event.consumed);
+      continue;
+    }
+    const protocol::Frame frame = event.frame;
+    if (state_ == State::LoggingIn) {
+      handle_login_message(frame);
+      input.consume(event.consumed);
+      continue;
+    }
+    bool forward = handle_relay_message(frame, to_client);
+    if (forward && state_ == State::Linked)
+      append(to_client, input.view().subspan(0, event.consumed));
+    input.consume(event.consumed);
+  }
+  if (!to_client.empty() && client_) {
+    client_->send_from_server(std::move(to_client));
+    // Backpressure: a slow client stops us reading this server until its queue drains.
+    if (client_ && client_->transport()->above_high_water()) transport_->stop_reading();
+  }
+}
+
+void ServerConnection::handle_login_message(const protocol::Frame& frame) {
+  using namespace protocol;
+  switch (frame.type) {
+    case backend::kAuthentication: {
+      auto request = decode_authentication(frame.body);
+      if (!request) return close("malformed authentication request");
+      auto step = authenticator_->on_request(*request);
+      if (step.kind == auth::AuthStep::Kind::Failure) {
+        proxy_.log().error("server login to {}:{} as {} failed: {}", host_, port_, pool_.user, step.reason);
+        return login_failed({"FATAL", std::string(sqlstate::kInvalidPassword),
+                             "proxy could not log in to the database: " + step.reason, {}});
+      }
+      if (!step.out.empty()) transport_->write(std::move(step.out));
+      return;
+    }
+    case backend::kParameterStatus: {
+      if (auto ps = decode_parameter_status(frame.body))
+        parameter_status_[std::string(ps->name)] = std::string(ps->value);
+      return;
+    }
+    case backend::kBackendKeyData: {
+      if (auto key = decode_backend_key_data(frame.body)) backend_key_ = *key;
+      return;
+    }
+    case backend::kErrorResponse: {
+      OwnedError error;
+      if (auto fields = decode_error_fields(frame.body)) {
+        error.sqlstate = std::string(fields->sqlstate());
+        error.message = std::string(fields->message());
+        error.detail = std::string(fields->detail());
+      }
+      if (error.sqlstate.empty()) error.sqlstate = std::string(sqlstate::kConnectionFailure);
+      return login_failed(std::move(error));
+    }
+    case backend::kReadyForQuery: {
+      connect_timer_.stop();
+      connector_.reset();
+      state_ = State::Idle;
+      proxy_.log().debug("server {}: logged in (backend pid {})", id_, backend_key_.pid);
+      stream_ = MessageStream(FrameReader(kMaxLoginMessage), kServerWholeTypes);
+      proxy_.server_ready(*this);
+      return;
+    }
+    case backend::kNoticeResponse:
+    case backend::kNegotiateProtocolVersion:
+      return;  // nothing to act on
+    default:
+      return close("unexpected message during login");
+  }
+}
+
+bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes& to_client) {
+  (void)to_client;
+  using namespace protocol;
+  switch (frame.type) {
+    case backend::kParameterStatus:
+      if (auto ps = decode_parameter_status(frame.body))
+        parameter_status_[std::string(ps->name)] = std::string(ps->value);
+      return state_ == State::Linked;
+    case backend::kErrorResponse:  // read whole only for proxy-issued queries
+      if (state_ == State::Syncing || state_ == State::Resetting) {
+        internal_failed_ = true;
+        if (auto fields = decode_error_fields(frame.body))
+          proxy_.log().warn("server {}: internal query failed: {} {}", id_, fields->sqlstate(), fields->message());
+        return false;
+      }
+      return state_ == State::Linked;
+    case backend::kReadyForQuery: {
+      if (auto status = decode_ready_for_query(frame.body)) transaction_status_ = *status;
+      if (state_ == State::Syncing || state_ == State::Resetting) {
+        if (--internal_replies_ <= 0) finish_internal_query();
+        return false;
+      }
+      if (replies_expected_ > 0) --replies_expected_;
+      return state_ == State::Linked;
+    }
+    default:
+      return state_ == State::Linked;
+  }
+}
+
+void ServerConnection::finish_internal_query() {
+  bool ok = !internal_failed_ && transaction_status_ == 'I';
+  internal_failed_ = false;
+  if (state_ == State::Syncing) {
+    state_ = State::Idle;
+    proxy_.server_synced(*this, ok);
+  } else if (state_ == State::Resetting) {
+    state_ = State::Idle;
+    proxy_.server_released(*this, ok);
+  }
+}
+
+void ServerConnection::sync_parameters(const std::string& sql) {
+  state_ = State::Syncing;
+  internal_replies_ = 1;
+  // Errors inside are hidden from clients but make the server unusable for this one.
+  stream_.set_whole_types(protocol::TypeSet{protocol::backend::kReadyForQuery,
+                                            protocol::backend::kParameterStatus,
+                                            protocol::backend::kErrorResponse});
+  Bytes out;
+  protocol::encode_query(out, sql);
+  transport_->write(std::move(out));
+}
+
+void ServerConnection::link(ClientConnection* client) {
+  stream_.set_whole_types(kServerWholeTypes);
+  client_ = client;
+  state_ = State::Linked;
+  replies_expected_ = 0;
+  extended_pending_ = false;
+  transport_->start_reading();
+}
+
+void ServerConnection::unlink_and_reset() {
+  client_ = nullptr;
+  if (state_ != State::Linked) return;
+  // A server mid-request (or mid-COPY, or holding unsynced extended messages) cannot be cleaned
+  // by a query; closing it is the only safe choice.
+  if (replies_expected_ > 0 || extended_pending_) {
+    close("client left during a request");
+    return;
+  }
+  state_ = State::Resetting;
+  internal_replies_ = 0;
+  stream_.set_whole_types(protocol::TypeSet{protocol::backend::kReadyForQuery,
+                                            protocol::backend::kParameterStatus,
+                                            protocol::backend::kErrorResponse});
+  Bytes out;
+  if (transaction_status_ != 'I') {
+    protocol::encode_query(out, "ROLLBACK");
+    ++internal_replies_;
+  }
+  protocol::encode_query(out, "DISCARD ALL");
+  ++internal_replies_;
+  transport_->start_reading();
+  transport_->write(std::move(out));
+}
+
+void ServerConnection::send_from_client(Bytes bytes, int replies_expected, bool extended_pending) {
+  replies_expected_ += replies_expected;
+  extended_pending_ = extended_pending;
+  transport_->write(std::move(bytes));
+}
+
+void ServerConnection::on_drained() {
+  if (client_) client_->resume_reading();
+}
+
+void ServerConnection::on_transport_closed(std::string_view reason) {
+  if (state_ == State::Closed) return;
+  if (state_ == State::Connecting || state_ == State::LoggingIn) {
+    login_failed({"FATAL", std::string(sqlstate::kConnectionFailure),
+                  "server closed the connection during login: " + std::string(reason), {}});
+    return;
+  }
+  close(reason);
+}
+
+void ServerConnection::close(std::string_view reason) {
+  if (state_ == State::Closed) return;
+  bool was_logging_in = state_ == State::Connecting || state_ == State::LoggingIn;
+  if (was_logging_in) {
+    login_failed({"FATAL", std::string(sqlstate::kConnectionFailure), std::string(reason), {}});
+    return;
+  }
+  state_ = State::Closed;
+  proxy_.log().debug("server {} ({}:{}) closing: {}", id_, host_, port_, reason);
+  if (transport_ && transport_->is_open()) {
+    Bytes out;
+    protocol::encode_terminate(out);
+    transport_->write(std::move(out));
+    transport_->close_after_flush();
+  }
+  ClientConnection* client = std::exchange(client_, nullptr);
+  if (client) client->server_lost(reason);
+  proxy_.server_closed(*this);
+}
+
+}  // namespace ouroboros::proxy

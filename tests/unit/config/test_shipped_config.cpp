@@ -1,0 +1,42 @@
+// The example configuration shipped in config/ouroboros.yaml must always load.
+#include <doctest/doctest.h>
+
+#include "test_support.h"
+
+using namespace ouroboros::config;
+using namespace ouroboros::config::test;
+
+namespace {
+const std::string kShipped = std::string(OUROBOROS_SOURCE_DIR) + "/config/ouroboros.yaml";
+}
+
+TEST_CASE("config/ouroboros.yaml loads with the demo's environment") {
+  const LoadResult result = load_config_file(
+      kShipped, fake_env({{"APP_PASSWORD", "app_password"}, {"OUROBOROS_PG_PORT", "15432"}}));
+  INFO(all_errors(result));
+  REQUIRE(result.errors.empty());
+  REQUIRE(result.config);
+  CHECK(result.warnings.empty());
+  const Config& config = *result.config;
+  CHECK(config.source_file == kShipped);
+  CHECK(config.listen.port == 6432);
+  CHECK(config.auth.type == AuthType::ScramSha256);
+  CHECK(config.auth.users.at("app").password == "app_password");
+  const auto app = config.find_database("app");
+  REQUIRE(app);
+  CHECK(app->dbname == "app");
+  CHECK(app->port == 15432);
+  CHECK(app->pool.mode == PoolMode::Session);
+  const auto other = config.find_database("postgres");
+  REQUIRE(other);
+  CHECK(other->dbname == "postgres");
+  CHECK(other->port == 15432);
+}
+
+TEST_CASE("config/ouroboros.yaml needs APP_PASSWORD") {
+  const LoadResult result = load_config_file(kShipped, fake_env());
+  CHECK_FALSE(result.config);
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].key == "auth.users.app.password");
+  CHECK(result.errors[0].message.find("APP_PASSWORD") != std::string::npos);
+}
