@@ -4,6 +4,7 @@
 // never sits in memory. Pure logic, no I/O.
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string_view>
 
 #include "common/bytes.h"
@@ -66,6 +67,7 @@ class MessageStream {
   std::size_t pass_through_limit_;
   std::size_t remaining_ = 0;  // bytes of the current pass-through message still to come
   char current_type_ = kUntyped;
+  std::string_view error_;  // set once the stream is malformed; every later call repeats it
 };
 
 }  // namespace ouroboros::protocol

@@ -1,0 +1,76 @@
+#include "protocol/message_stream.h"
+
+#include <algorithm>
+
+namespace ouroboros::protocol {
+namespace {
+
+constexpr std::size_t kTypedHeaderSize = 5;
+
+StreamEvent need_more() {
+  return {};
+}
+
+}  // namespace
+
+StreamEvent MessageStream::next(ByteView input) {
+  StreamEvent event;
+  if (!error_.empty()) {
+    event.kind = StreamEventKind::Malformed;
+    event.error = error_;
+    return event;
+  }
+  if (input.empty()) return need_more();
+
+  if (remaining_ > 0) {
+    const std::size_t n = std::min(remaining_, input.size());
+    remaining_ -= n;
+    event.kind = StreamEventKind::PassThrough;
+    event.type = current_type_;
+    event.message_start = false;
+    event.bytes = input.first(n);
+    event.consumed = n;
+    return event;
+  }
+
+  if (input.size() < kTypedHeaderSize) return need_more();
+  const char type = static_cast<char>(input[0]);
+
+  if (whole_.contains(type)) {
+    const FrameResult frame = reader_.read_typed(input);
+    if (frame.status == FrameStatus::NeedMore) return need_more();
+    if (frame.status == FrameStatus::Malformed) {
+      error_ = frame.error;
+      event.kind = StreamEventKind::Malformed;
+      event.error = error_;
+      return event;
+    }
+    event.kind = StreamEventKind::WholeMessage;
+    event.frame = frame.frame;
+    event.type = type;
+    event.consumed = frame.frame.size;
+    return event;
+  }
+
+  // Pass-through messages are bounded by their own limit, not by the reader's buffer size.
+  const HeaderResult header = FrameReader(pass_through_limit_).peek_typed_header(input);
+  if (header.status == FrameStatus::Malformed) {
+    error_ = header.error;
+    event.kind = StreamEventKind::Malformed;
+    event.error = error_;
+    return event;
+  }
+  // Forward whatever is here now (at least the header) so a huge message never waits in memory.
+  const std::size_t total = kTypedHeaderSize + header.body_length;
+  const std::size_t n = std::min(total, input.size());
+  remaining_ = total - n;
+  current_type_ = type;
+  event.kind = StreamEventKind::PassThrough;
+  event.type = type;
+  event.message_start = true;
+  event.bytes = input.first(n);
+  event.consumed = n;
+  return event;
+}
+
+}  // namespace ouroboros::protocol
