@@ -19,6 +19,7 @@ Proxy::~Proxy() {
   // Connections reference the proxy; drop them before its members go.
   clients_.clear();
   servers_.clear();
+  dying_servers_.clear();
 }
 
 std::string Proxy::start() {
@@ -205,10 +206,8 @@ void Proxy::client_closed(ClientConnection& client) {
       if (key.first == client.database() && key.second == client.user()) pool->servers.cancel_request(id);
     }
   }
-  loop_.defer([this, id] {
-    clients_.erase(id);
-    maybe_finish_shutdown();
-  });
+  dying_clients_.push_back(id);
+  schedule_reap();
 }
 
 pool::CancelKey Proxy::register_cancel_key(pool::ClientId client, std::int32_t pid) {
@@ -275,11 +274,20 @@ void Proxy::server_closed(ServerConnection& server) {
 void Proxy::destroy_server(pool::ServerId id) {
   auto it = servers_.find(id);
   if (it == servers_.end()) return;
-  // Its callbacks may be on the stack: free it on the next loop turn.
-  auto* raw = it->second.release();
+  // Its callbacks may be on the stack: keep it until the next loop turn.
+  dying_servers_.push_back(std::move(it->second));
   servers_.erase(it);
-  loop_.defer([this, raw] {
-    delete raw;
+  schedule_reap();
+}
+
+void Proxy::schedule_reap() {
+  if (reap_scheduled_) return;
+  reap_scheduled_ = true;
+  loop_.defer([this] {
+    reap_scheduled_ = false;
+    dying_servers_.clear();
+    for (auto id : dying_clients_) clients_.erase(id);
+    dying_clients_.clear();
     maybe_finish_shutdown();
   });
 }
@@ -300,7 +308,7 @@ void Proxy::shutdown(std::string_view reason) {
 }
 
 void Proxy::maybe_finish_shutdown() {
-  if (shutting_down_ && clients_.empty() && servers_.empty()) loop_.stop();
+  if (shutting_down_ && clients_.empty() && servers_.empty() && dying_servers_.empty()) loop_.stop();
 }
 
 }  // namespace ouroboros::proxy

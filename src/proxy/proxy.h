@@ -74,6 +74,7 @@ class Proxy {
   void destroy_server(pool::ServerId id);
   auth::BackendCredentials backend_credentials(const PoolEntry& pool) const;
   void maybe_finish_shutdown();
+  void schedule_reap();
 
   io::EventLoop& loop_;
   std::shared_ptr<const config::Config> config_;
@@ -90,6 +91,10 @@ class Proxy {
   pool::CancelRegistry cancels_;
   std::unordered_map<pool::ServerId, pool::ClientId> pending_links_;  // servers syncing parameters
   bool shutting_down_ = false;
+  // Closed connections wait here for the next loop turn: their callbacks may be on the stack.
+  std::vector<std::unique_ptr<ServerConnection>> dying_servers_;
+  std::vector<pool::ClientId> dying_clients_;
+  bool reap_scheduled_ = false;
 };
 
 }  // namespace ouroboros::proxy
