@@ -30,7 +30,8 @@ int run(const std::string& path) {
   auto config = load(path);
   if (!config) return 1;
   auto logger = ouroboros::app::make_logger(config->logging);
-  auto shared = std::make_shared<const ouroboros::config::Config>(std::move(*config));
+  std::shared_ptr<const ouroboros::config::Config> shared =
+      std::make_shared<const ouroboros::config::Config>(std::move(*config));
 
   ouroboros::io::EventLoop loop;
   ouroboros::proxy::Proxy proxy(loop, shared, *logger);
@@ -38,8 +39,23 @@ int run(const std::string& path) {
     logger->critical("cannot start: {}", error);
     return 1;
   }
-  ouroboros::io::SignalWatcher term(loop, SIGTERM, [&] { proxy.shutdown("SIGTERM"); });
-  ouroboros::io::SignalWatcher intr(loop, SIGINT, [&] { proxy.shutdown("SIGINT"); });
+  ouroboros::io::SignalWatcher term(loop, SIGTERM, [&] { proxy.shutdown("SIGTERM", true); });
+  ouroboros::io::SignalWatcher intr(loop, SIGINT, [&] { proxy.shutdown("SIGINT", false); });
+  ouroboros::io::SignalWatcher hup(loop, SIGHUP, [&] {
+    // An invalid file is reported like at start-up and the running configuration stays.
+    auto result = ouroboros::config::load_config_file(path, ouroboros::config::process_environment());
+    for (const auto& w : result.warnings) logger->warn("reload: {}", w);
+    for (const auto& e : result.errors) logger->error("reload: {}", e.to_string());
+    if (!result.config) {
+      logger->error("reload: {} has errors; keeping the running configuration", path);
+      return;
+    }
+    if (result.config->listen.host != shared->listen.host || result.config->listen.port != shared->listen.port)
+      logger->warn("reload: listen address changes need a restart; keeping {}:{}", shared->listen.host, proxy.port());
+    ouroboros::app::apply_logging(*logger, result.config->logging);
+    shared = std::make_shared<const ouroboros::config::Config>(std::move(*result.config));
+    proxy.reload(shared);
+  });
   loop.run();
   logger->info("stopped");
   return 0;

@@ -34,10 +34,34 @@ struct AuthConfig {
   std::map<std::string, UserConfig> users;  // by user name
 };
 
-// Pool settings; the top-level `pool:` block gives defaults, each database may override any key.
+// Retry delays after a failed server connection: initial, then multiplied up to max, each drawn
+// at random from [d*(1-jitter), d*(1+jitter)] (and capped at max).
+struct BackoffSettings {
+  Duration initial = std::chrono::milliseconds(100);  // first retry delay; > 0
+  Duration max = std::chrono::seconds(10);            // cap; >= initial
+  double multiplier = 2.0;                            // >= 1.0
+  double jitter = 0.2;                                // 0.0 .. 1.0
+};
+
+// Pool settings; the top-level `pool:` block gives defaults, each database may override any key
+// (key by key, backoff's too). A zero duration marked "0 = ..." below disables that limit.
 struct PoolSettings {
   PoolMode mode = PoolMode::Session;
   std::size_t size = 20;  // server connections per (database, user) pool
+  std::size_t min_size = 0;                   // servers kept open (warm) even when idle; <= size
+  std::size_t reserve_size = 0;               // extra servers allowed when a client waited longer than reserve_timeout
+  Duration reserve_timeout = std::chrono::seconds(5);
+  std::size_t max_db_connections = 0;         // per database, all users together; 0 = no limit
+  std::size_t max_client_connections = 0;     // per database; 0 = no limit (the global one is limits.max_client_connections)
+  Duration server_idle_timeout = std::chrono::minutes(10);   // 0 = never; idle servers above min_size closed after this
+  Duration server_lifetime = std::chrono::hours(1);          // 0 = never; servers retired at the end of a transaction after this
+  Duration server_check_delay = std::chrono::seconds(30);    // 0 = always check; idle longer than this -> checked before reuse
+  Duration query_wait_timeout = std::chrono::seconds(120);   // 0 = wait forever; max time a client waits for a server
+  Duration query_timeout = Duration::zero();                 // 0 = off; a query running longer is cancelled
+  Duration idle_transaction_timeout = Duration::zero();      // 0 = off; a client idle inside a transaction longer is disconnected
+  Duration client_idle_timeout = Duration::zero();           // 0 = off; a client idle (outside a transaction) longer is disconnected
+  bool fail_fast = false;                     // while the backend is unreachable, fail waiting clients at once with the last error
+  BackoffSettings backoff;
 };
 
 struct DatabaseConfig {
@@ -65,6 +89,7 @@ struct LimitsConfig {
 struct TimeoutsConfig {
   Duration client_login_timeout = std::chrono::seconds(60);
   Duration server_connect_timeout = std::chrono::seconds(15);
+  Duration shutdown_timeout = std::chrono::seconds(30);   // SIGTERM: how long running transactions may finish; 0 = close at once
 };
 
 struct Config {

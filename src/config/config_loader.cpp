@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #include "config/password_format.h"
 #include "config/yaml_reader.h"
@@ -49,7 +50,7 @@ class ConfigBuilder {
         root, {"listen", "auth", "pool", "databases", "logging", "limits", "timeouts"});
     if (const YamlEntry* entry = get(top, "listen")) listen(*entry);
     if (const YamlEntry* entry = get(top, "auth")) auth(*entry);
-    if (const YamlEntry* entry = get(top, "pool")) pool(*entry, config_.pool);
+    if (const YamlEntry* entry = get(top, "pool")) pool(*entry, config_.pool, true);
     if (const YamlEntry* entry = get(top, "databases")) {
       databases(*entry);
     } else {
@@ -127,12 +128,106 @@ class ConfigBuilder {
     }
   }
 
-  // Overlays the keys present in `section` onto `settings`.
-  void pool(const YamlEntry& section, PoolSettings& settings) {
-    const YamlFields fields = reader_.fields(section, {"mode", "size"});
+  // Overlays the keys present in `section` onto `settings` (nested backoff key by key too).
+  // `top_level`: the `pool:` defaults; otherwise a database's overrides.
+  void pool(const YamlEntry& section, PoolSettings& settings, bool top_level) {
+    const YamlFields fields = reader_.fields(
+        section, {"mode", "size", "min_size", "reserve_size", "reserve_timeout",
+                  "max_db_connections", "max_client_connections", "server_idle_timeout",
+                  "server_lifetime", "server_check_delay", "query_wait_timeout", "query_timeout",
+                  "idle_transaction_timeout", "client_idle_timeout", "fail_fast", "backoff"});
     if (const YamlEntry* e = get(fields, "mode"))
       assign(settings.mode, reader_.choice(*e, kPoolModes));
     if (const YamlEntry* e = get(fields, "size")) assign(settings.size, reader_.positive_count(*e));
+    if (const YamlEntry* e = get(fields, "min_size")) assign(settings.min_size, reader_.count(*e));
+    if (const YamlEntry* e = get(fields, "reserve_size"))
+      assign(settings.reserve_size, reader_.count(*e));
+    if (const YamlEntry* e = get(fields, "reserve_timeout"))
+      assign(settings.reserve_timeout, reader_.positive_duration(*e));
+    if (const YamlEntry* e = get(fields, "max_db_connections"))
+      assign(settings.max_db_connections, reader_.count(*e));
+    if (const YamlEntry* e = get(fields, "max_client_connections"))
+      assign(settings.max_client_connections, reader_.count(*e));
+
+    const std::pair<const char*, Duration PoolSettings::*> disableable[] = {
+        {"server_idle_timeout", &PoolSettings::server_idle_timeout},
+        {"server_lifetime", &PoolSettings::server_lifetime},
+        {"server_check_delay", &PoolSettings::server_check_delay},
+        {"query_wait_timeout", &PoolSettings::query_wait_timeout},
+        {"query_timeout", &PoolSettings::query_timeout},
+        {"idle_transaction_timeout", &PoolSettings::idle_transaction_timeout},
+        {"client_idle_timeout", &PoolSettings::client_idle_timeout}};
+    for (const auto& [name, member] : disableable) {
+      if (const YamlEntry* e = get(fields, name))
+        assign(settings.*member, reader_.duration_or_zero(*e, zero_meaning(name)));
+    }
+    if (const YamlEntry* e = get(fields, "fail_fast"))
+      assign(settings.fail_fast, reader_.boolean(*e));
+    if (const YamlEntry* e = get(fields, "backoff")) backoff(*e, settings.backoff, top_level);
+
+    // Checked on the merged values, reported only where this block wrote one of the two keys
+    // (a violation inherited whole was already reported at the top level).
+    if (settings.min_size > settings.size) {
+      const YamlEntry* min_size = get(fields, "min_size");
+      const YamlEntry* size = get(fields, "size");
+      const std::string sizes = "min_size (" + std::to_string(settings.min_size) +
+                                ") must not exceed size (" + std::to_string(settings.size) + ")";
+      if (min_size != nullptr) {
+        reader_.error(*min_size, sizes + origin(size, top_level, "size"));
+      } else if (size != nullptr) {
+        reader_.error(*size, sizes + origin(min_size, top_level, "min_size"));
+      }
+    }
+  }
+
+  static std::string_view zero_meaning(std::string_view key) {
+    if (key == "server_idle_timeout" || key == "server_lifetime") return "never";
+    if (key == "server_check_delay") return "always check";
+    if (key == "query_wait_timeout") return "wait forever";
+    return "off";
+  }
+
+  // Where the other key of a cross-check came from when this block does not write it.
+  static std::string origin(const YamlEntry* written, bool top_level, const std::string& key) {
+    if (written != nullptr) return "";
+    return top_level ? " (" + key + " is the default)" : " (" + key + " from the top-level pool)";
+  }
+
+  void backoff(const YamlEntry& section, BackoffSettings& settings, bool top_level) {
+    const YamlFields fields = reader_.fields(section, {"initial", "max", "multiplier", "jitter"});
+    const YamlEntry* initial = get(fields, "initial");
+    const YamlEntry* max = get(fields, "max");
+    if (initial != nullptr) assign(settings.initial, reader_.positive_duration(*initial));
+    if (max != nullptr) assign(settings.max, reader_.positive_duration(*max));
+    if (const YamlEntry* e = get(fields, "multiplier")) {
+      assign(settings.multiplier,
+             reader_.number(*e, 1.0, std::numeric_limits<double>::max(),
+                            "at least 1 (1 = the same delay every time)"));
+    }
+    if (const YamlEntry* e = get(fields, "jitter"))
+      assign(settings.jitter, reader_.number(*e, 0.0, 1.0, "between 0 and 1"));
+
+    if (settings.max < settings.initial) {
+      const std::string message = "backoff.max (" + format_duration(settings.max) +
+                                  ") must not be less than backoff.initial (" +
+                                  format_duration(settings.initial) + ")";
+      if (max != nullptr) {
+        reader_.error(*max, message + origin(initial, top_level, "initial"));
+      } else if (initial != nullptr) {
+        reader_.error(*initial, message + origin(max, top_level, "max"));
+      }
+    }
+  }
+
+  // The largest unit that writes `d` exactly: 100ms, 10s, 5m, 2h, 1d.
+  static std::string format_duration(Duration d) {
+    const std::pair<long long, const char*> units[] = {
+        {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}};
+    const long long ms = d.count();
+    for (const auto& [size, name] : units) {
+      if (ms != 0 && ms % size == 0) return std::to_string(ms / size) + name;
+    }
+    return std::to_string(ms) + "ms";
   }
 
   void databases(const YamlEntry& section) {
@@ -175,7 +270,7 @@ class ConfigBuilder {
       db.password = reader_.text(*e, &from_env);
       if (db.password) check_server_password(*e, *db.password, from_env);
     }
-    if (const YamlEntry* e = get(fields, "pool")) pool(*e, db.pool);
+    if (const YamlEntry* e = get(fields, "pool")) pool(*e, db.pool, false);
     if (db.dbname.empty() && db.name != kWildcardDatabase) db.dbname = db.name;
     config_.databases[db.name] = std::move(db);
   }
@@ -219,13 +314,15 @@ class ConfigBuilder {
   }
 
   void timeouts(const YamlEntry& section) {
-    const YamlFields fields =
-        reader_.fields(section, {"client_login_timeout", "server_connect_timeout"});
+    const YamlFields fields = reader_.fields(
+        section, {"client_login_timeout", "server_connect_timeout", "shutdown_timeout"});
     TimeoutsConfig& timeouts = config_.timeouts;
     if (const YamlEntry* e = get(fields, "client_login_timeout"))
       assign(timeouts.client_login_timeout, reader_.positive_duration(*e));
     if (const YamlEntry* e = get(fields, "server_connect_timeout"))
       assign(timeouts.server_connect_timeout, reader_.positive_duration(*e));
+    if (const YamlEntry* e = get(fields, "shutdown_timeout"))
+      assign(timeouts.shutdown_timeout, reader_.duration_or_zero(*e, "close at once"));
   }
 
   YamlReader& reader_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <limits>
 #include <set>
 
@@ -184,7 +185,7 @@ std::optional<std::uint16_t> YamlReader::port(const YamlEntry& entry, bool allow
   return static_cast<std::uint16_t>(*value);
 }
 
-std::optional<std::size_t> YamlReader::positive_count(const YamlEntry& entry) {
+std::optional<std::size_t> YamlReader::count(const YamlEntry& entry) {
   const std::optional<std::string> written = text(entry);
   if (!written) return std::nullopt;
   const std::optional<std::uint64_t> value = parse_unsigned(*written);
@@ -192,11 +193,16 @@ std::optional<std::size_t> YamlReader::positive_count(const YamlEntry& entry) {
     error(entry, "expected a whole number, got '" + *written + "'");
     return std::nullopt;
   }
-  if (*value == 0) {
+  return static_cast<std::size_t>(*value);
+}
+
+std::optional<std::size_t> YamlReader::positive_count(const YamlEntry& entry) {
+  const std::optional<std::size_t> value = count(entry);
+  if (value && *value == 0) {
     error(entry, "must be at least 1");
     return std::nullopt;
   }
-  return static_cast<std::size_t>(*value);
+  return value;
 }
 
 std::optional<std::size_t> YamlReader::positive_size(const YamlEntry& entry) {
@@ -217,22 +223,87 @@ std::optional<std::size_t> YamlReader::positive_size(const YamlEntry& entry) {
 }
 
 std::optional<Duration> YamlReader::positive_duration(const YamlEntry& entry) {
+  return duration(entry, {});
+}
+
+std::optional<Duration> YamlReader::duration_or_zero(const YamlEntry& entry,
+                                                     std::string_view zero_means) {
+  return duration(entry, zero_means.empty() ? "disabled" : zero_means);
+}
+
+// `zero_means` empty: the duration must be greater than zero.
+std::optional<Duration> YamlReader::duration(const YamlEntry& entry, std::string_view zero_means) {
   const std::optional<std::string> written = text(entry);
   if (!written) return std::nullopt;
+  const std::optional<std::uint64_t> bare = parse_unsigned(*written);
+  if (bare && *bare == 0) {  // a bare 0 needs no unit
+    if (!zero_means.empty()) return Duration::zero();
+    error(entry, "must be greater than zero");
+    return std::nullopt;
+  }
   const std::optional<Duration> value = parse_duration(*written);
   if (!value) {
+    const std::string zero_hint =
+        zero_means.empty() ? "" : "; 0 alone means " + std::string(zero_means);
     if (all_digits(*written)) {
       error(entry, "'" + *written + "' has no unit; units are required (e.g. " + *written +
-                       "s or " + *written + "ms; us, ms, s, m, h, d)");
+                       "s or " + *written + "ms; us, ms, s, m, h, d)" + zero_hint);
     } else {
-      error(entry,
-            "invalid duration '" + *written +
-                "'; expected a whole number with a unit: us, ms, s, m, h, d (e.g. 250ms, 5s)");
+      error(entry, "invalid duration '" + *written +
+                       "'; expected a whole number with a unit: us, ms, s, m, h, d (e.g. 250ms, "
+                       "5s)" +
+                       zero_hint);
     }
     return std::nullopt;
   }
-  if (value->count() <= 0) {
+  if (value->count() <= 0 && zero_means.empty()) {
     error(entry, "must be greater than zero");
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> YamlReader::boolean(const YamlEntry& entry) {
+  const std::optional<std::string> written = text(entry);
+  if (!written) return std::nullopt;
+  // YAML 1.2 core schema spellings only: yes/no/on/off/1/0 are too easy to misread.
+  for (std::string_view yes : {"true", "True", "TRUE"}) {
+    if (*written == yes) return true;
+  }
+  for (std::string_view no : {"false", "False", "FALSE"}) {
+    if (*written == no) return false;
+  }
+  error(entry, "expected true or false, got '" + *written + "'");
+  return std::nullopt;
+}
+
+std::optional<double> YamlReader::number(const YamlEntry& entry, double min, double max,
+                                         std::string_view range_text) {
+  const std::optional<std::string> written = text(entry);
+  if (!written) return std::nullopt;
+  // [-]digits[.digits] or [-].digits: what a person writes, nothing from_chars would add.
+  std::string_view rest = *written;
+  if (!rest.empty() && rest.front() == '-') rest.remove_prefix(1);
+  const std::size_t dot = rest.find('.');
+  const std::string_view whole = rest.substr(0, dot);
+  const std::string_view fraction =
+      dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+  const bool well_formed = (dot == std::string_view::npos)
+                               ? all_digits(whole)
+                               : (whole.empty() || all_digits(whole)) && all_digits(fraction);
+  double value = 0;
+  if (well_formed) {
+    const char* begin = written->data();
+    const char* end = begin + written->size();
+    auto [stop, ec] = std::from_chars(begin, end, value, std::chars_format::fixed);
+    if (ec != std::errc() || stop != end) value = std::numeric_limits<double>::quiet_NaN();
+  }
+  if (!well_formed || !std::isfinite(value)) {
+    error(entry, "expected a number such as 2 or 0.5, got '" + *written + "'");
+    return std::nullopt;
+  }
+  if (value < min || value > max) {
+    error(entry, "must be " + std::string(range_text) + ", got " + *written);
     return std::nullopt;
   }
   return value;

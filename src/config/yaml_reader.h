@@ -45,9 +45,17 @@ class YamlReader {
   std::optional<std::string> text(const YamlEntry& entry, bool* used_environment = nullptr);
   std::optional<std::string> non_empty_text(const YamlEntry& entry);
   std::optional<std::uint16_t> port(const YamlEntry& entry, bool allow_zero);
+  std::optional<std::size_t> count(const YamlEntry& entry);  // a whole number, 0 allowed
   std::optional<std::size_t> positive_count(const YamlEntry& entry);
   std::optional<std::size_t> positive_size(const YamlEntry& entry);
   std::optional<Duration> positive_duration(const YamlEntry& entry);
+  // A duration that may be 0 (written `0`, `0s`, `0ms`, ...) to switch something off;
+  // `zero_means` completes the sentence "0 means ..." in messages.
+  std::optional<Duration> duration_or_zero(const YamlEntry& entry, std::string_view zero_means);
+  std::optional<bool> boolean(const YamlEntry& entry);  // true or false (True, TRUE, ...)
+  // A decimal number in [min, max] such as 2, 1.5 or 0.25 (no exponent, inf or nan).
+  std::optional<double> number(const YamlEntry& entry, double min, double max,
+                               std::string_view range_text);
 
   template <typename Enum>
   std::optional<Enum> choice(const YamlEntry& entry,
@@ -64,6 +72,8 @@ class YamlReader {
   }
 
  private:
+  std::optional<Duration> duration(const YamlEntry& entry, std::string_view zero_means);
+
   std::string file_;
   EnvLookup env_;
   LoadResult& result_;

@@ -4,9 +4,13 @@
 
 namespace ouroboros::pool {
 
-void ServerPool::request(ClientId client, std::string params_key, std::vector<PoolAction>& out) {
-  waiters_.push_back({client, std::move(params_key)});
-  pump(out);
+ServerPool::~ServerPool() { capacity_.open -= std::min(capacity_.open, servers_.size()); }
+
+void ServerPool::request(ClientId client, std::string params_key, TimePoint now, Actions& out, bool front) {
+  Waiter waiter{client, std::move(params_key), now};
+  if (front) waiters_.push_front(std::move(waiter));
+  else waiters_.push_back(std::move(waiter));
+  pump(now, out);
 }
 
 void ServerPool::cancel_request(ClientId client) {
@@ -15,102 +19,170 @@ void ServerPool::cancel_request(ClientId client) {
   if (it != waiters_.end()) waiters_.erase(it);
 }
 
-void ServerPool::server_ready(ServerId server, std::vector<PoolAction>& out) {
+void ServerPool::server_ready(ServerId server, TimePoint now, Actions& out) {
   auto it = servers_.find(server);
   if (it == servers_.end() || it->second.state != State::Connecting) return;
   it->second.state = State::Idle;
+  it->second.idle_since = now;
   --connecting_;
   idle_.push_back(server);
-  pump(out);
+  backoff_.reset();
+  next_attempt_ = now;
+  pump(now, out);
 }
 
-void ServerPool::release(ServerId server, bool reusable, std::vector<PoolAction>& out) {
+void ServerPool::release(ServerId server, bool reusable, TimePoint now, Actions& out) {
   auto it = servers_.find(server);
   if (it == servers_.end() || it->second.state != State::Active) return;
-  if (reusable) {
+  if (reusable && !expired(it->second, now)) {
     it->second.state = State::Idle;
+    it->second.idle_since = now;
     idle_.push_back(server);
   } else {
-    servers_.erase(it);
+    erase(it);
+    out.push_back({PoolAction::Kind::CloseServer, 0, server, {}});
   }
-  pump(out);
+  pump(now, out);
 }
 
-void ServerPool::connect_failed(ServerId server, std::vector<PoolAction>& out) {
+void ServerPool::connect_failed(ServerId server, bool rejected, TimePoint now, Actions& out) {
   auto it = servers_.find(server);
   if (it == servers_.end() || it->second.state != State::Connecting) return;
-  servers_.erase(it);
-  --connecting_;
-  // Each waiter not covered by another pending connection learns of the failure rather than
-  // waiting for a server that will not come.
-  if (waiters_.size() > connecting_) {
-    out.push_back({PoolAction::Kind::FailClient, waiters_.front().client, server, {}, true});
-    waiters_.pop_front();
+  erase(it);
+  next_attempt_ = now + backoff_.next_delay(random_);
+  if (rejected || limits_.fail_fast) {
+    FailReason reason = rejected ? FailReason::LoginRejected : FailReason::BackendUnavailable;
+    for (const Waiter& w : waiters_) out.push_back({PoolAction::Kind::FailClient, w.client, server, {}, true, false, reason});
+    waiters_.clear();
   }
-  pump(out);
+  pump(now, out);
 }
 
-void ServerPool::remove(ServerId server, std::vector<PoolAction>& out) {
+void ServerPool::remove(ServerId server, TimePoint now, Actions& out) {
   auto it = servers_.find(server);
   if (it == servers_.end()) return;
-  if (it->second.state == State::Connecting) --connecting_;
-  if (it->second.state == State::Idle) erase_idle(server);
-  servers_.erase(it);
-  pump(out);
+  erase(it);
+  pump(now, out);
 }
 
-bool ServerPool::take_idle(ServerId server) {
-  auto it = servers_.find(server);
-  if (it == servers_.end() || it->second.state != State::Idle) return false;
-  erase_idle(server);
+void ServerPool::tick(TimePoint now, Actions& out) {
+  if (limits_.query_wait_timeout.count() > 0) {
+    // Not only the front: a waiter re-queued at the front after a failed check may be younger.
+    for (std::size_t i = 0; i < waiters_.size();) {
+      if (now - waiters_[i].since >= limits_.query_wait_timeout) {
+        FailReason reason = reachable() ? FailReason::WaitTimeout : FailReason::BackendUnavailable;
+        out.push_back({PoolAction::Kind::FailClient, waiters_[i].client, 0, {}, true, false, reason});
+        waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
+    }
+  }
+  // Idle servers past their idle timeout (keeping min_size) or their lifetime are closed.
+  for (std::size_t i = 0; i < idle_.size();) {
+    const Server& s = servers_[idle_[i]];
+    bool idle_expired = limits_.server_idle_timeout.count() > 0 &&
+                        now - s.idle_since >= limits_.server_idle_timeout && servers_.size() > limits_.min_size;
+    if (idle_expired || expired(s, now)) {
+      close_idle(idle_[i], out);
+    } else {
+      ++i;
+    }
+  }
+  pump(now, out);
+}
+
+void ServerPool::retire_all(TimePoint now, Actions& out) {
+  for (auto& [id, s] : servers_) s.retire = true;
+  while (!idle_.empty()) close_idle(idle_.back(), out);
+  pump(now, out);
+}
+
+void ServerPool::set_limits(PoolLimits limits, TimePoint now, Actions& out) {
+  limits_ = limits;
+  backoff_.set_policy(limits.backoff);
+  // A smaller pool sheds idle servers now; busy ones go as they come back.
+  while (!idle_.empty() && servers_.size() > limits_.size) close_idle(idle_.front(), out);
+  pump(now, out);
+}
+
+Duration ServerPool::longest_wait(TimePoint now) const {
+  Duration longest{0};
+  for (const Waiter& w : waiters_)
+    longest = std::max(longest, std::chrono::duration_cast<Duration>(now - w.since));
+  return longest;
+}
+
+bool ServerPool::expired(const Server& s, TimePoint now) const {
+  return s.retire || (limits_.server_lifetime.count() > 0 && now - s.created >= limits_.server_lifetime);
+}
+
+void ServerPool::erase(std::unordered_map<ServerId, Server>::iterator it) {
+  if (it->second.state == State::Connecting) --connecting_;
+  if (it->second.state == State::Idle) idle_.erase(std::remove(idle_.begin(), idle_.end(), it->first), idle_.end());
+  if (capacity_.open > 0) --capacity_.open;
   servers_.erase(it);
+}
+
+void ServerPool::close_idle(ServerId server, Actions& out) {
+  auto it = servers_.find(server);
+  if (it == servers_.end()) return;
+  erase(it);
+  out.push_back({PoolAction::Kind::CloseServer, 0, server, {}});
+}
+
+bool ServerPool::can_connect(TimePoint now) const {
+  if (capacity_.full()) return false;
+  std::size_t allowed = limits_.size;
+  if (limits_.reserve_size > 0 && !waiters_.empty() && now - waiters_.front().since >= limits_.reserve_timeout)
+    allowed += limits_.reserve_size;
+  if (servers_.size() >= allowed) return false;
+  // While backing off: nothing before the delay ends, then one probe at a time.
+  if (backoff_.failures() > 0 && (now < next_attempt_ || connecting_ > 0)) return false;
   return true;
 }
 
-void ServerPool::set_limits(PoolLimits limits, std::vector<PoolAction>& out) {
-  limits_ = limits;
-  pump(out);
+void ServerPool::connect(std::string params_key, TimePoint now, Actions& out) {
+  ServerId id = ++next_server_id_;
+  servers_[id] = Server{State::Connecting, params_key, now, now, false};
+  ++connecting_;
+  ++capacity_.open;
+  out.push_back({PoolAction::Kind::Connect, 0, id, std::move(params_key)});
 }
 
-void ServerPool::erase_idle(ServerId server) {
-  idle_.erase(std::remove(idle_.begin(), idle_.end(), server), idle_.end());
-}
-
-void ServerPool::assign(std::size_t waiter_index, std::size_t idle_index, std::vector<PoolAction>& out) {
+void ServerPool::assign(std::size_t waiter_index, std::size_t idle_index, TimePoint now, Actions& out) {
   ServerId server = idle_[idle_index];
   Waiter waiter = std::move(waiters_[waiter_index]);
   idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(idle_index));
   waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(waiter_index));
   Server& s = servers_[server];
   s.state = State::Active;
+  bool check = now - s.idle_since > limits_.server_check_delay;
   out.push_back({PoolAction::Kind::Assign, waiter.client, server, waiter.params_key,
-                 s.params_key == waiter.params_key});
+                 s.params_key == waiter.params_key, check});
 }
 
-void ServerPool::pump(std::vector<PoolAction>& out) {
+void ServerPool::pump(TimePoint now, Actions& out) {
   // 1. Idle servers go to the first waiter whose parameters they already have.
   for (std::size_t w = 0; w < waiters_.size() && !idle_.empty();) {
     bool assigned = false;
     for (std::size_t i = idle_.size(); i-- > 0;) {  // newest first (LIFO)
       if (servers_[idle_[i]].params_key == waiters_[w].params_key) {
-        assign(w, i, out);
+        assign(w, i, now, out);
         assigned = true;
         break;
       }
     }
     if (!assigned) ++w;
   }
-  // 2. Waiters not covered by a pending connection get one while the pool has room.
-  while (connecting_ < waiters_.size() && servers_.size() < limits_.size) {
-    ServerId id = ++next_server_id_;
-    const std::string& key = waiters_[connecting_].params_key;
-    servers_[id] = Server{State::Connecting, key};
-    ++connecting_;
-    out.push_back({PoolAction::Kind::Connect, 0, id, key, true});
-  }
-  // 3. A full pool reuses idle servers with other parameters (the caller adjusts them).
-  if (servers_.size() >= limits_.size) {
-    while (!waiters_.empty() && !idle_.empty()) assign(0, idle_.size() - 1, out);
+  // 2. Waiters not covered by a pending connection get one while the pool may grow.
+  while (connecting_ < waiters_.size() && can_connect(now)) connect(waiters_[connecting_].params_key, now, out);
+  // 3. Warm servers up to min_size.
+  while (waiters_.empty() && servers_.size() < limits_.min_size && can_connect(now)) connect("", now, out);
+  // 4. When no new server can be opened now, idle servers with other parameters are used
+  //    (the caller aligns them).
+  if (!can_connect(now)) {
+    while (!waiters_.empty() && !idle_.empty()) assign(0, idle_.size() - 1, now, out);
   }
 }
 

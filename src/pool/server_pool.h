@@ -1,7 +1,8 @@
 #pragma once
-// Bookkeeping for one pool of server connections (one per database and backend user): which
-// servers exist and in what state, which clients wait, and who gets what. No I/O: events go in,
-// actions come out, so every decision is unit-tested without sockets.
+// Bookkeeping for one pool of server connections (one per database and client user): which
+// servers exist and in what state, which clients wait, who gets what, and when to (re)connect.
+// No I/O: events go in with the current time, actions come out, so every decision (timeouts,
+// backoff, limits) is unit-tested with a fake clock.
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -9,51 +10,89 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/clock.h"
+#include "pool/backoff.h"
+
 namespace ouroboros::pool {
 
 using ClientId = std::uint64_t;
 using ServerId = std::uint64_t;
 
 struct PoolLimits {
-  std::size_t size = 20;  // servers (connecting + idle + in use) at most
+  std::size_t size = 20;          // servers (connecting + idle + in use) in normal operation
+  std::size_t min_size = 0;       // kept open even when idle
+  std::size_t reserve_size = 0;   // extra servers once a client has waited reserve_timeout
+  Duration reserve_timeout = std::chrono::seconds(5);
+  Duration server_idle_timeout = std::chrono::minutes(10);  // 0 = never
+  Duration server_lifetime = std::chrono::hours(1);         // 0 = never
+  Duration server_check_delay = std::chrono::seconds(30);   // idle longer -> checked before use
+  Duration query_wait_timeout = std::chrono::seconds(120);  // 0 = wait forever
+  bool fail_fast = false;  // while the backend is down, fail waiting clients at once
+  BackoffPolicy backoff;
+};
+
+// Shared by the pools of one database so max_db_connections holds across users.
+struct DatabaseCapacity {
+  std::size_t max_connections = 0;  // 0 = no limit
+  std::size_t open = 0;
+  bool full() const { return max_connections != 0 && open >= max_connections; }
+};
+
+enum class FailReason {
+  WaitTimeout,         // query_wait_timeout passed while the pool was saturated
+  BackendUnavailable,  // the backend could not be reached (timeout or fail_fast)
+  LoginRejected,       // the backend refused the login (bad credentials, no such database)
 };
 
 struct PoolAction {
   enum class Kind {
-    Assign,      // give `server` to `client`; params differ when `params_match` is false
-    Connect,     // open server `server` with startup parameters `params_key`
-    FailClient,  // `client` cannot be served: report the last connection error
+    Assign,       // give `server` to `client`
+    Connect,      // open server `server` with startup parameters `params_key`
+    FailClient,   // `client` cannot be served (see `reason`)
+    CloseServer,  // close `server` (idle timeout, lifetime, retirement)
   };
   Kind kind;
   ClientId client = 0;
   ServerId server = 0;
   std::string params_key;
-  bool params_match = true;
+  bool params_match = true;  // Assign: the server has the client's startup parameters
+  bool needs_check = false;  // Assign: idle longer than server_check_delay, verify before use
+  FailReason reason = FailReason::WaitTimeout;
 };
 
 class ServerPool {
  public:
   // `next_server_id` is shared by all pools of a loop so server ids are unique per loop.
-  ServerPool(PoolLimits limits, ServerId& next_server_id)
-      : limits_(limits), next_server_id_(next_server_id) {}
+  ServerPool(PoolLimits limits, ServerId& next_server_id, DatabaseCapacity& capacity, RandomSource& random)
+      : limits_(limits), next_server_id_(next_server_id), capacity_(capacity), random_(random),
+        backoff_(limits.backoff) {}
+  ~ServerPool();
+  ServerPool(const ServerPool&) = delete;
+  ServerPool& operator=(const ServerPool&) = delete;
 
-  // A client wants a server. `params_key` identifies the startup parameters it needs
-  // ("" when any server will do).
-  void request(ClientId client, std::string params_key, std::vector<PoolAction>& out);
+  using Actions = std::vector<PoolAction>;
+
+  // A client wants a server. `params_key` identifies the startup parameters it needs ("" when
+  // any server will do). `front` puts it ahead of other waiters (a retry after a failed check).
+  void request(ClientId client, std::string params_key, TimePoint now, Actions& out, bool front = false);
   // The client left while waiting.
   void cancel_request(ClientId client);
   // A server finished logging in.
-  void server_ready(ServerId server, std::vector<PoolAction>& out);
-  // A server that was assigned is handed back; reusable = idle, clean and healthy.
-  void release(ServerId server, bool reusable, std::vector<PoolAction>& out);
-  // A server could not be opened (connect or login failed).
-  void connect_failed(ServerId server, std::vector<PoolAction>& out);
-  // A server closed (idle death, error, retirement): forget it and refill.
-  void remove(ServerId server, std::vector<PoolAction>& out);
-  // An idle server leaves the pool to be closed (e.g. replaced); returns false if not idle.
-  bool take_idle(ServerId server);
+  void server_ready(ServerId server, TimePoint now, Actions& out);
+  // An assigned server is handed back; reusable = idle, clean and healthy. A server that is
+  // not kept comes back as CloseServer.
+  void release(ServerId server, bool reusable, TimePoint now, Actions& out);
+  // A server could not be opened: back off before the next attempt. `rejected`: the backend
+  // answered the login with an error that retrying will not fix; waiting clients get it now.
+  void connect_failed(ServerId server, bool rejected, TimePoint now, Actions& out);
+  // A server closed (idle death, error): forget it and refill.
+  void remove(ServerId server, TimePoint now, Actions& out);
+  // Timeouts, idle expiry, lifetime, min_size refill, the end of a backoff delay.
+  void tick(TimePoint now, Actions& out);
+  // Every server is closed as soon as it is idle (config reload changed the backend, RECONNECT).
+  void retire_all(TimePoint now, Actions& out);
 
-  void set_limits(PoolLimits limits, std::vector<PoolAction>& out);
+  void set_limits(PoolLimits limits, TimePoint now, Actions& out);
   const PoolLimits& limits() const { return limits_; }
 
   std::size_t total() const { return servers_.size(); }
@@ -62,24 +101,42 @@ class ServerPool {
   std::size_t active_count() const { return servers_.size() - idle_.size() - connecting_; }
   std::size_t waiting_count() const { return waiters_.size(); }
   std::vector<ServerId> idle_servers() const { return idle_; }
+  // Longest current wait (0 when nobody waits).
+  Duration longest_wait(TimePoint now) const;
+  // False while the last connection attempt failed and no logged-in server is left.
+  bool reachable() const { return backoff_.failures() == 0 || servers_.size() > connecting_; }
+  std::size_t consecutive_failures() const { return backoff_.failures(); }
+  Duration current_backoff() const { return backoff_.current(); }
 
  private:
   enum class State { Connecting, Idle, Active };
   struct Server {
     State state;
     std::string params_key;
+    TimePoint created;
+    TimePoint idle_since;
+    bool retire = false;
   };
   struct Waiter {
     ClientId client;
     std::string params_key;
+    TimePoint since;
   };
 
-  void pump(std::vector<PoolAction>& out);
-  void assign(std::size_t waiter_index, std::size_t idle_index, std::vector<PoolAction>& out);
-  void erase_idle(ServerId server);
+  void pump(TimePoint now, Actions& out);
+  bool can_connect(TimePoint now) const;
+  void connect(std::string params_key, TimePoint now, Actions& out);
+  void assign(std::size_t waiter_index, std::size_t idle_index, TimePoint now, Actions& out);
+  void erase(std::unordered_map<ServerId, Server>::iterator it);
+  void close_idle(ServerId server, Actions& out);
+  bool expired(const Server& s, TimePoint now) const;
 
   PoolLimits limits_;
   ServerId& next_server_id_;
+  DatabaseCapacity& capacity_;
+  RandomSource& random_;
+  Backoff backoff_;
+  TimePoint next_attempt_{};  // no connection attempt before this (backoff)
   std::unordered_map<ServerId, Server> servers_;
   std::vector<ServerId> idle_;  // most recently released last: reuse is LIFO
   std::deque<Waiter> waiters_;  // FIFO

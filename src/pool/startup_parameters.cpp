@@ -51,6 +51,83 @@ std::string parameters_key(const StartupParameters& params) {
   return key;
 }
 
+std::string lower_name(const std::string& name) { return lower(name); }
+
+std::optional<Settings> parse_options(const std::string& options) {
+  Settings out;
+  std::vector<std::string> words;
+  std::string word;
+  bool escaped = false;
+  // libpq's options are split on spaces; a backslash escapes the next character.
+  for (char c : options) {
+    if (escaped) {
+      word += c;
+      escaped = false;
+    } else if (c == '\\') {
+      escaped = true;
+    } else if (c == ' ' || c == '\t') {
+      if (!word.empty()) words.push_back(std::move(word)), word.clear();
+    } else {
+      word += c;
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    std::string setting;
+    if (words[i] == "-c" && i + 1 < words.size()) {
+      setting = words[++i];
+    } else if (words[i].rfind("-c", 0) == 0 && words[i].size() > 2) {
+      setting = words[i].substr(2);
+    } else if (words[i].rfind("--", 0) == 0) {
+      setting = words[i].substr(2);
+    } else {
+      return std::nullopt;
+    }
+    auto eq = setting.find('=');
+    if (eq == std::string::npos || eq == 0) return std::nullopt;
+    std::string name = lower(setting.substr(0, eq));
+    std::replace(name.begin(), name.end(), '-', '_');
+    if (!is_setting_name(name)) return std::nullopt;
+    out[name] = setting.substr(eq + 1);
+  }
+  return out;
+}
+
+Settings startup_settings(const StartupParameters& params) {
+  Settings out;
+  for (const auto& [k, v] : params) {
+    std::string name = lower(k);
+    if (name == "options") {
+      if (auto parsed = parse_options(v))
+        for (auto& [pk, pv] : *parsed) out[pk] = pv;
+    } else if (is_setting_name(name)) {
+      out[name] = v;
+    }
+  }
+  return out;
+}
+
+bool is_read_only_parameter(const std::string& name) {
+  return name == "server_version" || name == "server_encoding" || name == "integer_datetimes" ||
+         name == "is_superuser" || name == "session_authorization" || name == "in_hot_standby" ||
+         name == "scram_iterations";
+}
+
+std::string transaction_sync_sql(const Settings& current, const Settings& applied, const Settings& desired) {
+  std::string sql;
+  for (const auto& [name, value] : desired) {
+    if (is_read_only_parameter(name) || !is_setting_name(name)) continue;
+    auto it = current.find(name);
+    if (it != current.end() && it->second == value) continue;
+    sql += "SET " + name + " TO " + quote_literal(value) + ";";
+  }
+  for (const auto& [name, value] : applied) {
+    (void)value;
+    if (!desired.count(name) && is_setting_name(name)) sql += "RESET " + name + ";";
+  }
+  return sql;
+}
+
 std::string quote_literal(const std::string& value) {
   std::string out = "'";
   for (char c : value) {

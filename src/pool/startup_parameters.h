@@ -1,6 +1,7 @@
 #pragma once
 // The startup parameters a client chose (application_name, TimeZone, options, ...) and how a
 // server started with other parameters is brought in line. Pure functions; unit-tested.
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,6 +25,26 @@ std::string parameters_key(const StartupParameters& params);
 // nullopt when SET cannot do it (different `options`, or a server parameter the client lacks,
 // whose reset value would stay wrong). "" when nothing differs.
 std::optional<std::string> sync_sql(const StartupParameters& server, const StartupParameters& client);
+
+// Settings by lower-case name (GUC names are case-insensitive).
+using Settings = std::map<std::string, std::string>;
+
+std::string lower_name(const std::string& name);
+
+// `options` ("-c a=b --c=d") as settings; nullopt when it holds anything else.
+std::optional<Settings> parse_options(const std::string& options);
+
+// The settings a transaction-mode client asked for at startup: its parameters plus the
+// `-c` settings in `options` (lower-case names).
+Settings startup_settings(const StartupParameters& params);
+
+// Reported parameters a client cannot change (never synchronised).
+bool is_read_only_parameter(const std::string& lower_name);
+
+// SQL that moves a server from `current` (what it reported plus what the proxy set) to the
+// client's `desired` settings: SET for differing values, RESET for settings the proxy applied
+// for an earlier client (`applied`) that this client does not have. "" when nothing differs.
+std::string transaction_sync_sql(const Settings& current, const Settings& applied, const Settings& desired);
 
 // 'value' as an SQL string literal (standard_conforming_strings safe: doubles quotes, E'' never).
 std::string quote_literal(const std::string& value);

@@ -18,16 +18,18 @@ bool is_extended(char type) {
   return type == fe::kParse || type == fe::kBind || type == fe::kDescribe || type == fe::kExecute ||
          type == fe::kClose || type == fe::kFlush;
 }
+
+std::string ms(Duration d) { return std::to_string(d.count()) + "ms"; }
 }  // namespace
 
-ClientConnection::ClientConnection(Proxy& proxy, pool::ClientId id,
-                                   std::unique_ptr<io::Transport> transport, bool over_limit)
+ClientConnection::ClientConnection(Proxy& proxy, pool::ClientId id, std::unique_ptr<io::Transport> transport,
+                                   bool over_limit)
     : proxy_(proxy),
       id_(id),
       transport_(std::move(transport)),
       over_limit_(over_limit),
       peer_(transport_->peer_address()),
-      login_timer_(proxy.loop()),
+      timer_(proxy.loop()),
       reader_(proxy.config().limits.max_message_size),
       stream_(reader_, kClientWholeTypes, proxy.config().limits.max_message_size) {}
 
@@ -38,13 +40,19 @@ const std::optional<protocol::ScramClientKeys>& ClientConnection::scram_keys() c
   return authenticator_ ? authenticator_->scram_keys() : none;
 }
 
+bool ClientConnection::busy() const {
+  return state_ == State::Linked && server_ &&
+         (server_->request_in_flight() || server_->transaction_status() != 'I');
+}
+
 void ClientConnection::start() {
   transport_->set_handler(this);
   transport_->set_high_water(proxy_.config().limits.buffer_high_water);
   // A client may buffer at most one maximal message plus a read chunk.
   transport_->set_input_limit(proxy_.config().limits.max_message_size + 65536);
-  login_timer_.start(proxy_.config().timeouts.client_login_timeout, [this] {
-    fail(fatal(sqlstate::kCannotConnectNow, "client login timeout: no complete login in time"));
+  auto timeout = proxy_.config().timeouts.client_login_timeout;
+  timer_.start(timeout, [this, timeout] {
+    fail(fatal(sqlstate::kCannotConnectNow, "client_login_timeout: login not completed within " + ms(timeout)));
   });
   transport_->start_reading();
 }
@@ -57,6 +65,19 @@ void ClientConnection::on_readable(io::InputBuffer& input) {
       return handle_auth(input);
     case State::Linked:
       return relay(input);
+    case State::Idle: {
+      if (input.empty()) return;
+      auto view = input.view();
+      if (view[0] == fe::kTerminate && view.size() >= 5) {
+        input.consume(input.size());
+        return close();
+      }
+      // A new transaction: wait for a server with the request kept in the input buffer.
+      wait_for_server();
+      transport_->stop_reading();
+      proxy_.request_server(*this);
+      return;
+    }
     case State::WaitingForServer:
       // Keep what arrived early; it is relayed once a server is linked.
       transport_->stop_reading();
@@ -73,15 +94,14 @@ void ClientConnection::handle_startup(io::InputBuffer& input) {
     if (result.status == protocol::FrameStatus::NeedMore) return;
     if (result.status == protocol::FrameStatus::Malformed) {
       input.consume(input.size());
-      return fail(fatal(sqlstate::kProtocolViolation,
-                   std::string("invalid startup packet: ") + std::string(result.error)));
+      return fail(fatal(sqlstate::kProtocolViolation, std::string("invalid startup packet: ") + std::string(result.error)));
     }
     auto packet = protocol::decode_startup(result.frame.body);
     input.consume(result.frame.size);
     if (!packet) {
       input.consume(input.size());
       return fail(fatal(sqlstate::kProtocolViolation,
-                   "invalid startup packet: unsupported protocol version or missing user"));
+                        "invalid startup packet: unsupported protocol version or missing user"));
     }
     on_startup_packet(*packet);
   }
@@ -92,11 +112,10 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
   using protocol::StartupKind;
   switch (packet.kind) {
     case StartupKind::SslRequest:
-    case StartupKind::GssEncRequest: {
+    case StartupKind::GssEncRequest:
       // Not offered (yet): the client continues in plain text or gives up, as it chooses.
       transport_->write(Bytes{'N'});
       return;
-    }
     case StartupKind::CancelRequest:
       proxy_.handle_cancel({packet.cancel_pid, packet.cancel_key});
       close();
@@ -107,14 +126,12 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
   user_ = std::string(packet.parameter("user").value_or(""));
   database_ = std::string(packet.parameter("database").value_or(user_));
   if (database_.empty()) database_ = user_;
-  if (packet.parameter("replication") && *packet.parameter("replication") != "false" &&
-      *packet.parameter("replication") != "0" && *packet.parameter("replication") != "off") {
+  auto replication = packet.parameter("replication");
+  if (replication && *replication != "false" && *replication != "0" && *replication != "off")
     return fail(fatal(sqlstate::kFeatureNotSupported, "replication connections are not supported by the proxy"));
-  }
-  if (over_limit_) {
-    return fail(fatal(sqlstate::kTooManyConnections, "sorry, too many clients already"));
-  }
+  if (over_limit_) return fail(fatal(sqlstate::kTooManyConnections, "sorry, too many clients already"));
   parameters_ = pool::session_parameters(packet.parameters);
+  desired_ = pool::startup_settings(parameters_);
 
   const auto& auth = proxy_.config().auth;
   auto user_it = auth.users.find(user_);
@@ -145,8 +162,7 @@ void ClientConnection::handle_auth(io::InputBuffer& input) {
       case auth::AuthStep::Kind::Failure:
         proxy_.log().info("client {} ({}): authentication failed for user \"{}\": {}", id_, peer_, user_, step.reason);
         input.consume(input.size());
-        return fail(fatal(sqlstate::kInvalidPassword,
-                     "password authentication failed for user \"" + user_ + "\""));
+        return fail(fatal(sqlstate::kInvalidPassword, "password authentication failed for user \"" + user_ + "\""));
       case auth::AuthStep::Kind::Success:
         if (!step.out.empty()) transport_->write(std::move(step.out));
         authenticated();
@@ -165,25 +181,56 @@ void ClientConnection::authenticated() {
 void ClientConnection::wait_for_server() {
   if (state_ == State::Closed) return;
   state_ = State::WaitingForServer;
+  // query_wait_timeout is the pool's; the login timeout keeps running until login completes.
+  if (logged_in_) timer_.stop();
 }
 
 void ClientConnection::link(ServerConnection* server) {
   if (state_ == State::Closed) return;
-  login_timer_.stop();
   server_ = server;
-  Bytes out;
-  for (const auto& [name, value] : server->parameter_status())
-    protocol::encode_parameter_status(out, name, value);
-  // The real backend pid, so pg_backend_pid() and NOTIFY sender pids agree; the key is ours.
-  if (!cancel_key_) cancel_key_ = proxy_.register_cancel_key(id_, server->backend_key().pid);
-  protocol::encode_backend_key_data(out, cancel_key_->pid, cancel_key_->key);
-  protocol::encode_ready_for_query(out, 'I');
-  transport_->write(std::move(out));
   state_ = State::Linked;
   server->link(this);
+  if (!logged_in_) {
+    finish_login(*server);
+    if (state_ == State::Closed) return;
+    if (mode_ != config::PoolMode::Session) {
+      // Transaction mode: the login borrowed a server only to learn its parameters.
+      proxy_.release_server(*this);
+      return;
+    }
+  }
+  arm_timer();
   transport_->start_reading();
   // Anything the client sent before its server was ready is waiting in the input buffer.
   if (!transport_->input().empty()) relay(transport_->input());
+}
+
+void ClientConnection::finish_login(ServerConnection& server) {
+  Bytes out;
+  for (const auto& [name, value] : server.parameter_status()) protocol::encode_parameter_status(out, name, value);
+  // Session mode shows the real backend pid, so pg_backend_pid() and NOTIFY sender pids agree;
+  // the secret key is always the proxy's own.
+  std::optional<std::int32_t> pid;
+  if (mode_ == config::PoolMode::Session) pid = server.backend_key().pid;
+  cancel_key_ = proxy_.register_cancel_key(id_, pid);
+  protocol::encode_backend_key_data(out, cancel_key_->pid, cancel_key_->key);
+  protocol::encode_ready_for_query(out, 'I');
+  transport_->write(std::move(out));
+  logged_in_ = true;
+  desired_ = server.current_settings();
+}
+
+void ClientConnection::unlinked() {
+  server_ = nullptr;
+  if (state_ == State::Closed) return;
+  state_ = State::Idle;
+  if (shutdown_requested_) {
+    fail(fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+    return;
+  }
+  arm_timer();
+  transport_->start_reading();
+  if (!transport_->input().empty()) on_readable(transport_->input());
 }
 
 void ClientConnection::relay(io::InputBuffer& input) {
@@ -206,7 +253,7 @@ void ClientConnection::relay(io::InputBuffer& input) {
     if (event.message_start) {
       char t = event.type;
       if (t == fe::kQuery || t == fe::kSync || t == fe::kFunctionCall) ++replies;
-      if (t == fe::kSync) extended_pending_ = false;
+      if (t == fe::kSync || t == fe::kQuery) extended_pending_ = false;
       else if (is_extended(t)) extended_pending_ = true;
     }
     append(out, event.bytes);
@@ -214,6 +261,7 @@ void ClientConnection::relay(io::InputBuffer& input) {
   }
   if (!out.empty() && server_) {
     server_->send_from_client(std::move(out), replies, extended_pending_);
+    arm_timer();
     if (server_ && server_->transport()->above_high_water()) transport_->stop_reading();
   }
 }
@@ -221,6 +269,58 @@ void ClientConnection::relay(io::InputBuffer& input) {
 void ClientConnection::send_from_server(Bytes bytes) {
   if (state_ != State::Linked) return;
   transport_->write(std::move(bytes));
+}
+
+void ClientConnection::parameter_changed(std::string_view name, std::string_view value) {
+  desired_[pool::lower_name(std::string(name))] = std::string(value);
+}
+
+void ClientConnection::on_server_boundary() {
+  if (state_ != State::Linked || !server_) return;
+  char status = server_->transaction_status();
+  if (mode_ == config::PoolMode::Statement && status != 'I') {
+    return fail(fatal(sqlstate::kFeatureNotSupported,
+                      "transaction blocks are not allowed in statement pooling mode",
+                      "the transaction was rolled back; use transaction or session pool mode"));
+  }
+  if (mode_ != config::PoolMode::Session && status == 'I') {
+    proxy_.release_server(*this);
+    return;
+  }
+  if (shutdown_requested_ && status == 'I') {
+    return fail(fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+  }
+  arm_timer();
+}
+
+void ClientConnection::arm_timer() {
+  if (!pool_ || !logged_in_) return;
+  const config::PoolSettings& settings = pool_->db.pool;
+  bool linked = state_ == State::Linked && server_;
+  if (linked && server_->request_in_flight()) {
+    auto limit = settings.query_timeout;
+    if (limit.count() <= 0) return timer_.stop();
+    timer_.start(limit, [this, limit] {
+      if (state_ == State::Linked && server_)
+        server_->cancel_running_query("canceling statement due to query_timeout (" + ms(limit) + ") set in the proxy");
+    });
+  } else if (linked && server_->transaction_status() != 'I') {
+    auto limit = settings.idle_transaction_timeout;
+    if (limit.count() <= 0) return timer_.stop();
+    timer_.start(limit, [this, limit] {
+      fail(fatal(sqlstate::kIdleInTransactionTimeout,
+                 "terminating connection due to idle_transaction_timeout (" + ms(limit) + ") set in the proxy"));
+    });
+  } else if (state_ == State::Idle || linked) {
+    auto limit = settings.client_idle_timeout;
+    if (limit.count() <= 0) return timer_.stop();
+    timer_.start(limit, [this, limit] {
+      fail(fatal(sqlstate::kIdleSessionTimeout,
+                 "terminating connection due to client_idle_timeout (" + ms(limit) + ") set in the proxy"));
+    });
+  } else {
+    timer_.stop();
+  }
 }
 
 void ClientConnection::resume_reading() {
@@ -232,6 +332,11 @@ void ClientConnection::on_drained() {
   if (server_ && server_->transport()) server_->transport()->start_reading();
 }
 
+void ClientConnection::request_shutdown() {
+  shutdown_requested_ = true;
+  if (!busy()) fail(fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+}
+
 void ClientConnection::fail(const ErrorSpec& error) {
   if (state_ == State::Closed) return;
   Bytes out;
@@ -241,10 +346,26 @@ void ClientConnection::fail(const ErrorSpec& error) {
   close();
 }
 
-void ClientConnection::server_lost(std::string_view reason) {
+void ClientConnection::server_lost(std::string_view reason, const LostRequest& lost) {
   server_ = nullptr;
   if (state_ != State::Linked) return;
   proxy_.log().warn("client {} ({}): server connection lost: {}", id_, peer_, reason);
+  if (mode_ != config::PoolMode::Session && lost.recoverable && lost.replies_expected > 0) {
+    // The transaction is gone but the session is not: report it and answer every request the
+    // client is waiting for, so it can start a new transaction.
+    Bytes out;
+    ErrorSpec error;
+    std::string message = "server connection lost during the transaction: " + std::string(reason);
+    error.sqlstate = sqlstate::kConnectionFailure;
+    error.message = message;
+    error.detail = "the transaction was rolled back; the session can continue";
+    protocol::encode_error_response(out, error);
+    for (int i = 0; i < lost.replies_expected; ++i) protocol::encode_ready_for_query(out, 'I');
+    transport_->write(std::move(out));
+    extended_pending_ = false;
+    unlinked();
+    return;
+  }
   fail(fatal(sqlstate::kConnectionFailure, "server connection lost: " + std::string(reason)));
 }
 
@@ -256,7 +377,7 @@ void ClientConnection::on_transport_closed(std::string_view reason) {
 void ClientConnection::close() {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
-  login_timer_.stop();
+  timer_.stop();
   transport_->close();  // paths that must deliver a last message flushed it already
   if (cancel_key_) proxy_.unregister_cancel_key(*cancel_key_);
   proxy_.client_closed(*this);

@@ -1,11 +1,14 @@
 #pragma once
-// One client: startup packet, authentication, waiting for a server, then relaying its messages
-// to the linked server. Every failure ends in an ErrorResponse with a SQLSTATE before the close.
+// One client: startup packet, authentication, then relaying its messages to a server. In session
+// mode the server is its own until it leaves; in transaction (statement) mode a server is linked
+// for one transaction (statement) and handed back at the boundary. Every failure ends in an
+// ErrorResponse with a SQLSTATE.
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "auth/client_authenticator.h"
+#include "config/config.h"
 #include "io/timer.h"
 #include "io/transport.h"
 #include "pool/cancel_registry.h"
@@ -19,13 +22,21 @@ namespace ouroboros::proxy {
 
 class Proxy;
 class ServerConnection;
+struct PoolEntry;
+struct LostRequest;
 
 class ClientConnection final : public io::TransportHandler {
  public:
-  enum class State { Startup, Authenticating, WaitingForServer, Linked, Closed };
+  enum class State {
+    Startup,
+    Authenticating,
+    WaitingForServer,  // queued in its pool (at login, or with a request in its input buffer)
+    Idle,              // transaction/statement mode, between transactions: no server
+    Linked,
+    Closed,
+  };
 
-  ClientConnection(Proxy& proxy, pool::ClientId id, std::unique_ptr<io::Transport> transport,
-                   bool over_limit);
+  ClientConnection(Proxy& proxy, pool::ClientId id, std::unique_ptr<io::Transport> transport, bool over_limit);
   ~ClientConnection() override;
 
   void start();
@@ -34,20 +45,39 @@ class ClientConnection final : public io::TransportHandler {
   const std::string& user() const { return user_; }
   const std::string& database() const { return database_; }
   const pool::StartupParameters& parameters() const { return parameters_; }
+  // The settings this client expects on any server it is given (transaction mode).
+  const pool::Settings& desired_settings() const { return desired_; }
   const std::optional<protocol::ScramClientKeys>& scram_keys() const;
   ServerConnection* server() { return server_; }
   io::Transport* transport() { return transport_.get(); }
   const std::string& peer() const { return peer_; }
+  config::PoolMode mode() const { return mode_; }
+  PoolEntry* pool_entry() { return pool_; }
+  bool logged_in() const { return logged_in_; }
+  // A transaction is open or a request is running: graceful shutdown waits for it.
+  bool busy() const;
 
-  // Pool decisions.
+  // Proxy decisions.
+  void set_pool(PoolEntry* pool, config::PoolMode mode) {
+    pool_ = pool;
+    mode_ = mode;
+  }
   void wait_for_server();
   void link(ServerConnection* server);
+  // Transaction mode: the server went back to the pool.
+  void unlinked();
   // Sends a FATAL error and closes.
   void fail(const protocol::ErrorSpec& error);
   // The linked server died or was closed under the client.
-  void server_lost(std::string_view reason);
-  // Relay: bytes from the server (already complete or partial messages).
+  void server_lost(std::string_view reason, const LostRequest& lost);
+  // Graceful shutdown: close now if idle, else at the end of the running transaction.
+  void request_shutdown();
+
+  // From the linked server.
   void send_from_server(Bytes bytes);
+  void parameter_changed(std::string_view name, std::string_view value);
+  // The server answered everything the client sent (ReadyForQuery with nothing outstanding).
+  void on_server_boundary();
   void resume_reading();
 
   // TransportHandler
@@ -61,6 +91,8 @@ class ClientConnection final : public io::TransportHandler {
   void relay(io::InputBuffer& input);
   void on_startup_packet(const protocol::StartupPacket& packet);
   void authenticated();
+  void finish_login(ServerConnection& server);
+  void arm_timer();
   void close();
 
   Proxy& proxy_;
@@ -69,16 +101,21 @@ class ClientConnection final : public io::TransportHandler {
   bool over_limit_;
   std::string peer_;
   State state_ = State::Startup;
-  io::Timer login_timer_;
+  io::Timer timer_;  // login, idle, idle-in-transaction and query timeouts
   protocol::FrameReader reader_;
   protocol::MessageStream stream_;
   std::string user_;
   std::string database_;
   pool::StartupParameters parameters_;
+  pool::Settings desired_;
   std::optional<auth::ClientAuthenticator> authenticator_;
+  PoolEntry* pool_ = nullptr;
+  config::PoolMode mode_ = config::PoolMode::Session;
   ServerConnection* server_ = nullptr;
   std::optional<pool::CancelKey> cancel_key_;
+  bool logged_in_ = false;
   bool extended_pending_ = false;
+  bool shutdown_requested_ = false;
 };
 
 }  // namespace ouroboros::proxy

@@ -1,11 +1,44 @@
 #include "proxy/proxy.h"
 
 #include "protocol/sqlstate.h"
-#include "proxy/errors.h"
 #include "proxy/cancel_forwarder.h"
 #include "proxy/client_connection.h"
+#include "proxy/errors.h"
 
 namespace ouroboros::proxy {
+
+namespace {
+// How often pools check timeouts, idle servers and backoff deadlines.
+constexpr Duration kTickInterval = std::chrono::milliseconds(100);
+
+std::string ms(Duration d) { return std::to_string(d.count()) + "ms"; }
+
+// Login failures worth retrying: the network, a starting or overloaded server. Anything else
+// (wrong credentials, no such database) fails the same way again.
+bool transient_login_failure(const std::string& sqlstate) {
+  return sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("53", 0) == 0 || sqlstate == "57P01" ||
+         sqlstate == "57P02" || sqlstate == "57P03";
+}
+
+bool same_backend(const config::DatabaseConfig& a, const config::DatabaseConfig& b) {
+  return a.host == b.host && a.port == b.port && a.dbname == b.dbname && a.user == b.user && a.password == b.password;
+}
+}  // namespace
+
+pool::PoolLimits pool_limits(const config::PoolSettings& s) {
+  pool::PoolLimits limits;
+  limits.size = s.size;
+  limits.min_size = s.min_size;
+  limits.reserve_size = s.reserve_size;
+  limits.reserve_timeout = s.reserve_timeout;
+  limits.server_idle_timeout = s.server_idle_timeout;
+  limits.server_lifetime = s.server_lifetime;
+  limits.server_check_delay = s.server_check_delay;
+  limits.query_wait_timeout = s.query_wait_timeout;
+  limits.fail_fast = s.fail_fast;
+  limits.backoff = {s.backoff.initial, s.backoff.max, s.backoff.multiplier, s.backoff.jitter};
+  return limits;
+}
 
 Proxy::Proxy(io::EventLoop& loop, std::shared_ptr<const config::Config> config, spdlog::logger& log)
     : loop_(loop),
@@ -13,18 +46,22 @@ Proxy::Proxy(io::EventLoop& loop, std::shared_ptr<const config::Config> config, 
       log_(log),
       random_(RandomSource::from_entropy()),
       listener_(loop, [this](std::unique_ptr<io::TcpTransport> t) { accept(std::move(t)); }),
+      tick_timer_(loop),
+      shutdown_timer_(loop),
       mock_secret_(protocol::random_nonce(32)) {}
 
 Proxy::~Proxy() {
-  // Connections reference the proxy; drop them before its members go.
+  // Connections reference the proxy and its pools; drop them before the other members go.
   clients_.clear();
   servers_.clear();
   dying_servers_.clear();
+  pools_.clear();
 }
 
 std::string Proxy::start() {
   std::string error = listener_.listen(config_->listen.host, config_->listen.port);
   if (!error.empty()) return error;
+  tick_timer_.start_repeating(kTickInterval, [this] { tick(); });
   log_.info("listening on {}:{}", config_->listen.host, listener_.bound_port());
   return "";
 }
@@ -62,13 +99,20 @@ std::string Proxy::mock_salt_for(const std::string& user) const {
   return std::string(reinterpret_cast<const char*>(&h), sizeof(h)) + mock_secret_.substr(0, 8);
 }
 
-PoolEntry& Proxy::pool_for(const std::string& database, const std::string& user,
-                           const config::DatabaseConfig& db) {
+config::PoolMode Proxy::mode_for(const config::DatabaseConfig& db, const std::string& user) const {
+  auto it = config_->auth.users.find(user);
+  if (it != config_->auth.users.end() && it->second.pool_mode) return *it->second.pool_mode;
+  return db.pool.mode;
+}
+
+PoolEntry& Proxy::pool_for(const std::string& database, const std::string& user, const config::DatabaseConfig& db) {
   auto key = std::make_pair(database, user);
   auto it = pools_.find(key);
   if (it != pools_.end()) return *it->second;
+  pool::DatabaseCapacity& capacity = capacities_[database];
+  capacity.max_connections = db.pool.max_db_connections;
   auto entry = std::unique_ptr<PoolEntry>(new PoolEntry{
-      database, user, db, pool::ServerPool(pool::PoolLimits{db.pool.size}, next_server_id_), {}, {}});
+      database, user, db, pool::ServerPool(pool_limits(db.pool), next_server_id_, capacity, random_), {}, {}});
   PoolEntry& ref = *entry;
   pools_.emplace(key, std::move(entry));
   return ref;
@@ -86,37 +130,71 @@ auth::BackendCredentials Proxy::backend_credentials(const PoolEntry& pool) const
   return auth::BackendCredentials::from_secret(pool.user, secret, pool.scram_keys);
 }
 
+std::size_t Proxy::database_client_count(const std::string& database) const {
+  std::size_t n = 0;
+  for (const auto& [id, c] : clients_)
+    if (c->pool_entry() && c->pool_entry()->database == database && c->state() != ClientConnection::State::Closed) ++n;
+  return n;
+}
+
 void Proxy::client_authenticated(ClientConnection& client) {
   auto db = config_->find_database(client.database());
   if (!db) {
-    client.fail(fatal(sqlstate::kInvalidCatalogName,
-                 "database \"" + client.database() + "\" does not exist",
-                 "no such database is configured in the proxy"));
+    client.fail(fatal(sqlstate::kInvalidCatalogName, "database \"" + client.database() + "\" does not exist",
+                      "no such database is configured in the proxy"));
+    return;
+  }
+  if (db->pool.max_client_connections > 0 && database_client_count(client.database()) >= db->pool.max_client_connections) {
+    client.fail(fatal(sqlstate::kTooManyConnections,
+                      "too many clients for database \"" + client.database() + "\" (max_client_connections " +
+                          std::to_string(db->pool.max_client_connections) + ")"));
     return;
   }
   PoolEntry& pool = pool_for(client.database(), client.user(), *db);
   if (client.scram_keys()) pool.scram_keys = client.scram_keys();
+  client.set_pool(&pool, mode_for(pool.db, client.user()));
   client.wait_for_server();
+  request_server(client);
+}
+
+void Proxy::request_server(ClientConnection& client) {
+  PoolEntry* pool = client.pool_entry();
+  if (!pool) return;
+  // Session servers start with the client's parameters; transaction servers are aligned by SET.
+  std::string key = client.mode() == config::PoolMode::Session ? pool::parameters_key(client.parameters()) : "";
   std::vector<pool::PoolAction> actions;
-  pool.servers.request(client.id(), pool::parameters_key(client.parameters()), actions);
-  run(pool, actions);
+  pool->servers.request(client.id(), std::move(key), now(), actions);
+  run(*pool, actions);
+}
+
+void Proxy::release_server(ClientConnection& client) {
+  ServerConnection* server = client.server();
+  PoolEntry* pool = client.pool_entry();
+  if (!server || !pool) return;
+  server->unlink();
+  client.unlinked();
+  std::vector<pool::PoolAction> actions;
+  pool->servers.release(server->id(), !shutting_down_, now(), actions);
+  run(*pool, actions);
 }
 
 void Proxy::run(PoolEntry& pool, std::vector<pool::PoolAction>& actions) {
-  // Actions may produce more actions (a failed link frees a server): drain until empty.
+  // Actions may produce more actions (a failed check frees a server): drain until empty.
   while (!actions.empty()) {
     std::vector<pool::PoolAction> batch;
     batch.swap(actions);
     for (auto& action : batch) {
       switch (action.kind) {
         case pool::PoolAction::Kind::Connect: {
-          // The server starts with the parameters of the client it is opened for.
+          // A session server starts with the parameters of the client it is opened for.
           pool::StartupParameters params;
-          for (auto& [id, c] : clients_) {
-            if (c->state() == ClientConnection::State::WaitingForServer && c->database() == pool.database &&
-                c->user() == pool.user && pool::parameters_key(c->parameters()) == action.params_key) {
-              params = c->parameters();
-              break;
+          if (!action.params_key.empty()) {
+            for (auto& [id, c] : clients_) {
+              if (c->state() == ClientConnection::State::WaitingForServer && c->pool_entry() == &pool &&
+                  pool::parameters_key(c->parameters()) == action.params_key) {
+                params = c->parameters();
+                break;
+              }
             }
           }
           auto server = std::make_unique<ServerConnection>(*this, pool, action.server, std::move(params));
@@ -130,18 +208,20 @@ void Proxy::run(PoolEntry& pool, std::vector<pool::PoolAction>& actions) {
           auto s = servers_.find(action.server);
           if (s == servers_.end()) break;
           if (c == clients_.end() || c->second->state() != ClientConnection::State::WaitingForServer) {
-            pool.servers.release(action.server, true, actions);
+            pool.servers.release(action.server, true, now(), actions);
             break;
           }
-          link(pool, *c->second, *s->second, action.params_match);
+          assign(pool, *c->second, *s->second, action.params_match, action.needs_check);
           break;
         }
         case pool::PoolAction::Kind::FailClient: {
           auto c = clients_.find(action.client);
-          if (c == clients_.end()) break;
-          OwnedError error = pool.last_connect_error.value_or(
-              OwnedError{"FATAL", std::string(sqlstate::kConnectionFailure), "could not connect to server", {}});
-          c->second->fail(error.spec());
+          if (c != clients_.end()) fail_client(pool, *c->second, action.reason);
+          break;
+        }
+        case pool::PoolAction::Kind::CloseServer: {
+          auto s = servers_.find(action.server);
+          if (s != servers_.end()) s->second->close("closed by the pool (idle timeout, lifetime or retirement)");
           break;
         }
       }
@@ -149,27 +229,59 @@ void Proxy::run(PoolEntry& pool, std::vector<pool::PoolAction>& actions) {
   }
 }
 
-void Proxy::link(PoolEntry& pool, ClientConnection& client, ServerConnection& server, bool params_match) {
-  if (params_match) {
-    client.link(&server);
+void Proxy::fail_client(PoolEntry& pool, ClientConnection& client, pool::FailReason reason) {
+  Duration wait = pool.db.pool.query_wait_timeout;
+  if (reason == pool::FailReason::LoginRejected && pool.last_connect_error) {
+    client.fail(pool.last_connect_error->spec());
     return;
   }
-  auto sql = pool::sync_sql(server.startup_parameters(), client.parameters());
+  if (reason == pool::FailReason::BackendUnavailable) {
+    OwnedError error = pool.last_connect_error.value_or(
+        OwnedError{"FATAL", std::string(sqlstate::kConnectionFailure), "could not connect to server", {}});
+    error.severity = "FATAL";
+    error.detail = pool.db.pool.fail_fast ? "fail_fast is set and the database is unreachable"
+                                          : "waited " + ms(wait) + " (query_wait_timeout) while the database was unreachable";
+    client.fail(error.spec());
+    return;
+  }
+  client.fail(fatal(sqlstate::kQueryCanceled,
+                    "query_wait_timeout: no server connection became free within " + ms(wait),
+                    "pool " + pool.database + "/" + pool.user + " has all " + std::to_string(pool.db.pool.size) +
+                        " servers in use"));
+}
+
+void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& server, bool params_match, bool check) {
+  std::optional<std::string> sql;
+  pool::Settings applied;
+  if (client.mode() == config::PoolMode::Session) {
+    if (!params_match) {
+      sql = pool::sync_sql(server.startup_parameters(), client.parameters());
+      if (!sql) {
+        // SET cannot make this server equal to a fresh one: replace it.
+        std::vector<pool::PoolAction> actions;
+        pool.servers.release(server.id(), false, now(), actions);
+        pool.servers.request(client.id(), pool::parameters_key(client.parameters()), now(), actions, true);
+        run(pool, actions);
+        return;
+      }
+    }
+  } else {
+    // Transaction mode: the server gets the settings this client expects (its startup
+    // parameters and what it SET since), and loses those an earlier client had applied.
+    sql = pool::transaction_sync_sql(server.current_settings(), server.applied_settings(), client.desired_settings());
+    for (const auto& [name, value] : client.desired_settings())
+      if (!server.parameter_status().count(name)) applied[name] = value;
+    // Reported parameters are spelled in mixed case by the server; keep only unreported ones.
+    for (const auto& [name, value] : server.parameter_status()) applied.erase(pool::lower_name(name));
+  }
+  if (sql && sql->empty()) sql.reset();
+  if (!sql && check) sql = "";  // an empty query: the cheapest round trip that proves the server alive
   if (!sql) {
-    // SET cannot make this server equal to a fresh one: replace it.
-    std::vector<pool::PoolAction> actions;
-    pool.servers.release(server.id(), false, actions);
-    server.close("replaced by a server with the client's startup parameters");
-    pool.servers.request(client.id(), pool::parameters_key(client.parameters()), actions);
-    run(pool, actions);
-    return;
-  }
-  if (sql->empty()) {
     client.link(&server);
     return;
   }
   pending_links_[server.id()] = client.id();
-  server.sync_parameters(*sql);
+  server.run_internal(*sql, std::move(applied));
 }
 
 void Proxy::server_synced(ServerConnection& server, bool ok) {
@@ -178,19 +290,18 @@ void Proxy::server_synced(ServerConnection& server, bool ok) {
   pool::ClientId client_id = pending->second;
   pending_links_.erase(pending);
   auto c = clients_.find(client_id);
+  bool client_waiting = c != clients_.end() && c->second->state() == ClientConnection::State::WaitingForServer;
   PoolEntry& pool = server.pool_entry();
   std::vector<pool::PoolAction> actions;
   if (!ok) {
-    log_.warn("server {}: could not apply client parameters; closing it", server.id());
-    pool.servers.release(server.id(), false, actions);
-    server.close("parameter sync failed");
-    if (c != clients_.end() && c->second->state() == ClientConnection::State::WaitingForServer)
-      pool.servers.request(client_id, pool::parameters_key(c->second->parameters()), actions);
+    log_.warn("server {}: check or parameter sync failed; closing it", server.id());
+    pool.servers.release(server.id(), false, now(), actions);
+    if (client_waiting) request_server(*c->second);
     run(pool, actions);
     return;
   }
-  if (c == clients_.end() || c->second->state() != ClientConnection::State::WaitingForServer) {
-    pool.servers.release(server.id(), true, actions);
+  if (!client_waiting) {
+    pool.servers.release(server.id(), true, now(), actions);
     run(pool, actions);
     return;
   }
@@ -200,18 +311,17 @@ void Proxy::server_synced(ServerConnection& server, bool ok) {
 void Proxy::client_closed(ClientConnection& client) {
   pool::ClientId id = client.id();
   if (ServerConnection* server = client.server()) {
-    server->unlink_and_reset();
-  } else if (client.state() != ClientConnection::State::Linked) {
-    for (auto& [key, pool] : pools_) {
-      if (key.first == client.database() && key.second == client.user()) pool->servers.cancel_request(id);
-    }
+    server->unlink_and_reset(client.mode() == config::PoolMode::Session);
+  } else if (PoolEntry* pool = client.pool_entry()) {
+    pool->servers.cancel_request(id);
   }
   dying_clients_.push_back(id);
   schedule_reap();
 }
 
-pool::CancelKey Proxy::register_cancel_key(pool::ClientId client, std::int32_t pid) {
-  pool::CancelKey key{pid, static_cast<std::int32_t>(random_.u32())};
+pool::CancelKey Proxy::register_cancel_key(pool::ClientId client, std::optional<std::int32_t> pid) {
+  auto random_pid = [this] { return static_cast<std::int32_t>(random_.u32() & 0x3fffffff) + 1; };
+  pool::CancelKey key{pid.value_or(random_pid()), static_cast<std::int32_t>(random_.u32())};
   while (cancels_.contains(key)) key.key = static_cast<std::int32_t>(random_.u32());
   cancels_.add(key, client);
   return key;
@@ -224,7 +334,8 @@ void Proxy::handle_cancel(pool::CancelKey key) {
     return;
   }
   auto c = clients_.find(*client_id);
-  if (c == clients_.end() || !c->second->server()) return;
+  // Only the server the client uses right now is cancelled; an idle client has nothing to cancel.
+  if (c == clients_.end() || !c->second->server() || c->second->state() != ClientConnection::State::Linked) return;
   ServerConnection* server = c->second->server();
   auto backend = server->backend_key();
   log_.info("forwarding cancel request for client {} to server {} (pid {})", *client_id, server->id(), backend.pid);
@@ -233,19 +344,21 @@ void Proxy::handle_cancel(pool::CancelKey key) {
 
 void Proxy::server_ready(ServerConnection& server) {
   PoolEntry& pool = server.pool_entry();
+  if (pool.last_connect_error) log_.info("pool {}/{}: database reachable again", pool.database, pool.user);
   pool.last_connect_error.reset();
   std::vector<pool::PoolAction> actions;
-  pool.servers.server_ready(server.id(), actions);
+  pool.servers.server_ready(server.id(), now(), actions);
   run(pool, actions);
 }
 
 void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {
   PoolEntry& pool = server.pool_entry();
-  log_.warn("server connection to {}:{} for pool {}/{} failed: {} {}", server.host(), server.port(),
-            pool.database, pool.user, error.sqlstate, error.message);
-  pool.last_connect_error = std::move(error);
   std::vector<pool::PoolAction> actions;
-  pool.servers.connect_failed(server.id(), actions);
+  pool.servers.connect_failed(server.id(), !transient_login_failure(error.sqlstate), now(), actions);
+  log_.warn("server connection to {}:{} for pool {}/{} failed: {} {}; next attempt in {} (attempt {})",
+            server.host(), server.port(), pool.database, pool.user, error.sqlstate, error.message,
+            ms(pool.servers.current_backoff()), pool.servers.consecutive_failures());
+  pool.last_connect_error = std::move(error);
   destroy_server(server.id());
   run(pool, actions);
 }
@@ -253,22 +366,38 @@ void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {
 void Proxy::server_released(ServerConnection& server, bool reusable) {
   PoolEntry& pool = server.pool_entry();
   std::vector<pool::PoolAction> actions;
-  if (shutting_down_) reusable = false;
-  pool.servers.release(server.id(), reusable, actions);
-  if (!reusable) {
-    server.close("not reusable");
-  }
+  pool.servers.release(server.id(), reusable && !shutting_down_, now(), actions);
   run(pool, actions);
   maybe_finish_shutdown();
 }
 
 void Proxy::server_closed(ServerConnection& server) {
   PoolEntry& pool = server.pool_entry();
-  pending_links_.erase(server.id());
   std::vector<pool::PoolAction> actions;
-  pool.servers.remove(server.id(), actions);
+  auto pending = pending_links_.find(server.id());
+  if (pending != pending_links_.end()) {
+    // The server died before the client's request was written: try another one, transparently.
+    pool::ClientId client_id = pending->second;
+    pending_links_.erase(pending);
+    auto c = clients_.find(client_id);
+    if (c != clients_.end() && c->second->state() == ClientConnection::State::WaitingForServer)
+      pool.servers.request(client_id, c->second->mode() == config::PoolMode::Session
+                                          ? pool::parameters_key(c->second->parameters())
+                                          : "",
+                           now(), actions, true);
+  }
+  pool.servers.remove(server.id(), now(), actions);
   destroy_server(server.id());
   run(pool, actions);
+}
+
+void Proxy::tick() {
+  TimePoint t = now();
+  for (auto& [key, pool] : pools_) {
+    std::vector<pool::PoolAction> actions;
+    pool->servers.tick(t, actions);
+    run(*pool, actions);
+  }
 }
 
 void Proxy::destroy_server(pool::ServerId id) {
@@ -292,23 +421,67 @@ void Proxy::schedule_reap() {
   });
 }
 
-void Proxy::shutdown(std::string_view reason) {
-  if (shutting_down_) return;
-  shutting_down_ = true;
-  log_.info("shutting down: {}", reason);
-  listener_.close();
+void Proxy::shutdown(std::string_view reason, bool graceful) {
+  if (!shutting_down_) {
+    shutting_down_ = true;
+    listener_.close();
+    log_.info("shutting down ({}): {}", reason,
+              graceful ? "waiting for running transactions up to " + ms(config_->timeouts.shutdown_timeout)
+                       : "closing all connections now");
+  } else if (graceful) {
+    return;
+  }
   std::vector<ClientConnection*> clients;
   for (auto& [id, c] : clients_) clients.push_back(c.get());
-  for (auto* c : clients)
-    c->fail(fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+  for (auto* c : clients) {
+    if (graceful) c->request_shutdown();
+    else c->fail(fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+  }
+  if (graceful) {
+    shutdown_timer_.start(config_->timeouts.shutdown_timeout, [this] { shutdown("shutdown_timeout reached", false); });
+  }
+  // Idle servers go now; busy ones when their client's transaction ends.
   std::vector<ServerConnection*> servers;
   for (auto& [id, s] : servers_) servers.push_back(s.get());
-  for (auto* s : servers) s->close("proxy shutting down");
+  for (auto* s : servers) {
+    if (!graceful || s->state() != ServerConnection::State::Linked) s->close("proxy shutting down");
+  }
   maybe_finish_shutdown();
 }
 
 void Proxy::maybe_finish_shutdown() {
-  if (shutting_down_ && clients_.empty() && servers_.empty() && dying_servers_.empty()) loop_.stop();
+  if (shutting_down_ && clients_.empty() && dying_servers_.empty()) {
+    // Servers left over (idle ones returned during the drain) go now.
+    std::vector<ServerConnection*> servers;
+    for (auto& [id, s] : servers_) servers.push_back(s.get());
+    for (auto* s : servers) s->close("proxy shutting down");
+    if (servers_.empty() && dying_servers_.empty()) {
+      tick_timer_.stop();
+      shutdown_timer_.stop();
+      loop_.stop();
+    }
+  }
+}
+
+void Proxy::reload(std::shared_ptr<const config::Config> config) {
+  config_ = std::move(config);
+  verifiers_.clear();
+  TimePoint t = now();
+  for (auto& [key, pool] : pools_) {
+    auto db = config_->find_database(pool->database);
+    if (!db) continue;  // removed: connected clients keep their pool, new ones get 3D000
+    std::vector<pool::PoolAction> actions;
+    bool backend_changed = !same_backend(pool->db, *db);
+    pool->db = *db;
+    capacities_[pool->database].max_connections = db->pool.max_db_connections;
+    pool->servers.set_limits(pool_limits(db->pool), t, actions);
+    if (backend_changed) {
+      log_.info("pool {}/{}: backend changed; servers are replaced as they become idle", pool->database, pool->user);
+      pool->servers.retire_all(t, actions);
+    }
+    run(*pool, actions);
+  }
+  log_.info("configuration reloaded");
 }
 
 }  // namespace ouroboros::proxy

@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "io/event_loop.h"
 #include "io/tcp_listener.h"
+#include "io/timer.h"
 #include "pool/cancel_registry.h"
 #include "pool/server_pool.h"
 #include "protocol/auth.h"
@@ -32,16 +33,21 @@ struct PoolEntry {
   std::optional<protocol::ScramClientKeys> scram_keys;  // from the latest SCRAM client login
 };
 
+pool::PoolLimits pool_limits(const config::PoolSettings& settings);
+
 class Proxy {
  public:
   Proxy(io::EventLoop& loop, std::shared_ptr<const config::Config> config, spdlog::logger& log);
   ~Proxy();
 
-  // Binds the listener; returns "" or the error.
+  // Binds the listener and starts the pool maintenance tick; returns "" or the error.
   std::string start();
   std::uint16_t port() const { return listener_.bound_port(); }
-  // Closes everything; `done` runs once all connections are gone.
-  void shutdown(std::string_view reason);
+  // Graceful (SIGTERM): stop accepting, let running transactions finish for up to
+  // timeouts.shutdown_timeout, then close everything. Immediate (SIGINT): close everything now.
+  void shutdown(std::string_view reason, bool graceful);
+  // SIGHUP: apply a new, already validated configuration without dropping clients.
+  void reload(std::shared_ptr<const config::Config> config);
 
   io::EventLoop& loop() { return loop_; }
   const config::Config& config() const { return *config_; }
@@ -53,9 +59,14 @@ class Proxy {
   std::optional<protocol::ScramVerifier> scram_verifier_for(const std::string& user);
   std::string mock_salt_for(const std::string& user) const;
   void client_authenticated(ClientConnection& client);
+  void request_server(ClientConnection& client);
+  // Transaction mode: the client's transaction ended; its server goes back to the pool.
+  void release_server(ClientConnection& client);
   void client_closed(ClientConnection& client);
   void handle_cancel(pool::CancelKey key);
-  pool::CancelKey register_cancel_key(pool::ClientId client, std::int32_t pid);
+  // A cancel key for a client's BackendKeyData: the real backend pid when given, else a
+  // proxy-made one; the secret is always random.
+  pool::CancelKey register_cancel_key(pool::ClientId client, std::optional<std::int32_t> pid);
   void unregister_cancel_key(pool::CancelKey key) { cancels_.remove(key); }
 
   void server_ready(ServerConnection& server);
@@ -70,26 +81,34 @@ class Proxy {
   void accept(std::unique_ptr<io::TcpTransport> transport);
   PoolEntry& pool_for(const std::string& database, const std::string& user, const config::DatabaseConfig& db);
   void run(PoolEntry& pool, std::vector<pool::PoolAction>& actions);
-  void link(PoolEntry& pool, ClientConnection& client, ServerConnection& server, bool params_match);
+  void assign(PoolEntry& pool, ClientConnection& client, ServerConnection& server, bool params_match, bool check);
+  void fail_client(PoolEntry& pool, ClientConnection& client, pool::FailReason reason);
+  void tick();
   void destroy_server(pool::ServerId id);
   auth::BackendCredentials backend_credentials(const PoolEntry& pool) const;
+  config::PoolMode mode_for(const config::DatabaseConfig& db, const std::string& user) const;
+  std::size_t database_client_count(const std::string& database) const;
   void maybe_finish_shutdown();
   void schedule_reap();
+  TimePoint now() const { return loop_.now(); }
 
   io::EventLoop& loop_;
   std::shared_ptr<const config::Config> config_;
   spdlog::logger& log_;
   RandomSource random_;
   io::TcpListener listener_;
+  io::Timer tick_timer_;
+  io::Timer shutdown_timer_;
   std::string mock_secret_;
   pool::ClientId next_client_id_ = 0;
   pool::ServerId next_server_id_ = 0;
   std::unordered_map<pool::ClientId, std::unique_ptr<ClientConnection>> clients_;
   std::unordered_map<pool::ServerId, std::unique_ptr<ServerConnection>> servers_;
+  std::map<std::string, pool::DatabaseCapacity> capacities_;  // by client-facing database name
   std::map<std::pair<std::string, std::string>, std::unique_ptr<PoolEntry>> pools_;
   std::map<std::string, protocol::ScramVerifier> verifiers_;
   pool::CancelRegistry cancels_;
-  std::unordered_map<pool::ServerId, pool::ClientId> pending_links_;  // servers syncing parameters
+  std::unordered_map<pool::ServerId, pool::ClientId> pending_links_;  // servers syncing for a client
   bool shutting_down_ = false;
   // Closed connections wait here for the next loop turn: their callbacks may be on the stack.
   std::vector<std::unique_ptr<ServerConnection>> dying_servers_;

@@ -1,24 +1,33 @@
 #include "proxy/server_connection.h"
 
 #include "protocol/sqlstate.h"
+#include "proxy/cancel_forwarder.h"
 #include "proxy/client_connection.h"
 #include "proxy/proxy.h"
 
 namespace ouroboros::proxy {
 
 namespace {
+namespace be = protocol::backend;
+
 // Login-phase messages are small; anything bigger is a protocol error.
 constexpr std::size_t kMaxLoginMessage = 1u << 20;
+// Largest server message read whole while relaying (ErrorResponse with a long detail).
+constexpr std::size_t kMaxWholeServerMessage = 16u << 20;
 
 // While relaying, only these server messages are read whole; all others stream through.
-const protocol::TypeSet kServerWholeTypes{protocol::backend::kReadyForQuery,
-                                          protocol::backend::kParameterStatus};
+const protocol::TypeSet kRelayWholeTypes{be::kReadyForQuery, be::kParameterStatus, be::kErrorResponse};
 
 // During login every message is read whole.
 protocol::TypeSet all_types() {
   protocol::TypeSet set;
   for (int t = 0; t < 256; ++t) set.add(static_cast<char>(t));
   return set;
+}
+
+OwnedError unable_to_connect(std::string message, std::string detail = {}) {
+  return {"FATAL", std::string(sqlstate::kSqlclientUnableToEstablishConnection), std::move(message),
+          std::move(detail)};
 }
 }  // namespace
 
@@ -29,6 +38,7 @@ ServerConnection::ServerConnection(Proxy& proxy, PoolEntry& pool, pool::ServerId
       id_(id),
       host_(pool.db.host),
       port_(pool.db.port),
+      created_(proxy.loop().now()),
       startup_parameters_(std::move(parameters)),
       connect_timer_(proxy.loop()),
       stream_(protocol::FrameReader(kMaxLoginMessage), all_types()) {}
@@ -41,20 +51,16 @@ void ServerConnection::start(auth::BackendCredentials credentials) {
   for (const auto& p : startup_parameters_) params.push_back(p);
   authenticator_.emplace(std::move(credentials));
 
-  connect_timer_.start(proxy_.config().timeouts.server_connect_timeout, [this] {
-    login_failed({"FATAL", std::string(sqlstate::kSqlclientUnableToEstablishConnection),
-                  "could not connect to server: timeout after " +
-                      std::to_string(proxy_.config().timeouts.server_connect_timeout.count()) + "ms",
-                  host_ + ":" + std::to_string(port_)});
+  auto timeout = proxy_.config().timeouts.server_connect_timeout;
+  connect_timer_.start(timeout, [this, timeout] {
+    login_failed(unable_to_connect("could not connect to server: timeout after " +
+                                       std::to_string(timeout.count()) + "ms",
+                                   host_ + ":" + std::to_string(port_)));
   });
   connector_ = std::make_unique<io::TcpConnector>(
       proxy_.loop(), host_, port_,
       [this, params = std::move(params)](std::unique_ptr<io::TcpTransport> t, std::string error) {
-        if (!t) {
-          login_failed({"FATAL", std::string(sqlstate::kSqlclientUnableToEstablishConnection),
-                        "could not connect to server: " + error, {}});
-          return;
-        }
+        if (!t) return login_failed(unable_to_connect("could not connect to server: " + error));
         proxy_.log().debug("server {}: connected to {}:{}", id_, host_, port_);
         transport_ = std::move(t);
         transport_->set_handler(this);
@@ -77,6 +83,18 @@ void ServerConnection::login_failed(OwnedError error) {
   proxy_.server_login_failed(*this, std::move(error));
 }
 
+pool::Settings ServerConnection::current_settings() const {
+  pool::Settings settings = applied_;
+  for (const auto& [name, value] : parameter_status_) settings[pool::lower_name(name)] = value;
+  return settings;
+}
+
+void ServerConnection::flush_to_client(Bytes& to_client) {
+  if (to_client.empty() || !client_) return;
+  client_->send_from_server(std::move(to_client));
+  to_client.clear();
+}
+
 void ServerConnection::on_readable(io::InputBuffer& input) {
   Bytes to_client;
   while (state_ != State::Closed) {
@@ -85,11 +103,12 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     if (event.kind == protocol::StreamEventKind::Malformed) {
       input.consume(input.size());
       proxy_.log().warn("server {}: malformed message from PostgreSQL: {}", id_, event.error);
+      flush_to_client(to_client);
       close("protocol error from server");
       return;
     }
     if (event.kind == protocol::StreamEventKind::PassThrough) {
-      // Only a linked server streams messages to its client; anything else is discarded.
+      // Only a linked server streams messages to its client; anything else is hidden.
       if (state_ == State::Linked) append(to_client, event.bytes);
       input.consume(event.consumed);
       continue;
@@ -100,22 +119,26 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
       input.consume(event.consumed);
       continue;
     }
-    bool forward = handle_relay_message(frame, to_client);
-    if (forward && state_ == State::Linked)
-      append(to_client, input.view().subspan(0, event.consumed));
+    bool boundary = false;
+    bool forward = handle_relay_message(frame, to_client, boundary);
+    if (forward && state_ == State::Linked) append(to_client, input.view().subspan(0, event.consumed));
     input.consume(event.consumed);
+    if (boundary && client_) {
+      // Everything the client asked for has been answered: the pooling decision (release in
+      // transaction mode, shutdown, timers) belongs to the client session.
+      flush_to_client(to_client);
+      client_->on_server_boundary();
+    }
   }
-  if (!to_client.empty() && client_) {
-    client_->send_from_server(std::move(to_client));
-    // Backpressure: a slow client stops us reading this server until its queue drains.
-    if (client_ && client_->transport()->above_high_water()) transport_->stop_reading();
-  }
+  flush_to_client(to_client);
+  // Backpressure: a slow client stops us reading this server until its queue drains.
+  if (client_ && transport_ && client_->transport()->above_high_water()) transport_->stop_reading();
 }
 
 void ServerConnection::handle_login_message(const protocol::Frame& frame) {
   using namespace protocol;
   switch (frame.type) {
-    case backend::kAuthentication: {
+    case be::kAuthentication: {
       auto request = decode_authentication(frame.body);
       if (!request) return close("malformed authentication request");
       auto step = authenticator_->on_request(*request);
@@ -127,16 +150,16 @@ void ServerConnection::handle_login_message(const protocol::Frame& frame) {
       if (!step.out.empty()) transport_->write(std::move(step.out));
       return;
     }
-    case backend::kParameterStatus: {
+    case be::kParameterStatus: {
       if (auto ps = decode_parameter_status(frame.body))
         parameter_status_[std::string(ps->name)] = std::string(ps->value);
       return;
     }
-    case backend::kBackendKeyData: {
+    case be::kBackendKeyData: {
       if (auto key = decode_backend_key_data(frame.body)) backend_key_ = *key;
       return;
     }
-    case backend::kErrorResponse: {
+    case be::kErrorResponse: {
       OwnedError error;
       if (auto fields = decode_error_fields(frame.body)) {
         error.sqlstate = std::string(fields->sqlstate());
@@ -146,46 +169,64 @@ void ServerConnection::handle_login_message(const protocol::Frame& frame) {
       if (error.sqlstate.empty()) error.sqlstate = std::string(sqlstate::kConnectionFailure);
       return login_failed(std::move(error));
     }
-    case backend::kReadyForQuery: {
+    case be::kReadyForQuery: {
       connect_timer_.stop();
       connector_.reset();
       state_ = State::Idle;
+      stream_ = MessageStream(FrameReader(kMaxWholeServerMessage), kRelayWholeTypes);
       proxy_.log().debug("server {}: logged in (backend pid {})", id_, backend_key_.pid);
-      stream_ = MessageStream(FrameReader(kMaxLoginMessage), kServerWholeTypes);
       proxy_.server_ready(*this);
       return;
     }
-    case backend::kNoticeResponse:
-    case backend::kNegotiateProtocolVersion:
+    case be::kNoticeResponse:
+    case be::kNegotiateProtocolVersion:
       return;  // nothing to act on
     default:
       return close("unexpected message during login");
   }
 }
 
-bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes& to_client) {
-  (void)to_client;
+bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes& to_client, bool& boundary) {
   using namespace protocol;
+  bool internal = state_ == State::Syncing || state_ == State::Resetting;
   switch (frame.type) {
-    case backend::kParameterStatus:
-      if (auto ps = decode_parameter_status(frame.body))
+    case be::kParameterStatus:
+      if (auto ps = decode_parameter_status(frame.body)) {
         parameter_status_[std::string(ps->name)] = std::string(ps->value);
+        if (client_ && state_ == State::Linked) client_->parameter_changed(ps->name, ps->value);
+      }
       return state_ == State::Linked;
-    case backend::kErrorResponse:  // read whole only for proxy-issued queries
-      if (state_ == State::Syncing || state_ == State::Resetting) {
+    case be::kErrorResponse: {
+      auto fields = decode_error_fields(frame.body);
+      if (internal) {
         internal_failed_ = true;
-        if (auto fields = decode_error_fields(frame.body))
-          proxy_.log().warn("server {}: internal query failed: {} {}", id_, fields->sqlstate(), fields->message());
+        if (fields) proxy_.log().warn("server {}: internal query failed: {} {}", id_, fields->sqlstate(), fields->message());
+        return false;
+      }
+      if (fields && !cancel_reason_.empty() && fields->sqlstate() == sqlstate::kQueryCanceled &&
+          state_ == State::Linked) {
+        // The proxy cancelled this query: say so instead of "due to user request".
+        ErrorSpec spec;
+        spec.severity = fields->severity().empty() ? std::string_view("ERROR") : fields->severity();
+        spec.sqlstate = sqlstate::kQueryCanceled;
+        spec.message = cancel_reason_;
+        encode_error_response(to_client, spec);
+        cancel_reason_.clear();
         return false;
       }
       return state_ == State::Linked;
-    case backend::kReadyForQuery: {
+    }
+    case be::kReadyForQuery: {
       if (auto status = decode_ready_for_query(frame.body)) transaction_status_ = *status;
-      if (state_ == State::Syncing || state_ == State::Resetting) {
+      if (internal) {
         if (--internal_replies_ <= 0) finish_internal_query();
         return false;
       }
       if (replies_expected_ > 0) --replies_expected_;
+      if (replies_expected_ == 0 && !extended_pending_) {
+        boundary = true;
+        cancel_reason_.clear();
+      }
       return state_ == State::Linked;
     }
     default:
@@ -196,57 +237,78 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes&
 void ServerConnection::finish_internal_query() {
   bool ok = !internal_failed_ && transaction_status_ == 'I';
   internal_failed_ = false;
-  if (state_ == State::Syncing) {
-    state_ = State::Idle;
+  State was = state_;
+  state_ = State::Idle;
+  stream_.set_whole_types(kRelayWholeTypes);
+  if (was == State::Syncing) {
+    if (ok) applied_ = std::move(pending_applied_);
+    pending_applied_.clear();
     proxy_.server_synced(*this, ok);
-  } else if (state_ == State::Resetting) {
-    state_ = State::Idle;
+  } else if (was == State::Resetting) {
     proxy_.server_released(*this, ok);
   }
 }
 
-void ServerConnection::sync_parameters(const std::string& sql) {
+void ServerConnection::hide_replies() {
+  // Every reply of a proxy-issued query is read (and dropped) whole, errors included.
+  stream_.set_whole_types(all_types());
+}
+
+void ServerConnection::run_internal(const std::string& sql, pool::Settings applied) {
   state_ = State::Syncing;
   internal_replies_ = 1;
-  // Errors inside are hidden from clients but make the server unusable for this one.
-  stream_.set_whole_types(protocol::TypeSet{protocol::backend::kReadyForQuery,
-                                            protocol::backend::kParameterStatus,
-                                            protocol::backend::kErrorResponse});
+  pending_applied_ = std::move(applied);
+  hide_replies();
   Bytes out;
   protocol::encode_query(out, sql);
   transport_->write(std::move(out));
+  transport_->start_reading();
 }
 
 void ServerConnection::link(ClientConnection* client) {
-  stream_.set_whole_types(kServerWholeTypes);
+  stream_.set_whole_types(kRelayWholeTypes);
   client_ = client;
   state_ = State::Linked;
   replies_expected_ = 0;
   extended_pending_ = false;
+  cancel_reason_.clear();
   transport_->start_reading();
 }
 
-void ServerConnection::unlink_and_reset() {
+void ServerConnection::unlink() {
+  client_ = nullptr;
+  if (state_ == State::Linked) state_ = State::Idle;
+  transport_->start_reading();  // an idle server is always read: it may close or notify
+}
+
+void ServerConnection::unlink_and_reset(bool discard_session) {
   client_ = nullptr;
   if (state_ != State::Linked) return;
   // A server mid-request (or mid-COPY, or holding unsynced extended messages) cannot be cleaned
   // by a query; closing it is the only safe choice.
-  if (replies_expected_ > 0 || extended_pending_) {
+  if (request_in_flight()) {
     close("client left during a request");
     return;
   }
-  state_ = State::Resetting;
-  internal_replies_ = 0;
-  stream_.set_whole_types(protocol::TypeSet{protocol::backend::kReadyForQuery,
-                                            protocol::backend::kParameterStatus,
-                                            protocol::backend::kErrorResponse});
   Bytes out;
+  internal_replies_ = 0;
   if (transaction_status_ != 'I') {
     protocol::encode_query(out, "ROLLBACK");
     ++internal_replies_;
   }
-  protocol::encode_query(out, "DISCARD ALL");
-  ++internal_replies_;
+  if (discard_session) {
+    protocol::encode_query(out, "DISCARD ALL");
+    ++internal_replies_;
+    applied_.clear();
+  }
+  if (internal_replies_ == 0) {
+    state_ = State::Idle;
+    transport_->start_reading();
+    proxy_.server_released(*this, true);
+    return;
+  }
+  state_ = State::Resetting;
+  hide_replies();
   transport_->start_reading();
   transport_->write(std::move(out));
 }
@@ -255,6 +317,12 @@ void ServerConnection::send_from_client(Bytes bytes, int replies_expected, bool 
   replies_expected_ += replies_expected;
   extended_pending_ = extended_pending;
   transport_->write(std::move(bytes));
+}
+
+void ServerConnection::cancel_running_query(std::string reason) {
+  if (state_ != State::Linked || !request_in_flight()) return;
+  cancel_reason_ = std::move(reason);
+  forward_cancel(proxy_.loop(), host_, port_, backend_key_.pid, backend_key_.key);
 }
 
 void ServerConnection::on_drained() {
@@ -273,11 +341,11 @@ void ServerConnection::on_transport_closed(std::string_view reason) {
 
 void ServerConnection::close(std::string_view reason) {
   if (state_ == State::Closed) return;
-  bool was_logging_in = state_ == State::Connecting || state_ == State::LoggingIn;
-  if (was_logging_in) {
+  if (state_ == State::Connecting || state_ == State::LoggingIn) {
     login_failed({"FATAL", std::string(sqlstate::kConnectionFailure), std::string(reason), {}});
     return;
   }
+  LostRequest lost{replies_expected_, !extended_pending_ && !stream_.mid_message()};
   state_ = State::Closed;
   proxy_.log().debug("server {} ({}:{}) closing: {}", id_, host_, port_, reason);
   if (transport_ && transport_->is_open()) {
@@ -287,7 +355,7 @@ void ServerConnection::close(std::string_view reason) {
     transport_->close_after_flush();
   }
   ClientConnection* client = std::exchange(client_, nullptr);
-  if (client) client->server_lost(reason);
+  if (client) client->server_lost(reason, lost);
   proxy_.server_closed(*this);
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "auth/backend_authenticator.h"
+#include "common/clock.h"
 #include "io/tcp_connector.h"
 #include "io/timer.h"
 #include "io/transport.h"
@@ -28,15 +29,27 @@ struct OwnedError {
   std::string sqlstate;
   std::string message;
   std::string detail;
-  protocol::ErrorSpec spec() const { return {severity, sqlstate, message, detail, {}}; }
+  protocol::ErrorSpec spec() const {
+    protocol::ErrorSpec s;
+    s.severity = severity;
+    s.sqlstate = sqlstate;
+    s.message = message;
+    s.detail = detail;
+    return s;
+  }
+};
+
+// What a client needs to know when its server is lost under it.
+struct LostRequest {
+  int replies_expected = 0;  // ReadyForQuery messages the client still waits for
+  bool recoverable = false;  // the client can be told with an error and carry on
 };
 
 class ServerConnection final : public io::TransportHandler {
  public:
   enum class State { Connecting, LoggingIn, Idle, Syncing, Linked, Resetting, Closed };
 
-  ServerConnection(Proxy& proxy, PoolEntry& pool, pool::ServerId id,
-                   pool::StartupParameters parameters);
+  ServerConnection(Proxy& proxy, PoolEntry& pool, pool::ServerId id, pool::StartupParameters parameters);
   ~ServerConnection() override;
 
   void start(auth::BackendCredentials credentials);
@@ -45,21 +58,34 @@ class ServerConnection final : public io::TransportHandler {
   State state() const { return state_; }
   const pool::StartupParameters& startup_parameters() const { return startup_parameters_; }
   const std::map<std::string, std::string>& parameter_status() const { return parameter_status_; }
+  // What the server reported plus what the proxy set on it, by lower-case name.
+  pool::Settings current_settings() const;
+  const pool::Settings& applied_settings() const { return applied_; }
   protocol::BackendKeyData backend_key() const { return backend_key_; }
   const std::string& host() const { return host_; }
   std::uint16_t port() const { return port_; }
+  char transaction_status() const { return transaction_status_; }
+  // A request whose replies have not all come back (or extended messages without a Sync).
+  bool request_in_flight() const { return replies_expected_ > 0 || extended_pending_; }
 
-  // Runs `sql` (SET statements) hiding the replies, then calls Proxy::server_synced.
-  void sync_parameters(const std::string& sql);
+  // Runs `sql` hiding every reply, then calls Proxy::server_synced. `applied` is what the proxy
+  // set on the server once it succeeds (settings the server does not report itself).
+  void run_internal(const std::string& sql, pool::Settings applied);
   void link(ClientConnection* client);
-  // The linked client is gone: clean up (ROLLBACK, DISCARD ALL) and go back to the pool, or
-  // close if the session cannot be cleaned.
-  void unlink_and_reset();
-  // Relay: bytes from the client. Counts the replies to expect so reuse is safe.
+  // The transaction ended cleanly: the client lets go, the server stays open.
+  void unlink();
+  // The linked client is gone. `discard_session`: session mode (DISCARD ALL after ROLLBACK).
+  // Goes back to the pool clean, or closes when it cannot be cleaned.
+  void unlink_and_reset(bool discard_session);
+  // Relay: bytes from the client, with the number of ReadyForQuery replies they will produce.
   void send_from_client(Bytes bytes, int replies_expected, bool extended_pending);
+  // query_timeout: cancel the running query and tell the client why in the error it gets.
+  void cancel_running_query(std::string reason);
   io::Transport* transport() { return transport_.get(); }
   // Closes the connection (Terminate first when logged in) and tells the proxy.
   void close(std::string_view reason);
+
+  TimePoint created() const { return created_; }
 
   // TransportHandler
   void on_readable(io::InputBuffer& input) override;
@@ -67,11 +93,14 @@ class ServerConnection final : public io::TransportHandler {
   void on_transport_closed(std::string_view reason) override;
 
  private:
-  void on_connected(std::unique_ptr<io::TcpTransport> transport, std::string error);
   void login_failed(OwnedError error);
   void handle_login_message(const protocol::Frame& frame);
-  bool handle_relay_message(const protocol::Frame& frame, Bytes& to_client);
+  // Returns whether the raw message goes to the client; sets `boundary` when the last
+  // outstanding reply arrived.
+  bool handle_relay_message(const protocol::Frame& frame, Bytes& to_client, bool& boundary);
   void finish_internal_query();
+  void flush_to_client(Bytes& to_client);
+  void hide_replies();
 
   Proxy& proxy_;
   PoolEntry& pool_;
@@ -79,6 +108,7 @@ class ServerConnection final : public io::TransportHandler {
   State state_ = State::Connecting;
   std::string host_;
   std::uint16_t port_ = 0;
+  TimePoint created_;
   pool::StartupParameters startup_parameters_;
   std::unique_ptr<io::TcpConnector> connector_;
   std::unique_ptr<io::Transport> transport_;
@@ -86,13 +116,16 @@ class ServerConnection final : public io::TransportHandler {
   std::optional<auth::BackendAuthenticator> authenticator_;
   protocol::MessageStream stream_;
   std::map<std::string, std::string> parameter_status_;
+  pool::Settings applied_;          // settings the proxy SET that the server does not report
+  pool::Settings pending_applied_;  // becomes applied_ when the running internal query succeeds
   protocol::BackendKeyData backend_key_;
   ClientConnection* client_ = nullptr;
   char transaction_status_ = 'I';
-  int replies_expected_ = 0;      // ReadyForQuery messages still to come
+  int replies_expected_ = 0;       // ReadyForQuery messages still to come for the client
   bool extended_pending_ = false;  // extended-protocol messages sent without a Sync after them
-  int internal_replies_ = 0;      // ReadyForQuery of proxy-issued queries still to come
+  int internal_replies_ = 0;       // ReadyForQuery of proxy-issued queries still to come
   bool internal_failed_ = false;
+  std::string cancel_reason_;      // set when the proxy cancelled the running query
 };
 
 }  // namespace ouroboros::proxy

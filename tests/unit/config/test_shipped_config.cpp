@@ -1,6 +1,8 @@
 // The example configuration shipped in config/ouroboros.yaml must always load.
 #include <doctest/doctest.h>
 
+#include <fstream>
+
 #include "test_support.h"
 
 using namespace ouroboros::config;
@@ -31,6 +33,35 @@ TEST_CASE("config/ouroboros.yaml loads with the demo's environment") {
   REQUIRE(other);
   CHECK(other->dbname == "postgres");
   CHECK(other->port == 15432);
+  CHECK(config.pool.server_idle_timeout == std::chrono::minutes(10));
+  CHECK(config.pool.backoff.max == std::chrono::seconds(10));
+  CHECK(config.timeouts.shutdown_timeout == std::chrono::seconds(30));
+}
+
+TEST_CASE("config/ouroboros.yaml: the commented transaction-mode example loads when enabled") {
+  std::ifstream in(kShipped);
+  std::string enabled;
+  bool in_example = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("  # app_tx:", 0) == 0) in_example = true;
+    if (in_example && line.rfind("  # ", 0) == 0) {
+      line.erase(2, 2);  // "  # key" -> "  key"
+    } else {
+      in_example = false;
+    }
+    enabled += line + "\n";
+  }
+  const LoadResult result = parse_config(
+      enabled, kShipped, fake_env({{"APP_PASSWORD", "app_password"}}));
+  INFO(all_errors(result));
+  REQUIRE(result.config);
+  const auto tx = result.config->find_database("app_tx");
+  REQUIRE(tx);
+  CHECK(tx->name == "app_tx");
+  CHECK(tx->pool.mode == PoolMode::Transaction);
+  CHECK(tx->pool.size == 10);
+  CHECK(tx->pool.query_timeout == std::chrono::seconds(30));
+  CHECK(tx->pool.server_lifetime == std::chrono::hours(1));  // from the top-level pool
 }
 
 TEST_CASE("config/ouroboros.yaml needs APP_PASSWORD") {
