@@ -22,19 +22,27 @@ void ServerPool::cancel_request(ClientId client) {
 void ServerPool::server_ready(ServerId server, TimePoint now, Actions& out) {
   auto it = servers_.find(server);
   if (it == servers_.end() || it->second.state != State::Connecting) return;
-  it->second.state = State::Idle;
-  it->second.idle_since = now;
-  --connecting_;
-  idle_.push_back(server);
   backoff_.reset();
   next_attempt_ = now;
+  if (it->second.retire) {
+    // Retired (reload, RECONNECT) while it was still logging in: it never serves anyone.
+    erase(it);
+    out.push_back({PoolAction::Kind::CloseServer, 0, server, {}});
+  } else {
+    --connecting_;
+    it->second.state = State::Idle;
+    it->second.idle_since = now;
+    idle_.push_back(server);
+  }
   pump(now, out);
 }
 
 void ServerPool::release(ServerId server, bool reusable, TimePoint now, Actions& out) {
   auto it = servers_.find(server);
   if (it == servers_.end() || it->second.state != State::Active) return;
-  if (reusable && !expired(it->second, now)) {
+  // A pool that shrank (reload) sheds servers as they come back, unless a client waits for one.
+  bool surplus = servers_.size() > limits_.size && waiters_.empty();
+  if (reusable && !expired(it->second, now) && !surplus) {
     it->second.state = State::Idle;
     it->second.idle_since = now;
     idle_.push_back(server);

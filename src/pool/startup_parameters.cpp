@@ -41,12 +41,10 @@ std::string parameters_key(const StartupParameters& params) {
   StartupParameters sorted;
   for (const auto& [k, v] : params) sorted.emplace_back(lower(k), v);
   std::sort(sorted.begin(), sorted.end());
+  // Length-prefixed, so no name or value can imitate a separator.
   std::string key;
   for (const auto& [k, v] : sorted) {
-    key += k;
-    key += '\x1f';
-    key += v;
-    key += '\x1e';
+    key += std::to_string(k.size()) + ':' + k + std::to_string(v.size()) + ':' + v;
   }
   return key;
 }
@@ -95,14 +93,15 @@ std::optional<Settings> parse_options(const std::string& options) {
 
 Settings startup_settings(const StartupParameters& params) {
   Settings out;
+  // PostgreSQL applies `options` first; explicit parameters win over it wherever they stand.
+  for (const auto& [k, v] : params) {
+    if (lower(k) != "options") continue;
+    if (auto parsed = parse_options(v))
+      for (auto& [pk, pv] : *parsed) out[pk] = pv;
+  }
   for (const auto& [k, v] : params) {
     std::string name = lower(k);
-    if (name == "options") {
-      if (auto parsed = parse_options(v))
-        for (auto& [pk, pv] : *parsed) out[pk] = pv;
-    } else if (is_setting_name(name)) {
-      out[name] = v;
-    }
+    if (name != "options" && is_setting_name(name)) out[name] = v;
   }
   return out;
 }
