@@ -1,0 +1,21 @@
+// The Ouroboros client library: a C++20 PostgreSQL client on libpq.
+//
+//   #include <ouroboros/client.hpp>
+//   ouroboros::Connection conn("postgresql://app:secret@localhost:6432/app");
+//   auto total = conn.query_value<ouroboros::Decimal>("SELECT sum(amount) FROM payments");
+//
+// See docs/client-library.md for a tour.
+#pragma once
+
+#include "ouroboros/backoff.hpp"
+#include "ouroboros/connection.hpp"
+#include "ouroboros/convert.hpp"
+#include "ouroboros/decimal.hpp"
+#include "ouroboros/errors.hpp"
+#include "ouroboros/fields.hpp"
+#include "ouroboros/params.hpp"
+#include "ouroboros/pool.hpp"
+#include "ouroboros/result.hpp"
+#include "ouroboros/transaction.hpp"
+#include "ouroboros/transaction_options.hpp"
+#include "ouroboros/types.hpp"
