@@ -1,0 +1,275 @@
+#include "io/http_server.h"
+
+#include <exception>
+#include <string_view>
+
+#include "io/timer.h"
+
+namespace ouroboros::io {
+
+namespace {
+
+constexpr std::size_t npos = std::string_view::npos;
+
+// RFC 9110 tchar: the characters of a method or a header name.
+bool is_token_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != npos;
+}
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!is_token_char(c)) return false;
+  return true;
+}
+bool is_control(char c) {
+  return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+}
+
+// Where the head ends (just past the empty line), searching from `from`; npos if not yet.
+// Lines end in CRLF or, leniently, a bare LF.
+std::size_t find_head_end(std::string_view data, std::size_t from) {
+  for (std::size_t i = data.find('\n', from); i != npos; i = data.find('\n', i + 1)) {
+    if (i + 1 < data.size() && data[i + 1] == '\n') return i + 2;
+    if (i + 2 < data.size() && data[i + 1] == '\r' && data[i + 2] == '\n') return i + 3;
+  }
+  return npos;
+}
+
+// Splits off the next line (without its CRLF or LF) from `rest`.
+std::string_view next_line(std::string_view& rest) {
+  std::size_t lf = rest.find('\n');
+  std::string_view line = rest.substr(0, lf);
+  rest.remove_prefix(lf == npos ? rest.size() : lf + 1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+// Parses the head (request line and headers, ending with the empty line). Returns 0 with
+// `request` filled, or the status to answer with.
+int parse_head(std::string_view head, HttpRequest& request) {
+  std::string_view line = next_line(head);
+  std::size_t sp1 = line.find(' ');
+  std::size_t sp2 = sp1 == npos ? npos : line.find(' ', sp1 + 1);
+  if (sp2 == npos || line.find(' ', sp2 + 1) != npos) return 400;
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (!is_token(method) || target.empty()) return 400;
+  for (char c : target)
+    if (is_control(c) || static_cast<unsigned char>(c) >= 0x80) return 400;
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
+      version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9')
+    return 400;
+  for (line = next_line(head); !line.empty(); line = next_line(head)) {
+    std::size_t colon = line.find(':');
+    if (colon == npos || !is_token(line.substr(0, colon))) return 400;  // also obs-fold
+    for (char c : line.substr(colon + 1))
+      if (is_control(c) && c != '\t') return 400;
+  }
+  if (version[5] != '1') return 505;
+  if (method != "GET" && method != "HEAD") return 405;
+  if (target.front() != '/') return 400;  // only origin-form ("/path?query")
+  std::size_t question = target.find('?');
+  request.method = method;
+  request.path = target.substr(0, question);
+  request.query = question == npos ? std::string_view() : target.substr(question + 1);
+  return 0;
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return status < 400 ? "OK" : "Error";
+  }
+}
+
+HttpResponse error_response(int status) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::string(reason_phrase(status)) + "\n";
+  return response;
+}
+
+Bytes serialize(const HttpResponse& response, bool with_body) {
+  int status = response.status >= 100 && response.status <= 599 ? response.status : 500;
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " ";
+  head += reason_phrase(status);
+  head += "\r\n";
+  if (!response.content_type.empty()) {
+    head += "Content-Type: ";
+    for (char c : response.content_type)  // no header injection from a handler's content type
+      if (!is_control(c)) head += c;
+    head += "\r\n";
+  }
+  head += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+  if (status == 405) head += "Allow: GET, HEAD\r\n";
+  head += "Connection: close\r\n\r\n";
+  Bytes out;
+  out.reserve(head.size() + (with_body ? response.body.size() : 0));
+  append(out, as_bytes(head));
+  if (with_body) append(out, as_bytes(response.body));
+  return out;
+}
+
+}  // namespace
+
+// One accepted connection: reads the head, answers, waits until the answer is sent.
+class HttpServer::Connection final : public TransportHandler {
+ public:
+  Connection(HttpServer& server, std::unique_ptr<TcpTransport> transport)
+      : server_(server), transport_(std::move(transport)), timer_(server.loop_) {
+    transport_->set_handler(this);
+    // One byte over the head limit is how an oversized head is recognised.
+    transport_->set_input_limit(server_.limits_.max_header_bytes + 1);
+    // With a high-water mark of 0, on_drained() reports that every queued byte was written.
+    transport_->set_high_water(0);
+    timer_.start(server_.limits_.idle_timeout, [this] { server_.retire(this); });
+    transport_->start_reading();
+  }
+  ~Connection() override { shut(); }
+
+  // Stops every callback to this object. Idempotent.
+  void shut() {
+    timer_.stop();
+    transport_->set_handler(nullptr);
+    transport_->close();  // a no-op once close_after_flush() took the socket over
+  }
+
+  void on_readable(InputBuffer& input) override {
+    if (answered_) return;
+    std::string_view data = as_chars(input.view());
+    const std::size_t limit = server_.limits_.max_header_bytes;
+    std::size_t end = find_head_end(data, scanned_ > 2 ? scanned_ - 2 : 0);
+    scanned_ = data.size();
+    if (end == npos) {
+      if (data.size() > limit) answer(error_response(431), true);
+      return;
+    }
+    if (end > limit) {
+      answer(error_response(431), true);
+      return;
+    }
+    HttpRequest request;
+    int status = parse_head(data.substr(0, end), request);
+    input.consume(input.size());
+    if (status != 0) {
+      answer(error_response(status), true);
+      return;
+    }
+    HttpResponse response;
+    try {
+      response = server_.handler_(request);
+    } catch (const std::exception&) {
+      response = error_response(500);
+    } catch (...) {
+      response = error_response(500);
+    }
+    answer(response, request.method != "HEAD");
+  }
+
+  void on_drained() override {
+    if (!answered_) return;
+    // Everything is written: send FIN and let the socket close itself.
+    transport_->close_after_flush();
+    server_.retire(this);
+  }
+
+  void on_transport_closed(std::string_view) override { server_.retire(this); }
+
+ private:
+  void answer(const HttpResponse& response, bool with_body) {
+    answered_ = true;
+    transport_->stop_reading();
+    if (!transport_->is_open()) return;  // the handler closed the server
+    // The idle timeout now bounds how long a client may take to read the answer.
+    timer_.start(server_.limits_.idle_timeout, [this] { server_.retire(this); });
+    transport_->write(serialize(response, with_body));  // a failure calls on_transport_closed
+  }
+
+  HttpServer& server_;
+  std::unique_ptr<TcpTransport> transport_;
+  Timer timer_;
+  std::size_t scanned_ = 0;  // bytes already searched for the end of the head
+  bool answered_ = false;
+};
+
+HttpServer::HttpServer(EventLoop& loop, Handler handler, Limits limits)
+    : loop_(loop),
+      handler_(std::move(handler)),
+      limits_(limits),
+      listener_(loop, [this](std::unique_ptr<TcpTransport> t) { on_accept(std::move(t)); }),
+      self_(std::make_shared<HttpServer*>(this)) {}
+
+HttpServer::~HttpServer() {
+  listener_.close();
+  connections_.clear();
+  retired_.clear();
+}
+
+std::string HttpServer::listen(const std::string& host, std::uint16_t port) {
+  return listener_.listen(host, port);
+}
+
+void HttpServer::close() {
+  listener_.close();
+  while (!connections_.empty()) retire(connections_.begin()->first);
+}
+
+void HttpServer::on_accept(std::unique_ptr<TcpTransport> transport) {
+  if (connections_.size() >= limits_.max_connections) return;  // the transport closes here
+  auto connection = std::make_unique<Connection>(*this, std::move(transport));
+  Connection* key = connection.get();
+  connections_.emplace(key, std::move(connection));
+}
+
+void HttpServer::retire(Connection* connection) {
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) return;
+  connection->shut();
+  if (retired_.empty()) {
+    loop_.defer([weak = std::weak_ptr<HttpServer*>(self_)] {
+      if (auto self = weak.lock()) (*self)->free_retired();
+    });
+  }
+  retired_.push_back(std::move(it->second));
+  connections_.erase(it);
+}
+
+void HttpServer::free_retired() {
+  retired_.clear();
+}
+
+}  // namespace ouroboros::io
