@@ -62,6 +62,9 @@ struct PoolSettings {
   Duration client_idle_timeout = Duration::zero();           // 0 = off; a client idle (outside a transaction) longer is disconnected
   bool fail_fast = false;                     // while the backend is unreachable, fail waiting clients at once with the last error
   BackoffSettings backoff;
+  // Transaction/statement mode: protocol-level prepared statements each server keeps (LRU);
+  // 0 turns the statement cache off (named statements then only work in session mode).
+  std::size_t max_prepared_statements = 200;
 };
 
 struct DatabaseConfig {

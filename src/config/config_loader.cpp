@@ -135,7 +135,8 @@ class ConfigBuilder {
         section, {"mode", "size", "min_size", "reserve_size", "reserve_timeout",
                   "max_db_connections", "max_client_connections", "server_idle_timeout",
                   "server_lifetime", "server_check_delay", "query_wait_timeout", "query_timeout",
-                  "idle_transaction_timeout", "client_idle_timeout", "fail_fast", "backoff"});
+                  "idle_transaction_timeout", "client_idle_timeout", "fail_fast", "backoff",
+                  "max_prepared_statements"});
     if (const YamlEntry* e = get(fields, "mode"))
       assign(settings.mode, reader_.choice(*e, kPoolModes));
     if (const YamlEntry* e = get(fields, "size")) assign(settings.size, reader_.positive_count(*e));
@@ -163,6 +164,8 @@ class ConfigBuilder {
     }
     if (const YamlEntry* e = get(fields, "fail_fast"))
       assign(settings.fail_fast, reader_.boolean(*e));
+    if (const YamlEntry* e = get(fields, "max_prepared_statements"))
+      assign(settings.max_prepared_statements, reader_.count(*e));
     if (const YamlEntry* e = get(fields, "backoff")) backoff(*e, settings.backoff, top_level);
 
     // Checked on the merged values, reported only where this block wrote one of the two keys

@@ -36,8 +36,7 @@ class UvHandle {
       delete box;
       return;
     }
-    uv_close(reinterpret_cast<uv_handle_t*>(&box->handle),
-             [](uv_handle_t* h) { delete static_cast<Box*>(h->data); });
+    close_raw(reinterpret_cast<uv_handle_t*>(&box->handle));
   }
 
   // Gives up ownership without closing: whoever holds the raw handle must finish with
@@ -49,6 +48,9 @@ class UvHandle {
     return &box->handle;
   }
   static void close_raw(uv_handle_t* handle) {
+    // Already closing only when the loop itself is being torn down (EventLoop's destructor);
+    // the box is then left to process exit.
+    if (uv_is_closing(handle)) return;
     uv_close(handle, [](uv_handle_t* h) { delete static_cast<Box*>(h->data); });
   }
 

@@ -53,15 +53,23 @@ void ServerPool::release(ServerId server, bool reusable, TimePoint now, Actions&
   pump(now, out);
 }
 
-void ServerPool::connect_failed(ServerId server, bool rejected, TimePoint now, Actions& out) {
+void ServerPool::connect_failed(ServerId server, ConnectFailure failure, TimePoint now, Actions& out) {
   auto it = servers_.find(server);
   if (it == servers_.end() || it->second.state != State::Connecting) return;
+  std::string params_key = it->second.params_key;
   erase(it);
-  next_attempt_ = now + backoff_.next_delay(random_);
-  if (rejected || limits_.fail_fast) {
-    FailReason reason = rejected ? FailReason::LoginRejected : FailReason::BackendUnavailable;
-    for (const Waiter& w : waiters_) out.push_back({PoolAction::Kind::FailClient, w.client, server, {}, true, false, reason});
-    waiters_.clear();
+  // The backend answered: only a transient failure says anything about its reachability.
+  if (failure != ConnectFailure::ParametersRejected) next_attempt_ = now + backoff_.next_delay(random_);
+  if (failure != ConnectFailure::Transient || limits_.fail_fast) {
+    FailReason reason = failure == ConnectFailure::Transient ? FailReason::BackendUnavailable : FailReason::LoginRejected;
+    for (auto w = waiters_.begin(); w != waiters_.end();) {
+      if (failure == ConnectFailure::ParametersRejected && w->params_key != params_key) {
+        ++w;
+        continue;
+      }
+      out.push_back({PoolAction::Kind::FailClient, w->client, server, {}, true, false, reason});
+      w = waiters_.erase(w);
+    }
   }
   pump(now, out);
 }

@@ -44,6 +44,13 @@ enum class FailReason {
   LoginRejected,       // the backend refused the login (bad credentials, no such database)
 };
 
+// Why a server could not be opened.
+enum class ConnectFailure {
+  Transient,           // network, timeout, server starting or overloaded: back off and retry
+  Rejected,            // the backend refused the pool's login (credentials, database): all fail
+  ParametersRejected,  // the backend refused one client's startup parameters: only those fail
+};
+
 struct PoolAction {
   enum class Kind {
     Assign,       // give `server` to `client`
@@ -82,9 +89,9 @@ class ServerPool {
   // An assigned server is handed back; reusable = idle, clean and healthy. A server that is
   // not kept comes back as CloseServer.
   void release(ServerId server, bool reusable, TimePoint now, Actions& out);
-  // A server could not be opened: back off before the next attempt. `rejected`: the backend
-  // answered the login with an error that retrying will not fix; waiting clients get it now.
-  void connect_failed(ServerId server, bool rejected, TimePoint now, Actions& out);
+  // A server could not be opened. Transient failures back off before the next attempt; a
+  // rejection fails the waiting clients it concerns at once, since retrying will not help.
+  void connect_failed(ServerId server, ConnectFailure failure, TimePoint now, Actions& out);
   // A server closed (idle death, error): forget it and refill.
   void remove(ServerId server, TimePoint now, Actions& out);
   // Timeouts, idle expiry, lifetime, min_size refill, the end of a backoff delay.

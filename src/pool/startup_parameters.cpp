@@ -51,6 +51,12 @@ std::string parameters_key(const StartupParameters& params) {
 
 std::string lower_name(const std::string& name) { return lower(name); }
 
+// set_config() parses the value as a configuration file would, so list settings such as
+// search_path keep their elements (SET x TO 'a,b' would make one quoted name of it).
+std::string set_config_call(const std::string& name, const std::string& value) {
+  return "pg_catalog.set_config(" + quote_literal(name) + ", " + quote_literal(value) + ", false)";
+}
+
 std::optional<Settings> parse_options(const std::string& options) {
   Settings out;
   std::vector<std::string> words;
@@ -113,13 +119,14 @@ bool is_read_only_parameter(const std::string& name) {
 }
 
 std::string transaction_sync_sql(const Settings& current, const Settings& applied, const Settings& desired) {
-  std::string sql;
+  std::string sets;
   for (const auto& [name, value] : desired) {
     if (is_read_only_parameter(name) || !is_setting_name(name)) continue;
     auto it = current.find(name);
     if (it != current.end() && it->second == value) continue;
-    sql += "SET " + name + " TO " + quote_literal(value) + ";";
+    sets += (sets.empty() ? "" : ", ") + set_config_call(name, value);
   }
+  std::string sql = sets.empty() ? "" : "SELECT " + sets + ";";
   for (const auto& [name, value] : applied) {
     (void)value;
     if (!desired.count(name) && is_setting_name(name)) sql += "RESET " + name + ";";
@@ -128,9 +135,11 @@ std::string transaction_sync_sql(const Settings& current, const Settings& applie
 }
 
 std::string quote_literal(const std::string& value) {
-  std::string out = "'";
+  // E'' reads the same whatever standard_conforming_strings is (a client may have turned it off).
+  bool escape = value.find('\\') != std::string::npos;
+  std::string out = escape ? "E'" : "'";
   for (char c : value) {
-    if (c == '\'') out += '\'';
+    if (c == '\'' || (escape && c == '\\')) out += c;
     out += c;
   }
   out += '\'';
@@ -152,9 +161,9 @@ std::optional<std::string> sync_sql(const StartupParameters& server, const Start
     const std::string* current = find(server, k);
     if (current && *current == v) continue;
     if (!is_setting_name(k)) return std::nullopt;
-    sql += "SET \"" + k + "\" TO " + quote_literal(v) + ";";
+    sql += (sql.empty() ? "" : ", ") + set_config_call(lower(k), v);
   }
-  return sql;
+  return sql.empty() ? sql : "SELECT " + sql;
 }
 
 }  // namespace ouroboros::pool

@@ -5,40 +5,36 @@
 namespace ouroboros::proxy {
 
 namespace {
-// Keeps the connector and then the connection alive until the request is written.
-struct CancelForwarder : io::TransportHandler {
-  std::unique_ptr<io::TcpConnector> connector;
-  std::unique_ptr<io::Transport> transport;
-  io::EventLoop* loop = nullptr;
-
-  void destroy() {
-    loop->defer([this] { delete this; });
-  }
-  void on_readable(io::InputBuffer& input) override { input.consume(input.size()); }
-  void on_drained() override {}
-  void on_transport_closed(std::string_view) override { destroy(); }
-};
+// PostgreSQL reads the request and closes at once; this only bounds a server that never answers.
+constexpr Duration kCancelTimeout = std::chrono::seconds(5);
 }  // namespace
 
-void forward_cancel(io::EventLoop& loop, const std::string& host, std::uint16_t port,
-                    std::int32_t pid, std::int32_t key) {
-  auto* f = new CancelForwarder;
-  f->loop = &loop;
-  f->connector = std::make_unique<io::TcpConnector>(
-      loop, host, port, [f, pid, key](std::unique_ptr<io::TcpTransport> t, std::string) {
-        if (!t) {
-          f->destroy();
-          return;
-        }
-        f->transport = std::move(t);
-        f->transport->set_handler(f);
+CancelForwarder::CancelForwarder(io::EventLoop& loop, std::string host, std::uint16_t port, std::int32_t pid,
+                                 std::int32_t key, Done done)
+    : loop_(loop), host_(std::move(host)), port_(port), pid_(pid), key_(key), done_(std::move(done)), timer_(loop) {}
+
+void CancelForwarder::start() {
+  timer_.start(kCancelTimeout, [this] { finish(); });
+  connector_ = std::make_unique<io::TcpConnector>(
+      loop_, host_, port_, [this](std::unique_ptr<io::TcpTransport> t, std::string) {
+        if (!t) return finish();
+        transport_ = std::move(t);
+        transport_->set_handler(this);
         Bytes out;
-        protocol::encode_cancel_request(out, pid, key);
-        f->transport->write(std::move(out));
-        // The server closes the connection after reading the request.
-        f->transport->start_reading();
+        protocol::encode_cancel_request(out, pid_, key_);
+        transport_->write(std::move(out));
+        transport_->start_reading();  // the server closes the connection after reading it
       });
-  f->connector->start();
+  connector_->start();
+}
+
+void CancelForwarder::finish() {
+  if (!done_) return;
+  timer_.stop();
+  if (transport_) transport_->close();
+  auto done = std::move(done_);
+  done_ = nullptr;
+  done(*this);
 }
 
 }  // namespace ouroboros::proxy

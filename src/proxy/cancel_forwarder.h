@@ -1,15 +1,41 @@
 #pragma once
-// Sends one CancelRequest to a PostgreSQL server on a fresh connection, then goes away.
+// Sends one CancelRequest to a PostgreSQL server on a fresh connection. Owned by the Proxy, so
+// none outlives it; each ends when the server closes the connection, on error, or after a
+// timeout, and then reports to its owner.
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "io/event_loop.h"
 #include "io/tcp_connector.h"
+#include "io/timer.h"
 
 namespace ouroboros::proxy {
 
-// Fire and forget: the object deletes itself when done (success or failure).
-void forward_cancel(io::EventLoop& loop, const std::string& host, std::uint16_t port,
-                    std::int32_t pid, std::int32_t key);
+class CancelForwarder final : public io::TransportHandler {
+ public:
+  using Done = std::function<void(CancelForwarder&)>;
+
+  CancelForwarder(io::EventLoop& loop, std::string host, std::uint16_t port, std::int32_t pid, std::int32_t key,
+                  Done done);
+  void start();
+
+  void on_readable(io::InputBuffer& input) override { input.consume(input.size()); }
+  void on_drained() override {}
+  void on_transport_closed(std::string_view) override { finish(); }
+
+ private:
+  void finish();
+
+  io::EventLoop& loop_;
+  std::string host_;
+  std::uint16_t port_;
+  std::int32_t pid_;
+  std::int32_t key_;
+  Done done_;
+  io::Timer timer_;
+  std::unique_ptr<io::TcpConnector> connector_;
+  std::unique_ptr<io::Transport> transport_;
+};
 
 }  // namespace ouroboros::proxy

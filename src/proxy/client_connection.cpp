@@ -1,6 +1,7 @@
 #include "proxy/client_connection.h"
 
 #include "protocol/sqlstate.h"
+#include "sql/command.h"
 #include "proxy/errors.h"
 #include "proxy/proxy.h"
 #include "proxy/server_connection.h"
@@ -11,8 +12,10 @@ namespace {
 using protocol::ErrorSpec;
 namespace fe = protocol::frontend;
 
-// Client messages read whole while relaying: Terminate (the proxy keeps the server).
-const protocol::TypeSet kClientWholeTypes{fe::kTerminate};
+// Client messages read whole while relaying: all but COPY data, which streams through.
+const protocol::TypeSet kClientWholeTypes{fe::kParse,   fe::kBind,     fe::kDescribe,     fe::kExecute,
+                                          fe::kSync,    fe::kFlush,    fe::kClose,        fe::kQuery,
+                                          fe::kFunctionCall, fe::kTerminate, fe::kCopyDone, fe::kCopyFail};
 
 bool is_extended(char type) {
   return type == fe::kParse || type == fe::kBind || type == fe::kDescribe || type == fe::kExecute ||
@@ -58,6 +61,7 @@ void ClientConnection::start() {
 }
 
 void ClientConnection::on_readable(io::InputBuffer& input) {
+  proxy_.log().trace("client {}: {} bytes readable in state {}", id_, input.size(), static_cast<int>(state_));
   switch (state_) {
     case State::Startup:
       return handle_startup(input);
@@ -66,7 +70,8 @@ void ClientConnection::on_readable(io::InputBuffer& input) {
     case State::Linked:
       return relay(input);
     case State::Idle: {
-      if (input.empty()) return;
+      if (transaction_lost_) answer_lost_transaction(input);
+      if (input.empty() || state_ != State::Idle) return;
       auto view = input.view();
       if (view[0] == fe::kTerminate && view.size() >= 5) {
         input.consume(input.size());
@@ -234,8 +239,10 @@ void ClientConnection::unlinked() {
 }
 
 void ClientConnection::relay(io::InputBuffer& input) {
-  Bytes out;
-  int replies = 0;
+  Bytes to_server;
+  Bytes to_client;
+  // Transaction/statement mode maps statement names onto the shared statement cache.
+  bool caching = mode_ != config::PoolMode::Session && pool_ && pool_->db.pool.max_prepared_statements > 0;
   while (state_ == State::Linked) {
     auto event = stream_.next(input.view());
     if (event.kind == protocol::StreamEventKind::NeedMore) break;
@@ -243,27 +250,155 @@ void ClientConnection::relay(io::InputBuffer& input) {
       input.consume(input.size());
       return fail(fatal(sqlstate::kProtocolViolation, std::string("invalid message: ") + std::string(event.error)));
     }
-    if (event.kind == protocol::StreamEventKind::WholeMessage) {
-      // Terminate: the client is done; the server stays with the proxy.
+    if (event.kind == protocol::StreamEventKind::PassThrough) {
+      append(to_server, event.bytes);  // COPY data
       input.consume(event.consumed);
-      if (!out.empty()) server_->send_from_client(std::move(out), replies, extended_pending_);
+      continue;
+    }
+    char type = event.frame.type;
+    if (type == fe::kTerminate) {
+      // The client is done; the server stays with the proxy.
+      input.consume(event.consumed);
+      if (!to_client.empty()) transport_->write(std::move(to_client));
+      if (!to_server.empty()) server_->send_from_client(std::move(to_server), extended_pending_);
       close();
       return;
     }
-    if (event.message_start) {
-      char t = event.type;
-      if (t == fe::kQuery || t == fe::kSync || t == fe::kFunctionCall) ++replies;
-      if (t == fe::kSync || t == fe::kQuery) extended_pending_ = false;
-      else if (is_extended(t)) extended_pending_ = true;
+    if (type == fe::kQuery && mode_ != config::PoolMode::Session) {
+      auto sql = protocol::decode_query(event.frame.body);
+      if (sql && intercept_query(*sql, to_client)) {
+        input.consume(event.consumed);
+        if (state_ != State::Linked) return;
+        continue;
+      }
     }
-    append(out, event.bytes);
+    if (type == fe::kSync || type == fe::kQuery) extended_pending_ = false;
+    else if (is_extended(type)) extended_pending_ = true;
+    proxy_.log().trace("client {} -> server {}: '{}'", id_, server_->id(), type);
+    auto rewritten = proxy_.statement_rewriter().on_client_message(
+        type, event.frame.body, input.view().subspan(0, event.consumed), caching, statements_, server_->prepared(),
+        server_->replies(), to_server, to_client);
     input.consume(event.consumed);
+    if (rewritten.malformed) {
+      input.consume(input.size());
+      return fail(fatal(sqlstate::kProtocolViolation, std::string("malformed message of type '") + type + "'"));
+    }
   }
-  if (!out.empty() && server_) {
-    server_->send_from_client(std::move(out), replies, extended_pending_);
+  if (!to_client.empty()) transport_->write(std::move(to_client));
+  if (!to_server.empty() && server_) {
+    server_->send_from_client(std::move(to_server), extended_pending_);
     arm_timer();
     if (server_ && server_->transport()->above_high_water()) transport_->stop_reading();
+  } else if (state_ == State::Linked && server_ && !server_->request_in_flight()) {
+    // The proxy answered everything itself (DEALLOCATE, a refused BEGIN): same boundary as
+    // when the server answers.
+    on_server_boundary();
   }
+}
+
+bool ClientConnection::intercept_query(std::string_view sql, Bytes& to_client) {
+  sql::Command command = sql::classify(sql);
+  switch (command.kind) {
+    case sql::CommandKind::Begin:
+      if (mode_ == config::PoolMode::Statement) {
+        proxy_.statement_rewriter().refuse(
+            "transaction blocks are not allowed in statement pooling mode",
+            "use transaction or session pool mode for this client", server_->replies(), to_client);
+        return true;
+      }
+      return false;
+    case sql::CommandKind::Deallocate:
+      // psycopg evicts its statement cache this way: the name is the client's protocol-level one.
+      return pool_ && pool_->db.pool.max_prepared_statements > 0 &&
+             proxy_.statement_rewriter().deallocate(command.name, server_->transaction_status(), statements_,
+                                                    server_->replies(), to_client);
+    case sql::CommandKind::Prepare:
+    case sql::CommandKind::Execute:
+      // SQL-level prepared statements live in one server session; the next transaction may run
+      // on another server where they do not exist.
+      proxy_.statement_rewriter().count_sql_prepare();
+      if (!warned_sql_prepare_) {
+        warned_sql_prepare_ = true;
+        proxy_.log().warn("client {} ({}) uses SQL-level PREPARE/EXECUTE in {} pooling mode: these are session "
+                          "state and may run on another server; use protocol-level prepared statements",
+                          id_, peer_, mode_ == config::PoolMode::Statement ? "statement" : "transaction");
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+void ClientConnection::answer_lost_transaction(io::InputBuffer& input) {
+  Bytes out;
+  auto error = [&](Bytes& to) {
+    ErrorSpec e;
+    if (!lost_reported_) {
+      e.sqlstate = sqlstate::kConnectionFailure;
+      e.message = "server connection lost during the transaction; the transaction was rolled back";
+      e.detail = lost_reason_;
+      e.hint = "end the transaction with ROLLBACK and retry it";
+      lost_reported_ = true;
+      protocol::encode_error_response(to, e);
+      return;
+    }
+    e.sqlstate = "25P02";
+    e.message = "current transaction is aborted, commands ignored until end of transaction block";
+    protocol::encode_error_response(to, e);
+  };
+  while (transaction_lost_) {
+    auto event = stream_.next(input.view());
+    if (event.kind == protocol::StreamEventKind::NeedMore) break;
+    if (event.kind == protocol::StreamEventKind::Malformed) {
+      input.consume(input.size());
+      return fail(fatal(sqlstate::kProtocolViolation, std::string("invalid message: ") + std::string(event.error)));
+    }
+    input.consume(event.consumed);
+    if (event.kind == protocol::StreamEventKind::PassThrough) continue;  // COPY data: ignored
+    char type = event.frame.type;
+    if (type == fe::kTerminate) return close();
+    if (type == fe::kQuery) {
+      auto sql = protocol::decode_query(event.frame.body);
+      auto kind = sql ? sql::classify(*sql).kind : sql::CommandKind::Other;
+      if (kind == sql::CommandKind::Rollback || kind == sql::CommandKind::Commit) {
+        // COMMIT of a failed transaction block reports ROLLBACK, as PostgreSQL does.
+        protocol::encode_command_complete(out, "ROLLBACK");
+        protocol::encode_ready_for_query(out, 'I');
+        transaction_lost_ = false;
+      } else {
+        error(out);
+        protocol::encode_ready_for_query(out, 'E');
+      }
+      continue;
+    }
+    if (type == fe::kParse) {
+      auto parse = protocol::decode_parse(event.frame.body);
+      auto kind = parse ? sql::classify(parse->query).kind : sql::CommandKind::Other;
+      if (kind == sql::CommandKind::Rollback || kind == sql::CommandKind::Commit) lost_batch_rollback_ = true;
+    }
+    if (type != fe::kSync) {
+      lost_batch_types_ += type;
+      continue;
+    }
+    // End of an extended batch: a ROLLBACK/COMMIT batch succeeds, anything else fails once.
+    if (lost_batch_rollback_) {
+      for (char t : lost_batch_types_) {
+        if (t == fe::kParse) protocol::encode_parse_complete(out);
+        else if (t == fe::kBind) protocol::MessageWriter(out, protocol::backend::kBindComplete).finish();
+        else if (t == fe::kDescribe) protocol::MessageWriter(out, protocol::backend::kNoData).finish();
+        else if (t == fe::kExecute) protocol::encode_command_complete(out, "ROLLBACK");
+        else if (t == fe::kClose) protocol::encode_close_complete(out);
+      }
+      protocol::encode_ready_for_query(out, 'I');
+      transaction_lost_ = false;
+    } else {
+      if (!lost_batch_types_.empty()) error(out);
+      protocol::encode_ready_for_query(out, 'E');
+    }
+    lost_batch_types_.clear();
+    lost_batch_rollback_ = false;
+  }
+  if (!out.empty()) transport_->write(std::move(out));
 }
 
 void ClientConnection::send_from_server(Bytes bytes) {
@@ -278,10 +413,23 @@ void ClientConnection::parameter_changed(std::string_view name, std::string_view
 void ClientConnection::on_server_boundary() {
   if (state_ != State::Linked || !server_) return;
   char status = server_->transaction_status();
+  proxy_.log().trace("client {}: server {} answered everything, transaction status {}", id_, server_->id(), status);
   if (mode_ == config::PoolMode::Statement && status != 'I') {
-    return fail(fatal(sqlstate::kFeatureNotSupported,
-                      "transaction blocks are not allowed in statement pooling mode",
-                      "the transaction was rolled back; use transaction or session pool mode"));
+    // A transaction block slipped through (extended protocol): roll it back on the server and
+    // answer the ReadyForQuery the server's reply would have carried with an error.
+    Bytes out;
+    ErrorSpec error;
+    error.sqlstate = sqlstate::kFeatureNotSupported;
+    error.message = "transaction blocks are not allowed in statement pooling mode";
+    error.detail = "the transaction was rolled back; use transaction or session pool mode";
+    protocol::encode_error_response(out, error);
+    protocol::encode_ready_for_query(out, 'I');
+    transport_->write(std::move(out));
+    ServerConnection* server = server_;
+    server_ = nullptr;
+    server->unlink_and_reset(false);
+    unlinked();
+    return;
   }
   if (mode_ != config::PoolMode::Session && status == 'I') {
     proxy_.release_server(*this);
@@ -350,18 +498,29 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
   server_ = nullptr;
   if (state_ != State::Linked) return;
   proxy_.log().warn("client {} ({}): server connection lost: {}", id_, peer_, reason);
-  if (mode_ != config::PoolMode::Session && lost.recoverable && lost.replies_expected > 0) {
-    // The transaction is gone but the session is not: report it and answer every request the
-    // client is waiting for, so it can start a new transaction.
-    Bytes out;
-    ErrorSpec error;
-    std::string message = "server connection lost during the transaction: " + std::string(reason);
-    error.sqlstate = sqlstate::kConnectionFailure;
-    error.message = message;
-    error.detail = "the transaction was rolled back; the session can continue";
-    protocol::encode_error_response(out, error);
-    for (int i = 0; i < lost.replies_expected; ++i) protocol::encode_ready_for_query(out, 'I');
-    transport_->write(std::move(out));
+  if (mode_ != config::PoolMode::Session && lost.recoverable) {
+    // The transaction is gone but the session is not. Requests in flight get an error. Inside a
+    // transaction block the client then stays in a failed block (as after any error there)
+    // until it ends it, so nothing it pipelined after can commit half a transaction.
+    bool in_block = lost.transaction_status != 'I';
+    if (lost.replies_expected > 0) {
+      Bytes out;
+      ErrorSpec error;
+      std::string message = "server connection lost during the transaction: " + std::string(reason);
+      error.sqlstate = sqlstate::kConnectionFailure;
+      error.message = message;
+      error.detail = "the transaction was rolled back; the session can continue";
+      protocol::encode_error_response(out, error);
+      for (int i = 0; i < lost.replies_expected; ++i) protocol::encode_ready_for_query(out, in_block ? 'E' : 'I');
+      transport_->write(std::move(out));
+    }
+    if (in_block) {
+      transaction_lost_ = true;
+      lost_reported_ = lost.replies_expected > 0;
+      lost_reason_ = std::string(reason);
+      lost_batch_types_.clear();
+      lost_batch_rollback_ = false;
+    }
     extended_pending_ = false;
     unlinked();
     return;

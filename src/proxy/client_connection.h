@@ -17,6 +17,7 @@
 #include "protocol/frame_reader.h"
 #include "protocol/message_stream.h"
 #include "protocol/messages.h"
+#include "session/statement_rewriter.h"
 
 namespace ouroboros::proxy {
 
@@ -47,6 +48,7 @@ class ClientConnection final : public io::TransportHandler {
   const pool::StartupParameters& parameters() const { return parameters_; }
   // The settings this client expects on any server it is given (transaction mode).
   const pool::Settings& desired_settings() const { return desired_; }
+  void set_desired_settings(pool::Settings settings) { desired_ = std::move(settings); }
   const std::optional<protocol::ScramClientKeys>& scram_keys() const;
   ServerConnection* server() { return server_; }
   io::Transport* transport() { return transport_.get(); }
@@ -76,6 +78,8 @@ class ClientConnection final : public io::TransportHandler {
   // From the linked server.
   void send_from_server(Bytes bytes);
   void parameter_changed(std::string_view name, std::string_view value);
+  // DEALLOCATE ALL / DISCARD ALL ran: the client's statement names are gone.
+  void prepared_statements_discarded() { statements_.clear(); }
   // The server answered everything the client sent (ReadyForQuery with nothing outstanding).
   void on_server_boundary();
   void resume_reading();
@@ -94,6 +98,12 @@ class ClientConnection final : public io::TransportHandler {
   void finish_login(ServerConnection& server);
   void arm_timer();
   void close();
+  // Transaction mode, after the server died under an open transaction: answers as PostgreSQL
+  // does in a failed transaction block until the client ends it. False when there is nothing
+  // (more) to answer.
+  void answer_lost_transaction(io::InputBuffer& input);
+  // A Query the proxy handles itself or refuses before any server sees it; true when handled.
+  bool intercept_query(std::string_view sql, Bytes& to_client);
 
   Proxy& proxy_;
   pool::ClientId id_;
@@ -116,6 +126,14 @@ class ClientConnection final : public io::TransportHandler {
   bool logged_in_ = false;
   bool extended_pending_ = false;
   bool shutdown_requested_ = false;
+  session::ClientStatements statements_;  // protocol-level statement names (transaction mode)
+  bool transaction_lost_ = false;
+  bool lost_reported_ = false;      // the first answer after the loss says why (08006)
+  bool lost_batch_error_ = false;   // an extended batch already got its error
+  bool lost_batch_rollback_ = false;
+  std::string lost_reason_;
+  std::string lost_batch_types_;    // message types of the current extended batch
+  bool warned_sql_prepare_ = false;
 };
 
 }  // namespace ouroboros::proxy

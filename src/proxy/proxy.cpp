@@ -1,7 +1,6 @@
 #include "proxy/proxy.h"
 
 #include "protocol/sqlstate.h"
-#include "proxy/cancel_forwarder.h"
 #include "proxy/client_connection.h"
 #include "proxy/errors.h"
 
@@ -13,11 +12,16 @@ constexpr Duration kTickInterval = std::chrono::milliseconds(100);
 
 std::string ms(Duration d) { return std::to_string(d.count()) + "ms"; }
 
-// Login failures worth retrying: the network, a starting or overloaded server. Anything else
-// (wrong credentials, no such database) fails the same way again.
-bool transient_login_failure(const std::string& sqlstate) {
-  return sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("53", 0) == 0 || sqlstate == "57P01" ||
-         sqlstate == "57P02" || sqlstate == "57P03";
+// Login failures worth retrying: the network, a starting or overloaded server. Errors about a
+// setting (class 22 data exception, 42 e.g. unknown parameter) concern the client's own startup
+// parameters; anything else (wrong credentials, no such database) fails the whole pool alike.
+pool::ConnectFailure classify_login_failure(const std::string& sqlstate, bool client_parameters) {
+  if (sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("53", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" ||
+      sqlstate == "57P03")
+    return pool::ConnectFailure::Transient;
+  if (client_parameters && (sqlstate.rfind("22", 0) == 0 || sqlstate.rfind("42", 0) == 0))
+    return pool::ConnectFailure::ParametersRejected;
+  return pool::ConnectFailure::Rejected;
 }
 
 bool same_backend(const config::DatabaseConfig& a, const config::DatabaseConfig& b) {
@@ -55,6 +59,8 @@ Proxy::~Proxy() {
   clients_.clear();
   servers_.clear();
   dying_servers_.clear();
+  cancel_forwarders_.clear();
+  dying_forwarders_.clear();
   pools_.clear();
 }
 
@@ -162,6 +168,7 @@ void Proxy::request_server(ClientConnection& client) {
   if (!pool) return;
   // Session servers start with the client's parameters; transaction servers are aligned by SET.
   std::string key = client.mode() == config::PoolMode::Session ? pool::parameters_key(client.parameters()) : "";
+  log_.debug("client {}: waiting for a server of pool {}/{}", client.id(), pool->database, pool->user);
   std::vector<pool::PoolAction> actions;
   pool->servers.request(client.id(), std::move(key), now(), actions);
   run(*pool, actions);
@@ -171,6 +178,7 @@ void Proxy::release_server(ClientConnection& client) {
   ServerConnection* server = client.server();
   PoolEntry* pool = client.pool_entry();
   if (!server || !pool) return;
+  log_.debug("client {}: transaction done, server {} back to the pool", client.id(), server->id());
   server->unlink();
   client.unlinked();
   std::vector<pool::PoolAction> actions;
@@ -267,13 +275,20 @@ void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& 
     }
   } else {
     // Transaction mode: the server gets the settings this client expects (its startup
-    // parameters and what it SET since), and loses those an earlier client had applied.
+    // parameters and what it SET since), and loses those an earlier client had applied. At login
+    // the client expects PostgreSQL's own defaults for everything it did not send.
+    if (!client.logged_in()) {
+      pool::Settings login = server.baseline_settings();
+      for (const auto& [name, value] : client.desired_settings()) login[name] = value;
+      client.set_desired_settings(std::move(login));
+    }
     sql = pool::transaction_sync_sql(server.current_settings(), server.applied_settings(), client.desired_settings());
     for (const auto& [name, value] : client.desired_settings())
       if (!server.parameter_status().count(name)) applied[name] = value;
     // Reported parameters are spelled in mixed case by the server; keep only unreported ones.
     for (const auto& [name, value] : server.parameter_status()) applied.erase(pool::lower_name(name));
   }
+  log_.debug("client {}: gets server {}{}", client.id(), server.id(), check ? " (checking it first)" : "");
   if (sql && sql->empty()) sql.reset();
   if (!sql && check) sql = "";  // an empty query: the cheapest round trip that proves the server alive
   if (!sql) {
@@ -339,7 +354,22 @@ void Proxy::handle_cancel(pool::CancelKey key) {
   ServerConnection* server = c->second->server();
   auto backend = server->backend_key();
   log_.info("forwarding cancel request for client {} to server {} (pid {})", *client_id, server->id(), backend.pid);
-  forward_cancel(loop_, server->host(), server->port(), backend.pid, backend.key);
+  forward_cancel(*server);
+}
+
+void Proxy::forward_cancel(const ServerConnection& server) {
+  auto key = server.backend_key();
+  auto forwarder = std::make_unique<CancelForwarder>(
+      loop_, server.host(), server.port(), key.pid, key.key, [this](CancelForwarder& done) {
+        auto it = cancel_forwarders_.find(&done);
+        if (it == cancel_forwarders_.end()) return;
+        dying_forwarders_.push_back(std::move(it->second));
+        cancel_forwarders_.erase(it);
+        schedule_reap();
+      });
+  CancelForwarder& ref = *forwarder;
+  cancel_forwarders_.emplace(&ref, std::move(forwarder));
+  ref.start();
 }
 
 void Proxy::server_ready(ServerConnection& server) {
@@ -354,11 +384,22 @@ void Proxy::server_ready(ServerConnection& server) {
 void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {
   PoolEntry& pool = server.pool_entry();
   std::vector<pool::PoolAction> actions;
-  pool.servers.connect_failed(server.id(), !transient_login_failure(error.sqlstate), now(), actions);
+  auto failure = classify_login_failure(error.sqlstate, !server.startup_parameters().empty());
+  pool.servers.connect_failed(server.id(), failure, now(), actions);
   log_.warn("server connection to {}:{} for pool {}/{} failed: {} {}; next attempt in {} (attempt {})",
             server.host(), server.port(), pool.database, pool.user, error.sqlstate, error.message,
             ms(pool.servers.current_backoff()), pool.servers.consecutive_failures());
-  pool.last_connect_error = std::move(error);
+  // A rejected parameter is that client's error, not the pool's state.
+  if (failure == pool::ConnectFailure::ParametersRejected) {
+    for (auto& action : actions)
+      if (action.kind == pool::PoolAction::Kind::FailClient) {
+        auto c = clients_.find(action.client);
+        if (c != clients_.end()) c->second->fail(error.spec());
+        action.client = 0;
+      }
+  } else {
+    pool.last_connect_error = std::move(error);
+  }
   destroy_server(server.id());
   run(pool, actions);
 }
@@ -415,6 +456,7 @@ void Proxy::schedule_reap() {
   loop_.defer([this] {
     reap_scheduled_ = false;
     dying_servers_.clear();
+    dying_forwarders_.clear();
     for (auto id : dying_clients_) clients_.erase(id);
     dying_clients_.clear();
     maybe_finish_shutdown();

@@ -17,7 +17,10 @@
 #include "pool/cancel_registry.h"
 #include "pool/server_pool.h"
 #include "protocol/auth.h"
+#include "proxy/cancel_forwarder.h"
 #include "proxy/server_connection.h"
+#include "session/statement_registry.h"
+#include "session/statement_rewriter.h"
 
 namespace ouroboros::proxy {
 
@@ -68,6 +71,8 @@ class Proxy {
   // proxy-made one; the secret is always random.
   pool::CancelKey register_cancel_key(pool::ClientId client, std::optional<std::int32_t> pid);
   void unregister_cancel_key(pool::CancelKey key) { cancels_.remove(key); }
+  // Sends a CancelRequest for `server`'s backend on a fresh connection.
+  void forward_cancel(const ServerConnection& server);
 
   void server_ready(ServerConnection& server);
   void server_login_failed(ServerConnection& server, OwnedError error);
@@ -76,6 +81,8 @@ class Proxy {
   void server_closed(ServerConnection& server);
 
   std::size_t client_count() const { return clients_.size(); }
+  session::StatementRewriter& statement_rewriter() { return rewriter_; }
+  const session::StatementStats& statement_stats() const { return statement_stats_; }
 
  private:
   void accept(std::unique_ptr<io::TcpTransport> transport);
@@ -108,11 +115,16 @@ class Proxy {
   std::map<std::pair<std::string, std::string>, std::unique_ptr<PoolEntry>> pools_;
   std::map<std::string, protocol::ScramVerifier> verifiers_;
   pool::CancelRegistry cancels_;
+  session::StatementRegistry statements_;
+  session::StatementStats statement_stats_;
+  session::StatementRewriter rewriter_{statements_, statement_stats_};
   std::unordered_map<pool::ServerId, pool::ClientId> pending_links_;  // servers syncing for a client
   bool shutting_down_ = false;
   // Closed connections wait here for the next loop turn: their callbacks may be on the stack.
   std::vector<std::unique_ptr<ServerConnection>> dying_servers_;
   std::vector<pool::ClientId> dying_clients_;
+  std::unordered_map<CancelForwarder*, std::unique_ptr<CancelForwarder>> cancel_forwarders_;
+  std::vector<std::unique_ptr<CancelForwarder>> dying_forwarders_;
   bool reap_scheduled_ = false;
 };
 

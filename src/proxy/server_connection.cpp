@@ -1,7 +1,6 @@
 #include "proxy/server_connection.h"
 
 #include "protocol/sqlstate.h"
-#include "proxy/cancel_forwarder.h"
 #include "proxy/client_connection.h"
 #include "proxy/proxy.h"
 
@@ -16,7 +15,11 @@ constexpr std::size_t kMaxLoginMessage = 1u << 20;
 constexpr std::size_t kMaxWholeServerMessage = 16u << 20;
 
 // While relaying, only these server messages are read whole; all others stream through.
-const protocol::TypeSet kRelayWholeTypes{be::kReadyForQuery, be::kParameterStatus, be::kErrorResponse};
+// (Every message that ends a reply is among them, so the proxy's own answers can follow it.)
+const protocol::TypeSet kRelayWholeTypes{be::kReadyForQuery,   be::kParameterStatus,  be::kErrorResponse,
+                                         be::kCommandComplete, be::kParseComplete,    be::kBindComplete,
+                                         be::kCloseComplete,   be::kNoData,           be::kRowDescription,
+                                         be::kEmptyQueryResponse, be::kPortalSuspended};
 
 // During login every message is read whole.
 protocol::TypeSet all_types() {
@@ -41,7 +44,8 @@ ServerConnection::ServerConnection(Proxy& proxy, PoolEntry& pool, pool::ServerId
       created_(proxy.loop().now()),
       startup_parameters_(std::move(parameters)),
       connect_timer_(proxy.loop()),
-      stream_(protocol::FrameReader(kMaxLoginMessage), all_types()) {}
+      stream_(protocol::FrameReader(kMaxLoginMessage), all_types()),
+      prepared_(pool.db.pool.max_prepared_statements) {}
 
 ServerConnection::~ServerConnection() = default;
 
@@ -109,7 +113,9 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     }
     if (event.kind == protocol::StreamEventKind::PassThrough) {
       // Only a linked server streams messages to its client; anything else is hidden.
-      if (state_ == State::Linked) append(to_client, event.bytes);
+      if (event.message_start && state_ == State::Linked)
+        forwarding_ = replies_.on_server_message(event.type, {}).forward;
+      if (state_ == State::Linked && forwarding_) append(to_client, event.bytes);
       input.consume(event.consumed);
       continue;
     }
@@ -119,13 +125,25 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
       input.consume(event.consumed);
       continue;
     }
-    bool boundary = false;
-    bool forward = handle_relay_message(frame, to_client, boundary);
-    if (forward && state_ == State::Linked) append(to_client, input.view().subspan(0, event.consumed));
+    if (state_ != State::Linked) {
+      handle_relay_message(frame, to_client);  // internal queries and idle-time messages
+      input.consume(event.consumed);
+      continue;
+    }
+    session::Route route = replies_.on_server_message(frame.type, frame.body);
+    proxy_.log().trace("server {} -> client: '{}' forward={} pending_ready={} queue={}", id_, frame.type,
+                       route.forward, replies_.pending_ready(), replies_.size());
+    bool forward = handle_relay_message(frame, to_client) && route.forward;
+    if (forward) append(to_client, input.view().subspan(0, event.consumed));
     input.consume(event.consumed);
-    if (boundary && client_) {
+    append(to_client, route.answers);
+    for (auto id : route.not_prepared) prepared_.forget(id, false);
+    // A plan invalidated by DDL stays on the server under its name: close it, prepare anew.
+    if (route.stale_statement != 0) prepared_.forget(route.stale_statement, true);
+    if (route.finished_request && replies_.pending_ready() == 0 && !extended_pending_ && client_) {
       // Everything the client asked for has been answered: the pooling decision (release in
       // transaction mode, shutdown, timers) belongs to the client session.
+      cancel_reason_.clear();
       flush_to_client(to_client);
       client_->on_server_boundary();
     }
@@ -173,6 +191,7 @@ void ServerConnection::handle_login_message(const protocol::Frame& frame) {
       connect_timer_.stop();
       connector_.reset();
       state_ = State::Idle;
+      for (const auto& [name, value] : parameter_status_) baseline_[pool::lower_name(name)] = value;
       stream_ = MessageStream(FrameReader(kMaxWholeServerMessage), kRelayWholeTypes);
       proxy_.log().debug("server {}: logged in (backend pid {})", id_, backend_key_.pid);
       proxy_.server_ready(*this);
@@ -186,7 +205,7 @@ void ServerConnection::handle_login_message(const protocol::Frame& frame) {
   }
 }
 
-bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes& to_client, bool& boundary) {
+bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes& to_client) {
   using namespace protocol;
   bool internal = state_ == State::Syncing || state_ == State::Resetting;
   switch (frame.type) {
@@ -203,6 +222,13 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes&
         if (fields) proxy_.log().warn("server {}: internal query failed: {} {}", id_, fields->sqlstate(), fields->message());
         return false;
       }
+      if (fields && client_ && state_ == State::Linked && client_->mode() != config::PoolMode::Session &&
+          (fields->severity() == "FATAL" || fields->severity() == "PANIC")) {
+        // The server is about to go, the pooled client's session is not: the client hears of it
+        // through the lost-server path instead of a FATAL that would make it disconnect.
+        fatal_message_ = std::string(fields->sqlstate()) + " " + std::string(fields->message());
+        return false;
+      }
       if (fields && !cancel_reason_.empty() && fields->sqlstate() == sqlstate::kQueryCanceled &&
           state_ == State::Linked) {
         // The proxy cancelled this query: say so instead of "due to user request".
@@ -216,17 +242,24 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes&
       }
       return state_ == State::Linked;
     }
+    case be::kCommandComplete: {
+      // The client emptied the server's statement cache (or its whole session) itself.
+      auto tag = decode_command_complete(frame.body);
+      if (tag && (*tag == "DISCARD ALL" || *tag == "DEALLOCATE ALL")) {
+        prepared_.clear();
+        if (*tag == "DISCARD ALL") applied_.clear();
+        if (client_ && state_ == State::Linked) client_->prepared_statements_discarded();
+      }
+      return state_ == State::Linked;
+    }
     case be::kReadyForQuery: {
       if (auto status = decode_ready_for_query(frame.body)) transaction_status_ = *status;
       if (internal) {
         if (--internal_replies_ <= 0) finish_internal_query();
         return false;
       }
-      if (replies_expected_ > 0) --replies_expected_;
-      if (replies_expected_ == 0 && !extended_pending_) {
-        boundary = true;
-        cancel_reason_.clear();
-      }
+      // Statement mode refuses transaction blocks: the client must not hear that one began.
+      if (client_ && client_->mode() == config::PoolMode::Statement && transaction_status_ != 'I') return false;
       return state_ == State::Linked;
     }
     default:
@@ -269,7 +302,8 @@ void ServerConnection::link(ClientConnection* client) {
   stream_.set_whole_types(kRelayWholeTypes);
   client_ = client;
   state_ = State::Linked;
-  replies_expected_ = 0;
+  replies_.clear();
+  forwarding_ = true;
   extended_pending_ = false;
   cancel_reason_.clear();
   transport_->start_reading();
@@ -300,6 +334,7 @@ void ServerConnection::unlink_and_reset(bool discard_session) {
     protocol::encode_query(out, "DISCARD ALL");
     ++internal_replies_;
     applied_.clear();
+    prepared_.clear();
   }
   if (internal_replies_ == 0) {
     state_ = State::Idle;
@@ -313,8 +348,7 @@ void ServerConnection::unlink_and_reset(bool discard_session) {
   transport_->write(std::move(out));
 }
 
-void ServerConnection::send_from_client(Bytes bytes, int replies_expected, bool extended_pending) {
-  replies_expected_ += replies_expected;
+void ServerConnection::send_from_client(Bytes bytes, bool extended_pending) {
   extended_pending_ = extended_pending;
   transport_->write(std::move(bytes));
 }
@@ -322,7 +356,7 @@ void ServerConnection::send_from_client(Bytes bytes, int replies_expected, bool 
 void ServerConnection::cancel_running_query(std::string reason) {
   if (state_ != State::Linked || !request_in_flight()) return;
   cancel_reason_ = std::move(reason);
-  forward_cancel(proxy_.loop(), host_, port_, backend_key_.pid, backend_key_.key);
+  proxy_.forward_cancel(*this);
 }
 
 void ServerConnection::on_drained() {
@@ -345,8 +379,11 @@ void ServerConnection::close(std::string_view reason) {
     login_failed({"FATAL", std::string(sqlstate::kConnectionFailure), std::string(reason), {}});
     return;
   }
-  LostRequest lost{replies_expected_, !extended_pending_ && !stream_.mid_message()};
+  LostRequest lost{replies_.pending_ready(), !extended_pending_ && !stream_.mid_message(), transaction_status_};
   state_ = State::Closed;
+  std::string why(reason);
+  if (!fatal_message_.empty()) why += " (" + fatal_message_ + ")";
+  reason = why;
   proxy_.log().debug("server {} ({}:{}) closing: {}", id_, host_, port_, reason);
   if (transport_ && transport_->is_open()) {
     Bytes out;

@@ -16,6 +16,8 @@
 #include "pool/startup_parameters.h"
 #include "protocol/message_stream.h"
 #include "protocol/messages.h"
+#include "session/reply_queue.h"
+#include "session/server_statements.h"
 
 namespace ouroboros::proxy {
 
@@ -43,6 +45,7 @@ struct OwnedError {
 struct LostRequest {
   int replies_expected = 0;  // ReadyForQuery messages the client still waits for
   bool recoverable = false;  // the client can be told with an error and carry on
+  char transaction_status = 'I';  // as the client last saw it
 };
 
 class ServerConnection final : public io::TransportHandler {
@@ -61,12 +64,18 @@ class ServerConnection final : public io::TransportHandler {
   // What the server reported plus what the proxy set on it, by lower-case name.
   pool::Settings current_settings() const;
   const pool::Settings& applied_settings() const { return applied_; }
+  // What the server reported at login, before any client: PostgreSQL's defaults for this role
+  // and database, by lower-case name.
+  const pool::Settings& baseline_settings() const { return baseline_; }
   protocol::BackendKeyData backend_key() const { return backend_key_; }
   const std::string& host() const { return host_; }
   std::uint16_t port() const { return port_; }
   char transaction_status() const { return transaction_status_; }
   // A request whose replies have not all come back (or extended messages without a Sync).
-  bool request_in_flight() const { return replies_expected_ > 0 || extended_pending_; }
+  bool request_in_flight() const { return replies_.pending_ready() > 0 || extended_pending_; }
+  // What the server still owes the linked client, in order; and its prepared statements.
+  session::ReplyQueue& replies() { return replies_; }
+  session::ServerStatements& prepared() { return prepared_; }
 
   // Runs `sql` hiding every reply, then calls Proxy::server_synced. `applied` is what the proxy
   // set on the server once it succeeds (settings the server does not report itself).
@@ -77,8 +86,8 @@ class ServerConnection final : public io::TransportHandler {
   // The linked client is gone. `discard_session`: session mode (DISCARD ALL after ROLLBACK).
   // Goes back to the pool clean, or closes when it cannot be cleaned.
   void unlink_and_reset(bool discard_session);
-  // Relay: bytes from the client, with the number of ReadyForQuery replies they will produce.
-  void send_from_client(Bytes bytes, int replies_expected, bool extended_pending);
+  // Relay: bytes from the client (already rewritten, their replies expected in replies()).
+  void send_from_client(Bytes bytes, bool extended_pending);
   // query_timeout: cancel the running query and tell the client why in the error it gets.
   void cancel_running_query(std::string reason);
   io::Transport* transport() { return transport_.get(); }
@@ -97,7 +106,7 @@ class ServerConnection final : public io::TransportHandler {
   void handle_login_message(const protocol::Frame& frame);
   // Returns whether the raw message goes to the client; sets `boundary` when the last
   // outstanding reply arrived.
-  bool handle_relay_message(const protocol::Frame& frame, Bytes& to_client, bool& boundary);
+  bool handle_relay_message(const protocol::Frame& frame, Bytes& to_client);
   void finish_internal_query();
   void flush_to_client(Bytes& to_client);
   void hide_replies();
@@ -116,16 +125,20 @@ class ServerConnection final : public io::TransportHandler {
   std::optional<auth::BackendAuthenticator> authenticator_;
   protocol::MessageStream stream_;
   std::map<std::string, std::string> parameter_status_;
+  pool::Settings baseline_;
   pool::Settings applied_;          // settings the proxy SET that the server does not report
   pool::Settings pending_applied_;  // becomes applied_ when the running internal query succeeds
   protocol::BackendKeyData backend_key_;
   ClientConnection* client_ = nullptr;
   char transaction_status_ = 'I';
-  int replies_expected_ = 0;       // ReadyForQuery messages still to come for the client
+  session::ReplyQueue replies_;    // replies owed to the linked client
+  session::ServerStatements prepared_;
+  bool forwarding_ = true;         // the pass-through message being streamed goes to the client
   bool extended_pending_ = false;  // extended-protocol messages sent without a Sync after them
   int internal_replies_ = 0;       // ReadyForQuery of proxy-issued queries still to come
   bool internal_failed_ = false;
   std::string cancel_reason_;      // set when the proxy cancelled the running query
+  std::string fatal_message_;      // a FATAL the server sent before closing (kept from pooled clients)
 };
 
 }  // namespace ouroboros::proxy

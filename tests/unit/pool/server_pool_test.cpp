@@ -50,8 +50,11 @@ struct Harness {
     return out;
   }
   std::vector<PoolAction>& failed(ServerId s, bool rejected = false) {
+    return failed_with(s, rejected ? ConnectFailure::Rejected : ConnectFailure::Transient);
+  }
+  std::vector<PoolAction>& failed_with(ServerId s, ConnectFailure failure) {
     out.clear();
-    pool.connect_failed(s, rejected, now, out);
+    pool.connect_failed(s, failure, now, out);
     return out;
   }
   std::vector<PoolAction>& remove(ServerId s) {
@@ -379,6 +382,30 @@ TEST_CASE("a rejected login fails every waiter with LoginRejected, even without 
   // The other pending connection lives on and simply becomes idle.
   CHECK(h.ready(s2).empty());
   CHECK(h.pool.idle_count() == 1);
+}
+
+TEST_CASE("a rejected startup parameter fails only the waiters with those parameters, without backoff") {
+  Harness h(3);
+  std::vector<PoolAction> out;
+  h.pool.request(1, "bad", h.now, out);
+  const ServerId bad = out.at(0).server;
+  out.clear();
+  h.pool.request(2, "good", h.now, out);
+  const ServerId good = out.at(0).server;
+  out.clear();
+  h.pool.request(3, "bad", h.now, out);
+  auto& failed = h.failed_with(bad, ConnectFailure::ParametersRejected);
+  std::vector<ClientId> failed_clients;
+  for (const auto& a : failed)
+    if (a.kind == Kind::FailClient) failed_clients.push_back(a.client);
+  CHECK(failed_clients == std::vector<ClientId>{1, 3});
+  CHECK(h.pool.waiting_count() == 1);
+  CHECK(h.pool.consecutive_failures() == 0);
+  // The good client's server still arrives and serves it.
+  auto& ready = h.ready(good);
+  REQUIRE(ready.size() == 1);
+  CHECK(ready[0].kind == Kind::Assign);
+  CHECK(ready[0].client == 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -883,7 +910,7 @@ TEST_CASE("randomized event sequences keep the pool's invariants") {
           const ServerId s = pick(rng, connecting);
           m.servers.erase(s);
           m.last_failure = now;
-          pool.connect_failed(s, rng() % 10 == 0, now, out);
+          pool.connect_failed(s, rng() % 10 == 0 ? ConnectFailure::Rejected : ConnectFailure::Transient, now, out);
         } else if (op < 77 && !m.servers.empty()) {
           std::vector<ServerId> all;
           for (const auto& [id, st] : m.servers) all.push_back(id);
@@ -906,7 +933,7 @@ TEST_CASE("randomized event sequences keep the pool's invariants") {
           // Events for servers in the wrong state change nothing.
           if (!active.empty()) pool.server_ready(pick(rng, active), now, out);
           if (!idle.empty()) pool.release(pick(rng, idle), true, now, out);
-          if (!idle.empty()) pool.connect_failed(pick(rng, idle), false, now, out);
+          if (!idle.empty()) pool.connect_failed(pick(rng, idle), ConnectFailure::Transient, now, out);
           CHECK(out.empty());
         }
         apply(m, out, limits, now);

@@ -64,28 +64,32 @@ TEST_CASE("sync_sql: nothing to do for equal sets") {
         std::optional<std::string>(""));
 }
 
-TEST_CASE("sync_sql: SET for each differing or missing value, in the client's order") {
+TEST_CASE("sync_sql: set_config for each differing or missing value, in the client's order") {
   CHECK(sync_sql({{"application_name", "a"}, {"TimeZone", "UTC"}},
                  {{"TimeZone", "Europe/Berlin"}, {"application_name", "a"}}) ==
-        std::optional<std::string>("SET \"TimeZone\" TO 'Europe/Berlin';"));
+        std::optional<std::string>("SELECT pg_catalog.set_config('timezone', 'Europe/Berlin', false)"));
 
   CHECK(sync_sql({}, {{"application_name", "app"}, {"DateStyle", "ISO, MDY"}}) ==
-        std::optional<std::string>("SET \"application_name\" TO 'app';SET \"DateStyle\" TO 'ISO, MDY';"));
+        std::optional<std::string>("SELECT pg_catalog.set_config('application_name', 'app', false), "
+                                   "pg_catalog.set_config('datestyle', 'ISO, MDY', false)"));
 
   // Values are quoted as literals: single quotes doubled.
   CHECK(sync_sql({{"application_name", "x"}}, {{"application_name", "it's"}}) ==
-        std::optional<std::string>("SET \"application_name\" TO 'it''s';"));
+        std::optional<std::string>("SELECT pg_catalog.set_config('application_name', 'it''s', false)"));
   CHECK(sync_sql({}, {{"application_name", "'; DROP TABLE t; --"}}) ==
-        std::optional<std::string>("SET \"application_name\" TO '''; DROP TABLE t; --';"));
-  CHECK(sync_sql({}, {{"search_path", ""}}) == std::optional<std::string>("SET \"search_path\" TO '';"));
+        std::optional<std::string>("SELECT pg_catalog.set_config('application_name', '''; DROP TABLE t; --', false)"));
+  // A list setting keeps its elements: set_config parses the value like the startup packet.
+  CHECK(sync_sql({}, {{"search_path", "a, b"}}) ==
+        std::optional<std::string>("SELECT pg_catalog.set_config('search_path', 'a, b', false)"));
 
   // Dotted custom settings are valid names.
-  CHECK(sync_sql({}, {{"myapp.tenant", "7"}}) == std::optional<std::string>("SET \"myapp.tenant\" TO '7';"));
+  CHECK(sync_sql({}, {{"myapp.tenant", "7"}}) ==
+        std::optional<std::string>("SELECT pg_catalog.set_config('myapp.tenant', '7', false)"));
 
   // Equal options do not block the other settings and are never SET.
   CHECK(sync_sql({{"options", "-c geqo=off"}, {"application_name", "a"}},
                  {{"options", "-c geqo=off"}, {"application_name", "b"}}) ==
-        std::optional<std::string>("SET \"application_name\" TO 'b';"));
+        std::optional<std::string>("SELECT pg_catalog.set_config('application_name', 'b', false)"));
 }
 
 TEST_CASE("sync_sql: nullopt when SET cannot do it") {
@@ -114,7 +118,8 @@ TEST_CASE("quote_literal") {
   CHECK(quote_literal("abc") == "'abc'");
   CHECK(quote_literal("a'b") == "'a''b'");
   CHECK(quote_literal("''") == "''''''");
-  CHECK(quote_literal("a\\b") == "'a\\b'");  // no E'' escapes: backslash stays as is
+  // E'' form when a backslash is present: it reads the same whatever standard_conforming_strings is.
+  CHECK(quote_literal("a\\b") == "E'a\\\\b'");
   CHECK(quote_literal("\"x\"") == "'\"x\"'");
 }
 
@@ -190,11 +195,12 @@ TEST_CASE("transaction_sync_sql") {
   }
   SUBCASE("SET for differing and missing values, in name order, values quoted") {
     CHECK(transaction_sync_sql(current, {}, {{"timezone", "UTC"}, {"application_name", "it's"}, {"geqo", "off"}}) ==
-          "SET application_name TO 'it''s';SET geqo TO 'off';");
+          "SELECT pg_catalog.set_config('application_name', 'it''s', false), "
+          "pg_catalog.set_config('geqo', 'off', false);");
   }
   SUBCASE("RESET what an earlier client applied and this one does not want") {
     CHECK(transaction_sync_sql(current, {{"geqo", "off"}, {"work_mem", "1MB"}}, {{"work_mem", "2MB"}}) ==
-          "SET work_mem TO '2MB';RESET geqo;");
+          "SELECT pg_catalog.set_config('work_mem', '2MB', false);RESET geqo;");
     CHECK(transaction_sync_sql({{"geqo", "off"}}, {{"geqo", "off"}}, {{"geqo", "off"}}) == "");
   }
   SUBCASE("read-only parameters and impossible names are never SET") {

@@ -1,0 +1,90 @@
+#pragma once
+// What a server will answer, in order, to the messages sent to it for one client, and what to do
+// with each answer: pass it to the client, hide it (replies to messages the proxy injected), or
+// answer in the server's place (a ParseComplete for a statement the server already has). Keeps
+// replies in exact pipeline order, including errors in the middle of a pipeline (the server then
+// skips everything up to the next Sync, and so do the proxy's own answers).
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+
+namespace ouroboros::session {
+
+struct Expectation {
+  enum class Kind : std::uint8_t {
+    Parse, Bind, Close, DescribeStatement, DescribePortal, Execute,
+    Sync, Query, FunctionCall,  // these end with ReadyForQuery
+  };
+  enum class Fate : std::uint8_t {
+    Forward,   // the server's reply goes to the client
+    Hide,      // the proxy sent the message; the reply is dropped
+    Answered,  // the proxy answers itself; the server sends nothing
+  };
+  enum class Answer : std::uint8_t { None, ParseComplete, CloseComplete, Deallocate, Refuse };
+
+  Kind kind = Kind::Query;
+  Fate fate = Fate::Forward;
+  Answer answer = Answer::None;
+  std::uint64_t statement_id = 0;  // Parse/Bind/Describe of a proxy statement
+  char status = 'I';               // Answer::Deallocate/Refuse: transaction status for its ReadyForQuery
+  std::shared_ptr<const std::pair<std::string, std::string>> refusal;  // Answer::Refuse: message, detail
+
+  bool ends_with_ready() const { return kind == Kind::Sync || kind == Kind::Query || kind == Kind::FunctionCall; }
+};
+
+inline Expectation expectation(Expectation::Kind kind) {
+  Expectation e;
+  e.kind = kind;
+  return e;
+}
+
+// The verdict on one server message.
+struct Route {
+  bool forward = true;
+  Bytes answers;  // the proxy's own answers that fall due right after this message
+  // Statements whose Parse the server never ran or rejected, or whose plan went stale: the
+  // caller forgets them on this server (stale ones must also be closed there).
+  std::vector<std::uint64_t> not_prepared;
+  std::uint64_t stale_statement = 0;
+  bool finished_request = false;  // a ReadyForQuery ended a Sync/Query/FunctionCall
+};
+
+class ReplyQueue {
+ public:
+  // Appends an expectation; an answer that is already due goes to `to_client` at once.
+  void expect(Expectation e, Bytes& to_client);
+  // After an error with no Sync queued yet, the server ignores every message until the next
+  // Sync: the caller drops such messages instead of sending them.
+  bool skipping() const { return skipping_; }
+  // Called for every message from the server, before it is forwarded. `body` is needed for
+  // ErrorResponse only (to recognise a stale cached plan); pass an empty view otherwise.
+  Route on_server_message(char type, ByteView body);
+
+  // ReadyForQuery messages still to come.
+  int pending_ready() const { return pending_ready_; }
+  bool empty() const { return queue_.empty(); }
+  std::size_t size() const { return queue_.size(); }
+  void clear() {
+    queue_.clear();
+    pending_ready_ = 0;
+    skipping_ = false;
+  }
+
+ private:
+  void pop(Route& route);
+  void flush_answers(Bytes& out);
+  void skip_to_sync(Route& route);
+
+  std::deque<Expectation> queue_;
+  int pending_ready_ = 0;
+  bool skipping_ = false;
+};
+
+// The exact message a PostgreSQL server gives for a plan invalidated by DDL (SQLSTATE 0A000).
+inline constexpr std::string_view kCachedPlanChanged = "cached plan must not change result type";
+
+}  // namespace ouroboros::session

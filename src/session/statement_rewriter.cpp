@@ -1,0 +1,176 @@
+#include "session/statement_rewriter.h"
+
+#include "protocol/messages.h"
+
+namespace ouroboros::session {
+
+namespace {
+namespace fe = protocol::frontend;
+using Kind = Expectation::Kind;
+using Fate = Expectation::Fate;
+using Answer = Expectation::Answer;
+
+Expectation forward(Kind kind, std::uint64_t statement = 0) {
+  Expectation e = expectation(kind);
+  e.statement_id = statement;
+  return e;
+}
+
+Expectation answered(Kind kind, Answer answer) {
+  Expectation e = expectation(kind);
+  e.fate = Fate::Answered;
+  e.answer = answer;
+  return e;
+}
+
+// Bind and Describe bodies with the statement name replaced; the rest is copied as it is.
+void rewrite_bind(ByteView body, std::string_view portal, std::string_view statement_name,
+                  std::string_view server_name, Bytes& out) {
+  std::size_t rest = portal.size() + 1 + statement_name.size() + 1;
+  protocol::MessageWriter w(out, fe::kBind);
+  w.cstring(portal).cstring(server_name).bytes(body.subspan(rest));
+  w.finish();
+}
+}  // namespace
+
+void StatementRewriter::send_pending_closes(ServerStatements& server, ReplyQueue& replies, Bytes& to_server,
+                                            Bytes& to_client) {
+  for (const auto& stale : server.take_pending_closes()) {
+    protocol::encode_close(to_server, 'S', stale.server_name);
+    Expectation e = expectation(Kind::Close);
+    e.fate = Fate::Hide;
+    replies.expect(e, to_client);
+  }
+}
+
+void StatementRewriter::send_parse(const PreparedStatement& statement, Fate fate, ServerStatements& server,
+                                   ReplyQueue& replies, Bytes& to_server, Bytes& to_client) {
+  if (auto evicted = server.add(statement.id, statement.server_name)) {
+    ++stats_.evictions;
+    protocol::encode_close(to_server, 'S', evicted->server_name);
+    Expectation e = expectation(Kind::Close);
+    e.fate = Fate::Hide;
+    replies.expect(e, to_client);
+  }
+  protocol::encode_parse(to_server, statement.server_name, statement.query, statement.parameter_types);
+  Expectation e = expectation(Kind::Parse);
+  e.fate = fate;
+  e.statement_id = statement.id;
+  replies.expect(e, to_client);
+  ++stats_.server_parses;
+}
+
+void StatementRewriter::ensure_prepared(const PreparedStatement& statement, ServerStatements& server,
+                                        ReplyQueue& replies, Bytes& to_server, Bytes& to_client) {
+  if (server.use(statement.id)) return;
+  send_parse(statement, Fate::Hide, server, replies, to_server, to_client);
+}
+
+Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteView raw, bool caching,
+                                               ClientStatements& client, ServerStatements& server,
+                                               ReplyQueue& replies, Bytes& to_server, Bytes& to_client) {
+  Rewritten result;
+  if (replies.skipping() && type != fe::kSync) return result;  // the server would ignore it too
+  if (caching) send_pending_closes(server, replies, to_server, to_client);
+  auto pass = [&](std::optional<Kind> kind, std::uint64_t statement = 0) {
+    append(to_server, raw);
+    if (kind) replies.expect(forward(*kind, statement), to_client);
+  };
+  switch (type) {
+    case fe::kParse: {
+      auto parse = protocol::decode_parse(body);
+      if (!parse) return {true};
+      if (!caching || parse->statement.empty()) {
+        pass(Kind::Parse);
+        return result;
+      }
+      ++stats_.client_parses;
+      auto statement = registry_.intern(parse->query, parse->parameter_types);
+      client[std::string(parse->statement)] = statement;
+      if (server.use(statement->id)) {
+        ++stats_.hits;
+        replies.expect(answered(Kind::Parse, Answer::ParseComplete), to_client);
+      } else {
+        send_parse(*statement, Fate::Forward, server, replies, to_server, to_client);
+      }
+      return result;
+    }
+    case fe::kBind: {
+      auto bind = protocol::decode_bind(body);
+      if (!bind) return {true};
+      auto it = caching && !bind->statement.empty() ? client.find(std::string(bind->statement)) : client.end();
+      if (it == client.end()) {
+        pass(Kind::Bind);  // unnamed, or a name the server itself knows (or will reject)
+        return result;
+      }
+      ensure_prepared(*it->second, server, replies, to_server, to_client);
+      rewrite_bind(body, bind->portal, bind->statement, it->second->server_name, to_server);
+      replies.expect(forward(Kind::Bind, it->second->id), to_client);
+      return result;
+    }
+    case fe::kDescribe: {
+      auto describe = protocol::decode_describe(body);
+      if (!describe) return {true};
+      Kind kind = describe->kind == 'S' ? Kind::DescribeStatement : Kind::DescribePortal;
+      auto it = caching && describe->kind == 'S' && !describe->name.empty() ? client.find(std::string(describe->name))
+                                                                           : client.end();
+      if (it == client.end()) {
+        pass(kind);
+        return result;
+      }
+      ensure_prepared(*it->second, server, replies, to_server, to_client);
+      protocol::MessageWriter w(to_server, fe::kDescribe);
+      w.int8('S').cstring(it->second->server_name);
+      w.finish();
+      replies.expect(forward(kind, it->second->id), to_client);
+      return result;
+    }
+    case fe::kClose: {
+      auto close = protocol::decode_close(body);
+      if (!close) return {true};
+      if (caching && close->kind == 'S' && client.erase(std::string(close->name)) > 0) {
+        // The server keeps the statement for other clients; only this client's name goes.
+        replies.expect(answered(Kind::Close, Answer::CloseComplete), to_client);
+        return result;
+      }
+      pass(Kind::Close);
+      return result;
+    }
+    case fe::kExecute:
+      pass(Kind::Execute);
+      return result;
+    case fe::kSync:
+      pass(Kind::Sync);
+      return result;
+    case fe::kQuery:
+      pass(Kind::Query);
+      return result;
+    case fe::kFunctionCall:
+      pass(Kind::FunctionCall);
+      return result;
+    default:
+      pass(std::nullopt);  // Flush, COPY traffic: no reply of their own
+      return result;
+  }
+}
+
+bool StatementRewriter::deallocate(const std::string& name, char transaction_status, ClientStatements& client,
+                                   ReplyQueue& replies, Bytes& to_client) {
+  if (client.erase(name) == 0) return false;
+  Expectation e = answered(Kind::Query, Answer::Deallocate);
+  e.status = transaction_status;
+  replies.expect(e, to_client);
+  return true;
+}
+
+}  // namespace ouroboros::session
+
+namespace ouroboros::session {
+
+void StatementRewriter::refuse(std::string message, std::string detail, ReplyQueue& replies, Bytes& to_client) {
+  Expectation e = answered(Expectation::Kind::Query, Expectation::Answer::Refuse);
+  e.refusal = std::make_shared<const std::pair<std::string, std::string>>(std::move(message), std::move(detail));
+  replies.expect(e, to_client);
+}
+
+}  // namespace ouroboros::session
