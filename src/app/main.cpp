@@ -7,6 +7,8 @@
 #include "app/logging.h"
 #include "config/config_loader.h"
 #include "io/event_loop.h"
+#include "io/http_server.h"
+#include "metrics/text_format.h"
 #include "io/signal_watcher.h"
 #include "proxy/proxy.h"
 
@@ -38,6 +40,37 @@ int run(const std::string& path) {
   if (std::string error = proxy.start(); !error.empty()) {
     logger->critical("cannot start: {}", error);
     return 1;
+  }
+  // /metrics, /healthz and /readyz, served on the proxy's own loop (reads need no locking).
+  std::unique_ptr<ouroboros::io::HttpServer> http;
+  if (shared->metrics.port != 0) {
+    http = std::make_unique<ouroboros::io::HttpServer>(loop, [&](const ouroboros::io::HttpRequest& request) {
+      ouroboros::io::HttpResponse response;
+      response.content_type = "text/plain; charset=utf-8";
+      if (request.path == "/metrics") {
+        response.status = 200;
+        response.content_type = std::string(ouroboros::metrics::kTextFormatContentType);
+        response.body = proxy.render_metrics();
+      } else if (request.path == "/healthz") {
+        response.status = 200;
+        response.body = "ok\n";
+      } else if (request.path == "/readyz") {
+        bool ready = proxy.ready();
+        response.status = ready ? 200 : 503;
+        response.body = ready ? "ready\n" : (proxy.shutting_down() ? "shutting down\n" : "backend unreachable\n");
+      } else {
+        response.status = 404;
+        response.body = "not found: try /metrics, /healthz or /readyz\n";
+      }
+      return response;
+    });
+  }
+  if (http) {
+    if (std::string error = http->listen(shared->metrics.host, shared->metrics.port); !error.empty()) {
+      logger->critical("cannot start the metrics listener: {}", error);
+      return 1;
+    }
+    logger->info("metrics listening on {}:{}", shared->metrics.host, http->bound_port());
   }
   ouroboros::io::SignalWatcher term(loop, SIGTERM, [&] { proxy.shutdown("SIGTERM", true); });
   ouroboros::io::SignalWatcher intr(loop, SIGINT, [&] { proxy.shutdown("SIGINT", false); });

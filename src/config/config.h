@@ -95,6 +95,18 @@ struct TimeoutsConfig {
   Duration shutdown_timeout = std::chrono::seconds(30);   // SIGTERM: how long running transactions may finish; 0 = close at once
 };
 
+// Prometheus /metrics, /healthz and /readyz.
+struct MetricsConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 9930;  // 0 = no HTTP listener
+};
+
+// The admin console (virtual database "ouroboros"): users from auth.users allowed in.
+struct AdminConfig {
+  std::vector<std::string> users;        // may run every command
+  std::vector<std::string> stats_users;  // SHOW commands only
+};
+
 struct Config {
   std::string source_file;  // path it was loaded from ("" when parsed from a string)
   ListenConfig listen;
@@ -104,6 +116,8 @@ struct Config {
   LoggingConfig logging;
   LimitsConfig limits;
   TimeoutsConfig timeouts;
+  MetricsConfig metrics;
+  AdminConfig admin;
 
   // The database entry for a client-facing name: exact match, else "*" (with dbname = name).
   std::optional<DatabaseConfig> find_database(const std::string& name) const;

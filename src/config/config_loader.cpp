@@ -47,7 +47,7 @@ class ConfigBuilder {
 
   void build(const YamlEntry& root) {
     const YamlFields top = reader_.fields(
-        root, {"listen", "auth", "pool", "databases", "logging", "limits", "timeouts"});
+        root, {"listen", "auth", "pool", "databases", "logging", "limits", "timeouts", "metrics", "admin"});
     if (const YamlEntry* entry = get(top, "listen")) listen(*entry);
     if (const YamlEntry* entry = get(top, "auth")) auth(*entry);
     if (const YamlEntry* entry = get(top, "pool")) pool(*entry, config_.pool, true);
@@ -60,6 +60,8 @@ class ConfigBuilder {
     if (const YamlEntry* entry = get(top, "logging")) logging(*entry);
     if (const YamlEntry* entry = get(top, "limits")) limits(*entry);
     if (const YamlEntry* entry = get(top, "timeouts")) timeouts(*entry);
+    if (const YamlEntry* entry = get(top, "metrics")) metrics(*entry);
+    if (const YamlEntry* entry = get(top, "admin")) admin(*entry);
   }
 
  private:
@@ -314,6 +316,28 @@ class ConfigBuilder {
       assign(limits.max_client_connections, reader_.positive_count(*e));
     if (const YamlEntry* e = get(fields, "buffer_high_water"))
       assign(limits.buffer_high_water, reader_.positive_size(*e));
+  }
+
+  void metrics(const YamlEntry& section) {
+    const YamlFields fields = reader_.fields(section, {"host", "port"});
+    if (const YamlEntry* e = get(fields, "host")) assign(config_.metrics.host, reader_.non_empty_text(*e));
+    if (const YamlEntry* e = get(fields, "port")) assign(config_.metrics.port, reader_.port(*e, true));
+  }
+
+  void admin(const YamlEntry& section) {
+    const YamlFields fields = reader_.fields(section, {"users", "stats_users"});
+    for (const char* key : {"users", "stats_users"}) {
+      const YamlEntry* e = get(fields, key);
+      if (!e) continue;
+      auto names = reader_.string_list(*e);
+      if (!names) continue;
+      // Admins log in like any user: they must exist in auth.users (unless auth is trust).
+      for (const auto& name : *names) {
+        if (config_.auth.type != AuthType::Trust && !config_.auth.users.count(name))
+          reader_.error(*e, "admin user '" + name + "' is not in auth.users, so it could never log in");
+      }
+      (std::string(key) == "users" ? config_.admin.users : config_.admin.stats_users) = std::move(*names);
+    }
   }
 
   void timeouts(const YamlEntry& section) {

@@ -310,3 +310,24 @@ std::optional<double> YamlReader::number(const YamlEntry& entry, double min, dou
 }
 
 }  // namespace ouroboros::config
+
+namespace ouroboros::config {
+
+std::optional<std::vector<std::string>> YamlReader::string_list(const YamlEntry& entry) {
+  if (!entry.value.IsSequence()) {
+    error(entry, "expected a list of names, e.g. [alice, bob]");
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  bool ok = true;
+  for (std::size_t i = 0; i < entry.value.size(); ++i) {
+    YamlEntry item{entry.name, entry.path + "[" + std::to_string(i) + "]", entry.value[i].Mark(), entry.value[i]};
+    auto value = non_empty_text(item);
+    if (value) out.push_back(std::move(*value));
+    else ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+}  // namespace ouroboros::config

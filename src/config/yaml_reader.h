@@ -53,6 +53,8 @@ class YamlReader {
   // `zero_means` completes the sentence "0 means ..." in messages.
   std::optional<Duration> duration_or_zero(const YamlEntry& entry, std::string_view zero_means);
   std::optional<bool> boolean(const YamlEntry& entry);  // true or false (True, TRUE, ...)
+  // A sequence of non-empty strings, e.g. [a, b] (each item after ${ENV} substitution).
+  std::optional<std::vector<std::string>> string_list(const YamlEntry& entry);
   // A decimal number in [min, max] such as 2, 1.5 or 0.25 (no exponent, inf or nan).
   std::optional<double> number(const YamlEntry& entry, double min, double max,
                                std::string_view range_text);

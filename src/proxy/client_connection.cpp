@@ -55,6 +55,7 @@ void ClientConnection::start() {
   transport_->set_input_limit(proxy_.config().limits.max_message_size + 65536);
   auto timeout = proxy_.config().timeouts.client_login_timeout;
   timer_.start(timeout, [this, timeout] {
+    proxy_.counters().reject(Rejection::LoginTimeout);
     fail(fatal(sqlstate::kCannotConnectNow, "client_login_timeout: login not completed within " + ms(timeout)));
   });
   transport_->start_reading();
@@ -99,12 +100,14 @@ void ClientConnection::handle_startup(io::InputBuffer& input) {
     if (result.status == protocol::FrameStatus::NeedMore) return;
     if (result.status == protocol::FrameStatus::Malformed) {
       input.consume(input.size());
+      proxy_.counters().reject(Rejection::Protocol);
       return fail(fatal(sqlstate::kProtocolViolation, std::string("invalid startup packet: ") + std::string(result.error)));
     }
     auto packet = protocol::decode_startup(result.frame.body);
     input.consume(result.frame.size);
     if (!packet) {
       input.consume(input.size());
+      proxy_.counters().reject(Rejection::Protocol);
       return fail(fatal(sqlstate::kProtocolViolation,
                         "invalid startup packet: unsupported protocol version or missing user"));
     }
@@ -134,6 +137,7 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
   auto replication = packet.parameter("replication");
   if (replication && *replication != "false" && *replication != "0" && *replication != "off")
     return fail(fatal(sqlstate::kFeatureNotSupported, "replication connections are not supported by the proxy"));
+  if (over_limit_) proxy_.counters().reject(Rejection::TooManyClients);
   if (over_limit_) return fail(fatal(sqlstate::kTooManyConnections, "sorry, too many clients already"));
   parameters_ = pool::session_parameters(packet.parameters);
   desired_ = pool::startup_settings(parameters_);
@@ -166,6 +170,7 @@ void ClientConnection::handle_auth(io::InputBuffer& input) {
         break;
       case auth::AuthStep::Kind::Failure:
         proxy_.log().info("client {} ({}): authentication failed for user \"{}\": {}", id_, peer_, user_, step.reason);
+        proxy_.counters().reject(Rejection::Authentication);
         input.consume(input.size());
         return fail(fatal(sqlstate::kInvalidPassword, "password authentication failed for user \"" + user_ + "\""));
       case auth::AuthStep::Kind::Success:
@@ -186,12 +191,19 @@ void ClientConnection::authenticated() {
 void ClientConnection::wait_for_server() {
   if (state_ == State::Closed) return;
   state_ = State::WaitingForServer;
+  wait_start_ = proxy_.loop().now();
   // query_wait_timeout is the pool's; the login timeout keeps running until login completes.
   if (logged_in_) timer_.stop();
 }
 
 void ClientConnection::link(ServerConnection* server) {
   if (state_ == State::Closed) return;
+  if (pool_) {
+    auto waited = proxy_.loop().now() - wait_start_;
+    pool_->counters.wait_duration.observe(waited);
+    pool_->counters.wait_time_us.inc(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
+  }
   server_ = server;
   state_ = State::Linked;
   server->link(this);
@@ -286,6 +298,11 @@ void ClientConnection::relay(io::InputBuffer& input) {
   }
   if (!to_client.empty()) transport_->write(std::move(to_client));
   if (!to_server.empty() && server_) {
+    if (pool_) pool_->counters.bytes_received.inc(to_server.size());
+    if (!in_transaction_) {
+      in_transaction_ = true;
+      transaction_start_ = proxy_.loop().now();
+    }
     server_->send_from_client(std::move(to_server), extended_pending_);
     arm_timer();
     if (server_ && server_->transport()->above_high_water()) transport_->stop_reading();
@@ -403,6 +420,7 @@ void ClientConnection::answer_lost_transaction(io::InputBuffer& input) {
 
 void ClientConnection::send_from_server(Bytes bytes) {
   if (state_ != State::Linked) return;
+  if (pool_) pool_->counters.bytes_sent.inc(bytes.size());
   transport_->write(std::move(bytes));
 }
 
@@ -414,6 +432,14 @@ void ClientConnection::on_server_boundary() {
   if (state_ != State::Linked || !server_) return;
   char status = server_->transaction_status();
   proxy_.log().trace("client {}: server {} answered everything, transaction status {}", id_, server_->id(), status);
+  if (status == 'I' && in_transaction_ && pool_) {
+    in_transaction_ = false;
+    auto elapsed = proxy_.loop().now() - transaction_start_;
+    pool_->counters.transactions.inc();
+    pool_->counters.transaction_duration.observe(elapsed);
+    pool_->counters.transaction_time_us.inc(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+  }
   if (mode_ == config::PoolMode::Statement && status != 'I') {
     // A transaction block slipped through (extended protocol): roll it back on the server and
     // answer the ReadyForQuery the server's reply would have carried with an error.

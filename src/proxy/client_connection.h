@@ -8,6 +8,7 @@
 #include <string>
 
 #include "auth/client_authenticator.h"
+#include "common/clock.h"
 #include "config/config.h"
 #include "io/timer.h"
 #include "io/transport.h"
@@ -134,6 +135,9 @@ class ClientConnection final : public io::TransportHandler {
   std::string lost_reason_;
   std::string lost_batch_types_;    // message types of the current extended batch
   bool warned_sql_prepare_ = false;
+  bool in_transaction_ = false;  // a request went out since the last idle ReadyForQuery
+  TimePoint transaction_start_{};
+  TimePoint wait_start_{};
 };
 
 }  // namespace ouroboros::proxy

@@ -73,7 +73,11 @@ std::string Proxy::start() {
 }
 
 void Proxy::accept(std::unique_ptr<io::TcpTransport> transport) {
-  if (shutting_down_) return;  // the transport closes as it goes out of scope
+  if (shutting_down_) {
+    counters_.reject(Rejection::Shutdown);
+    return;  // the transport closes as it goes out of scope
+  }
+  counters_.client_connections.inc();
   std::size_t limit = config_->limits.max_client_connections;
   // Over the limit the client still gets a proper 53300 after its startup packet; far over it
   // (a flood) the socket is closed at once so memory stays bounded.
@@ -117,8 +121,7 @@ PoolEntry& Proxy::pool_for(const std::string& database, const std::string& user,
   if (it != pools_.end()) return *it->second;
   pool::DatabaseCapacity& capacity = capacities_[database];
   capacity.max_connections = db.pool.max_db_connections;
-  auto entry = std::unique_ptr<PoolEntry>(new PoolEntry{
-      database, user, db, pool::ServerPool(pool_limits(db.pool), next_server_id_, capacity, random_), {}, {}});
+  auto entry = std::make_unique<PoolEntry>(database, user, db, pool_limits(db.pool), next_server_id_, capacity, random_);
   PoolEntry& ref = *entry;
   pools_.emplace(key, std::move(entry));
   return ref;
@@ -146,11 +149,13 @@ std::size_t Proxy::database_client_count(const std::string& database) const {
 void Proxy::client_authenticated(ClientConnection& client) {
   auto db = config_->find_database(client.database());
   if (!db) {
+    counters_.reject(Rejection::UnknownDatabase);
     client.fail(fatal(sqlstate::kInvalidCatalogName, "database \"" + client.database() + "\" does not exist",
                       "no such database is configured in the proxy"));
     return;
   }
   if (db->pool.max_client_connections > 0 && database_client_count(client.database()) >= db->pool.max_client_connections) {
+    counters_.reject(Rejection::TooManyClients);
     client.fail(fatal(sqlstate::kTooManyConnections,
                       "too many clients for database \"" + client.database() + "\" (max_client_connections " +
                           std::to_string(db->pool.max_client_connections) + ")"));
@@ -205,6 +210,7 @@ void Proxy::run(PoolEntry& pool, std::vector<pool::PoolAction>& actions) {
               }
             }
           }
+          pool.counters.server_connect_attempts.inc();
           auto server = std::make_unique<ServerConnection>(*this, pool, action.server, std::move(params));
           ServerConnection& ref = *server;
           servers_.emplace(action.server, std::move(server));
@@ -308,6 +314,14 @@ void Proxy::server_synced(ServerConnection& server, bool ok) {
   bool client_waiting = c != clients_.end() && c->second->state() == ClientConnection::State::WaitingForServer;
   PoolEntry& pool = server.pool_entry();
   std::vector<pool::PoolAction> actions;
+  if (!ok && server.internal_error() && server.transaction_status() == 'I') {
+    // PostgreSQL rejected one of the client's settings: that is the client's error (as it would
+    // be on a direct connection); the server itself is fine and unchanged.
+    pool.servers.release(server.id(), true, now(), actions);
+    if (client_waiting) c->second->fail(server.internal_error()->spec());
+    run(pool, actions);
+    return;
+  }
   if (!ok) {
     log_.warn("server {}: check or parameter sync failed; closing it", server.id());
     pool.servers.release(server.id(), false, now(), actions);
@@ -383,6 +397,7 @@ void Proxy::server_ready(ServerConnection& server) {
 
 void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {
   PoolEntry& pool = server.pool_entry();
+  pool.counters.server_connect_failures.inc();
   std::vector<pool::PoolAction> actions;
   auto failure = classify_login_failure(error.sqlstate, !server.startup_parameters().empty());
   pool.servers.connect_failed(server.id(), failure, now(), actions);

@@ -18,6 +18,7 @@
 #include "pool/server_pool.h"
 #include "protocol/auth.h"
 #include "proxy/cancel_forwarder.h"
+#include "proxy/pool_counters.h"
 #include "proxy/server_connection.h"
 #include "session/statement_registry.h"
 #include "session/statement_rewriter.h"
@@ -28,12 +29,19 @@ class ClientConnection;
 
 // One pool: a client-facing database name and a client user.
 struct PoolEntry {
+  PoolEntry(std::string database_name, std::string user_name, config::DatabaseConfig database_config,
+            pool::PoolLimits limits, pool::ServerId& next_server_id, pool::DatabaseCapacity& capacity,
+            RandomSource& random)
+      : database(std::move(database_name)), user(std::move(user_name)), db(std::move(database_config)),
+        servers(limits, next_server_id, capacity, random) {}
   std::string database;  // client-facing name
   std::string user;      // client user
   config::DatabaseConfig db;
   pool::ServerPool servers;
   std::optional<OwnedError> last_connect_error;
   std::optional<protocol::ScramClientKeys> scram_keys;  // from the latest SCRAM client login
+  PoolCounters counters;
+  bool paused = false;  // PAUSE: no new server assignments until RESUME
 };
 
 pool::PoolLimits pool_limits(const config::PoolSettings& settings);
@@ -81,6 +89,12 @@ class Proxy {
   void server_closed(ServerConnection& server);
 
   std::size_t client_count() const { return clients_.size(); }
+  ProxyCounters& counters() { return counters_; }
+  // Prometheus text for /metrics.
+  std::string render_metrics() const;
+  // /readyz: accepting clients, not shutting down, and every pool can reach its backend.
+  bool ready() const;
+  bool shutting_down() const { return shutting_down_; }
   session::StatementRewriter& statement_rewriter() { return rewriter_; }
   const session::StatementStats& statement_stats() const { return statement_stats_; }
 
@@ -115,6 +129,7 @@ class Proxy {
   std::map<std::pair<std::string, std::string>, std::unique_ptr<PoolEntry>> pools_;
   std::map<std::string, protocol::ScramVerifier> verifiers_;
   pool::CancelRegistry cancels_;
+  ProxyCounters counters_;
   session::StatementRegistry statements_;
   session::StatementStats statement_stats_;
   session::StatementRewriter rewriter_{statements_, statement_stats_};

@@ -140,6 +140,17 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     for (auto id : route.not_prepared) prepared_.forget(id, false);
     // A plan invalidated by DDL stays on the server under its name: close it, prepare anew.
     if (route.stale_statement != 0) prepared_.forget(route.stale_statement, true);
+    if (route.finished_request) {
+      // A pipelined request is timed from the answer before it: what the client waited for.
+      TimePoint now = proxy_.loop().now();
+      auto elapsed = now - request_start_;
+      pool_.counters.queries.inc();
+      pool_.counters.query_duration.observe(elapsed);
+      pool_.counters.query_time_us.inc(static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+      request_start_ = now;
+      request_active_ = replies_.pending_ready() > 0;
+    }
     if (route.finished_request && replies_.pending_ready() == 0 && !extended_pending_ && client_) {
       // Everything the client asked for has been answered: the pooling decision (release in
       // transaction mode, shutdown, timers) belongs to the client session.
@@ -219,9 +230,14 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes&
       auto fields = decode_error_fields(frame.body);
       if (internal) {
         internal_failed_ = true;
-        if (fields) proxy_.log().warn("server {}: internal query failed: {} {}", id_, fields->sqlstate(), fields->message());
+        if (fields) {
+          proxy_.log().warn("server {}: internal query failed: {} {}", id_, fields->sqlstate(), fields->message());
+          internal_error_ = OwnedError{"FATAL", std::string(fields->sqlstate()), std::string(fields->message()),
+                                       std::string(fields->detail())};
+        }
         return false;
       }
+      if (fields) pool_.counters.errors.inc(fields->sqlstate());
       if (fields && client_ && state_ == State::Linked && client_->mode() != config::PoolMode::Session &&
           (fields->severity() == "FATAL" || fields->severity() == "PANIC")) {
         // The server is about to go, the pooled client's session is not: the client hears of it
@@ -289,6 +305,7 @@ void ServerConnection::hide_replies() {
 
 void ServerConnection::run_internal(const std::string& sql, pool::Settings applied) {
   state_ = State::Syncing;
+  internal_error_.reset();
   internal_replies_ = 1;
   pending_applied_ = std::move(applied);
   hide_replies();
@@ -305,6 +322,7 @@ void ServerConnection::link(ClientConnection* client) {
   replies_.clear();
   forwarding_ = true;
   extended_pending_ = false;
+  request_active_ = false;
   cancel_reason_.clear();
   transport_->start_reading();
 }
@@ -350,6 +368,10 @@ void ServerConnection::unlink_and_reset(bool discard_session) {
 
 void ServerConnection::send_from_client(Bytes bytes, bool extended_pending) {
   extended_pending_ = extended_pending;
+  if (!request_active_) {
+    request_active_ = true;
+    request_start_ = proxy_.loop().now();
+  }
   transport_->write(std::move(bytes));
 }
 

@@ -64,6 +64,8 @@ class ServerConnection final : public io::TransportHandler {
   // What the server reported plus what the proxy set on it, by lower-case name.
   pool::Settings current_settings() const;
   const pool::Settings& applied_settings() const { return applied_; }
+  // The error of the last failed internal query (a client's setting PostgreSQL rejected).
+  const std::optional<OwnedError>& internal_error() const { return internal_error_; }
   // What the server reported at login, before any client: PostgreSQL's defaults for this role
   // and database, by lower-case name.
   const pool::Settings& baseline_settings() const { return baseline_; }
@@ -138,7 +140,10 @@ class ServerConnection final : public io::TransportHandler {
   int internal_replies_ = 0;       // ReadyForQuery of proxy-issued queries still to come
   bool internal_failed_ = false;
   std::string cancel_reason_;      // set when the proxy cancelled the running query
-  std::string fatal_message_;      // a FATAL the server sent before closing (kept from pooled clients)
+  std::string fatal_message_;
+  std::optional<OwnedError> internal_error_;  // what PostgreSQL said when a proxy-issued query failed
+  TimePoint request_start_{};     // when the oldest unanswered request (or the last answer) came
+  bool request_active_ = false;      // a FATAL the server sent before closing (kept from pooled clients)
 };
 
 }  // namespace ouroboros::proxy
