@@ -52,3 +52,18 @@ std::shared_ptr<spdlog::logger> make_logger(const config::LoggingConfig& logging
 }
 
 }  // namespace ouroboros::app
+
+namespace ouroboros::app {
+
+std::shared_ptr<spdlog::logger> make_raw_logger(const spdlog::logger& main) {
+  // Its own sink: a pattern set on a logger is set on its sinks, so a shared one would change the
+  // main logger's format too. Both write whole lines to stderr.
+  (void)main;
+  auto raw = std::make_shared<spdlog::logger>("ouroboros.raw", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  raw->set_pattern("%v");
+  raw->set_level(spdlog::level::trace);  // the main logger's level decides what is written
+  raw->flush_on(spdlog::level::trace);
+  return raw;
+}
+
+}  // namespace ouroboros::app

@@ -32,11 +32,12 @@ int run(const std::string& path) {
   auto config = load(path);
   if (!config) return 1;
   auto logger = ouroboros::app::make_logger(config->logging);
+  auto raw_logger = ouroboros::app::make_raw_logger(*logger);
   std::shared_ptr<const ouroboros::config::Config> shared =
       std::make_shared<const ouroboros::config::Config>(std::move(*config));
 
   ouroboros::io::EventLoop loop;
-  ouroboros::proxy::Proxy proxy(loop, shared, *logger);
+  ouroboros::proxy::Proxy proxy(loop, shared, *logger, *raw_logger);
   if (std::string error = proxy.start(); !error.empty()) {
     logger->critical("cannot start: {}", error);
     return 1;

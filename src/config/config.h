@@ -80,6 +80,20 @@ struct DatabaseConfig {
 struct LoggingConfig {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
   LogFormat format = LogFormat::Text;
+  bool log_literals = false;   // statement text in query logs as written (passwords still redacted)
+  Duration slow_query_threshold = Duration::zero();  // 0 = slow-query log off
+};
+
+// Automatic re-runs of autocommit statements that failed with a transient error.
+struct RetryConfig {
+  bool enabled = true;
+  std::size_t max_attempts = 3;  // runs in all, the first included
+  std::vector<std::string> sqlstates = {"40P01", "40001"};
+  BackoffSettings backoff{std::chrono::milliseconds(10), std::chrono::seconds(1), 2.0, 0.5};
+};
+
+struct QueryStatsConfig {
+  std::size_t max_fingerprints = 1000;  // distinct statements tracked (least total time dropped first)
 };
 
 // Safety limits and connection timeouts.
@@ -118,6 +132,8 @@ struct Config {
   TimeoutsConfig timeouts;
   MetricsConfig metrics;
   AdminConfig admin;
+  RetryConfig retry;
+  QueryStatsConfig query_stats;
 
   // The database entry for a client-facing name: exact match, else "*" (with dbname = name).
   std::optional<DatabaseConfig> find_database(const std::string& name) const;

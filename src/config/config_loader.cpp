@@ -47,7 +47,8 @@ class ConfigBuilder {
 
   void build(const YamlEntry& root) {
     const YamlFields top = reader_.fields(
-        root, {"listen", "auth", "pool", "databases", "logging", "limits", "timeouts", "metrics", "admin"});
+        root, {"listen", "auth", "pool", "databases", "logging", "limits", "timeouts", "metrics", "admin", "retry",
+               "query_stats"});
     if (const YamlEntry* entry = get(top, "listen")) listen(*entry);
     if (const YamlEntry* entry = get(top, "auth")) auth(*entry);
     if (const YamlEntry* entry = get(top, "pool")) pool(*entry, config_.pool, true);
@@ -62,6 +63,12 @@ class ConfigBuilder {
     if (const YamlEntry* entry = get(top, "timeouts")) timeouts(*entry);
     if (const YamlEntry* entry = get(top, "metrics")) metrics(*entry);
     if (const YamlEntry* entry = get(top, "admin")) admin(*entry);
+    if (const YamlEntry* entry = get(top, "retry")) retry(*entry);
+    if (const YamlEntry* entry = get(top, "query_stats")) {
+      const YamlFields fields = reader_.fields(*entry, {"max_fingerprints"});
+      if (const YamlEntry* e = get(fields, "max_fingerprints"))
+        assign(config_.query_stats.max_fingerprints, reader_.positive_count(*e));
+    }
   }
 
  private:
@@ -298,12 +305,16 @@ class ConfigBuilder {
   }
 
   void logging(const YamlEntry& section) {
-    const YamlFields fields = reader_.fields(section, {"level", "format"});
+    const YamlFields fields =
+        reader_.fields(section, {"level", "format", "log_literals", "slow_query_threshold"});
     if (const YamlEntry* e = get(fields, "level")) {
       if (auto level = reader_.choice(*e, kLogLevels)) config_.logging.level = std::string(*level);
     }
     if (const YamlEntry* e = get(fields, "format"))
       assign(config_.logging.format, reader_.choice(*e, kLogFormats));
+    if (const YamlEntry* e = get(fields, "log_literals")) assign(config_.logging.log_literals, reader_.boolean(*e));
+    if (const YamlEntry* e = get(fields, "slow_query_threshold"))
+      assign(config_.logging.slow_query_threshold, reader_.duration_or_zero(*e, "the slow-query log is off"));
   }
 
   void limits(const YamlEntry& section) {
@@ -316,6 +327,25 @@ class ConfigBuilder {
       assign(limits.max_client_connections, reader_.positive_count(*e));
     if (const YamlEntry* e = get(fields, "buffer_high_water"))
       assign(limits.buffer_high_water, reader_.positive_size(*e));
+  }
+
+  void retry(const YamlEntry& section) {
+    const YamlFields fields = reader_.fields(section, {"enabled", "max_attempts", "sqlstates", "backoff"});
+    RetryConfig& retry = config_.retry;
+    if (const YamlEntry* e = get(fields, "enabled")) assign(retry.enabled, reader_.boolean(*e));
+    if (const YamlEntry* e = get(fields, "max_attempts")) assign(retry.max_attempts, reader_.positive_count(*e));
+    if (const YamlEntry* e = get(fields, "sqlstates")) {
+      if (auto codes = reader_.string_list(*e)) {
+        for (const auto& code : *codes) {
+          bool valid = code.size() == 5 && std::all_of(code.begin(), code.end(), [](unsigned char c) {
+                         return std::isdigit(c) || std::isupper(c);
+                       });
+          if (!valid) reader_.error(*e, "'" + code + "' is not a SQLSTATE (five digits or capital letters)");
+        }
+        retry.sqlstates = std::move(*codes);
+      }
+    }
+    if (const YamlEntry* e = get(fields, "backoff")) backoff(*e, retry.backoff, true);
   }
 
   void metrics(const YamlEntry& section) {

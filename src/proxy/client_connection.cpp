@@ -2,6 +2,8 @@
 
 #include "protocol/sqlstate.h"
 #include "sql/command.h"
+#include "sql/statement_splitter.h"
+#include "pool/backoff.h"
 #include "proxy/errors.h"
 #include "proxy/proxy.h"
 #include "proxy/server_connection.h"
@@ -34,7 +36,8 @@ ClientConnection::ClientConnection(Proxy& proxy, pool::ClientId id, std::unique_
       peer_(transport_->peer_address()),
       timer_(proxy.loop()),
       reader_(proxy.config().limits.max_message_size),
-      stream_(reader_, kClientWholeTypes, proxy.config().limits.max_message_size) {}
+      stream_(reader_, kClientWholeTypes, proxy.config().limits.max_message_size),
+      retry_timer_(proxy.loop()) {}
 
 ClientConnection::~ClientConnection() = default;
 
@@ -200,6 +203,7 @@ void ClientConnection::link(ServerConnection* server) {
   if (state_ == State::Closed) return;
   if (pool_) {
     auto waited = proxy_.loop().now() - wait_start_;
+    last_wait_ = std::chrono::duration_cast<std::chrono::microseconds>(waited);
     pool_->counters.wait_duration.observe(waited);
     pool_->counters.wait_time_us.inc(
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
@@ -251,52 +255,64 @@ void ClientConnection::unlinked() {
 }
 
 void ClientConnection::relay(io::InputBuffer& input) {
+  std::size_t used = relay_bytes(input.view());
+  input.consume(std::min(used, input.size()));
+}
+
+std::size_t ClientConnection::relay_bytes(ByteView data) {
   Bytes to_server;
   Bytes to_client;
+  std::size_t used = 0;
+  auto rest = [&] { return data.subspan(used); };
   // Transaction/statement mode maps statement names onto the shared statement cache.
   bool caching = mode_ != config::PoolMode::Session && pool_ && pool_->db.pool.max_prepared_statements > 0;
   while (state_ == State::Linked) {
-    auto event = stream_.next(input.view());
+    auto event = stream_.next(rest());
     if (event.kind == protocol::StreamEventKind::NeedMore) break;
     if (event.kind == protocol::StreamEventKind::Malformed) {
-      input.consume(input.size());
-      return fail(fatal(sqlstate::kProtocolViolation, std::string("invalid message: ") + std::string(event.error)));
+      fail(fatal(sqlstate::kProtocolViolation, std::string("invalid message: ") + std::string(event.error)));
+      return data.size();
     }
     if (event.kind == protocol::StreamEventKind::PassThrough) {
-      append(to_server, event.bytes);  // COPY data
-      input.consume(event.consumed);
+      if (retry_.holding) retry_release_held();  // COPY: not something to run twice
+      append(to_server, event.bytes);
+      used += event.consumed;
       continue;
     }
     char type = event.frame.type;
+    ByteView raw = rest().subspan(0, event.consumed);
     if (type == fe::kTerminate) {
       // The client is done; the server stays with the proxy.
-      input.consume(event.consumed);
+      used += event.consumed;
       if (!to_client.empty()) transport_->write(std::move(to_client));
       if (!to_server.empty()) server_->send_from_client(std::move(to_server), extended_pending_);
       close();
-      return;
+      return data.size();
     }
     if (type == fe::kQuery && mode_ != config::PoolMode::Session) {
       auto sql = protocol::decode_query(event.frame.body);
       if (sql && intercept_query(*sql, to_client)) {
-        input.consume(event.consumed);
-        if (state_ != State::Linked) return;
+        used += event.consumed;
+        if (state_ != State::Linked) return data.size();
         continue;
       }
     }
+    retry_start_if_possible();
+    if (retry_.holding) retry_track(type, raw, event.frame.body);
     if (type == fe::kSync || type == fe::kQuery) extended_pending_ = false;
     else if (is_extended(type)) extended_pending_ = true;
     proxy_.log().trace("client {} -> server {}: '{}'", id_, server_->id(), type);
+    track_request_message(type, event.frame.body);
     auto rewritten = proxy_.statement_rewriter().on_client_message(
-        type, event.frame.body, input.view().subspan(0, event.consumed), caching, statements_, server_->prepared(),
-        server_->replies(), to_server, to_client);
-    input.consume(event.consumed);
+        type, event.frame.body, raw, caching, statements_, server_->prepared(), server_->replies(), to_server,
+        to_client);
+    used += event.consumed;
     if (rewritten.malformed) {
-      input.consume(input.size());
-      return fail(fatal(sqlstate::kProtocolViolation, std::string("malformed message of type '") + type + "'"));
+      fail(fatal(sqlstate::kProtocolViolation, std::string("malformed message of type '") + type + "'"));
+      return data.size();
     }
   }
-  if (!to_client.empty()) transport_->write(std::move(to_client));
+  if (!to_client.empty()) send_from_server(std::move(to_client));
   if (!to_server.empty() && server_) {
     if (pool_) pool_->counters.bytes_received.inc(to_server.size());
     if (!in_transaction_) {
@@ -306,11 +322,126 @@ void ClientConnection::relay(io::InputBuffer& input) {
     server_->send_from_client(std::move(to_server), extended_pending_);
     arm_timer();
     if (server_ && server_->transport()->above_high_water()) transport_->stop_reading();
-  } else if (state_ == State::Linked && server_ && !server_->request_in_flight()) {
+  } else if (state_ == State::Linked && server_ && !server_->request_in_flight() && !retry_.pending) {
     // The proxy answered everything itself (DEALLOCATE, a refused BEGIN): same boundary as
     // when the server answers.
     on_server_boundary();
   }
+  return used;
+}
+
+// ---- automatic retries ----
+
+void ClientConnection::retry_start_if_possible() {
+  if (retry_.holding || retry_.pending || retry_.refeeding) return;
+  const auto& retry = proxy_.config().retry;
+  // Only a request that starts outside a transaction block, with nothing else outstanding.
+  if (!retry.enabled || retry.max_attempts < 2 || !server_ || !requests_.empty() ||
+      server_->transaction_status() != 'I' || server_->request_in_flight())
+    return;
+  retry_ = RetryState{};
+  retry_.holding = true;
+}
+
+void ClientConnection::retry_track(char type, ByteView raw, ByteView body) {
+  if (retry_.refeeding) return;
+  if (retry_.eligible) {
+    // A second request pipelined behind the first: replaying the first would reorder them.
+    retry_release_held();
+    return;
+  }
+  append(retry_.request, raw);
+  if (retry_.request.size() > (256u << 10)) return retry_release_held();  // too big to keep
+  switch (type) {
+    case fe::kExecute:
+      ++retry_.executes;
+      break;
+    case fe::kFlush:
+      return retry_release_held();  // the client wants output before its Sync
+    case fe::kQuery: {
+      auto sql = protocol::decode_query(body);
+      retry_.eligible = sql && sql::count_statements(*sql) == 1;
+      if (!retry_.eligible) retry_release_held();
+      break;
+    }
+    case fe::kSync:
+      retry_.eligible = retry_.executes == 1;
+      if (!retry_.eligible) retry_release_held();
+      break;
+    default:
+      break;
+  }
+}
+
+void ClientConnection::retry_release_held() {
+  Bytes held = std::move(retry_.held);
+  retry_ = RetryState{};
+  if (!held.empty()) send_from_server(std::move(held));
+}
+
+void ClientConnection::retry_reset() {
+  retry_timer_.stop();
+  retry_ = RetryState{};
+}
+
+// A run of the held request finished. True when it will run again (its output is dropped).
+bool ClientConnection::retry_decide(const PendingRequest& request, std::chrono::microseconds elapsed) {
+  if (!retry_.holding || !retry_.eligible) return false;
+  const auto& config = proxy_.config().retry;
+  bool retryable = request.error && std::find(config.sqlstates.begin(), config.sqlstates.end(),
+                                              request.error->sqlstate) != config.sqlstates.end();
+  // A plan invalidated by DDL: the statement was closed on the server and is prepared afresh on
+  // the next run, so one more run is enough.
+  bool stale = request.error && request.error->sqlstate == "0A000" &&
+               request.error->message == session::kCachedPlanChanged && retry_.attempt == 1;
+  RetryReason reason = !request.error ? RetryReason::Deadlock
+                       : stale         ? RetryReason::StalePlan
+                       : request.error->sqlstate == "40001" ? RetryReason::Serialization
+                                                            : RetryReason::Deadlock;
+  if ((retryable && retry_.attempt < config.max_attempts) || stale) {
+    pool::Backoff backoff(pool::BackoffPolicy{config.backoff.initial, config.backoff.max,
+                                              config.backoff.multiplier, config.backoff.jitter});
+    Duration delay{0};
+    for (std::size_t i = 0; i < retry_.attempt && !stale; ++i) delay = backoff.next_delay(proxy_.random());
+    std::string application_name = this->application_name();
+    QueryEvent event;
+    event.sql = request.sql;
+    event.statement_name = request.statement;
+    event.database = database_;
+    event.user = user_;
+    event.application_name = application_name;
+    event.client = peer_;
+    event.duration = elapsed;
+    event.error = &*request.error;
+    event.attempt = static_cast<int>(retry_.attempt);
+    proxy_.query_log().retry(event, proxy_.fingerprint_of(request.sql), delay);
+    retry_.held.clear();
+    retry_.pending = true;
+    retry_.sqlstate = request.error->sqlstate;
+    retry_.stale_plan = stale;
+    retry_timer_.start(delay, [this] { retry_run_again(); });
+    (void)reason;
+    return true;
+  }
+  if (retry_.attempt > 1) {
+    auto r = retry_.stale_plan ? RetryReason::StalePlan
+             : retry_.sqlstate == "40001" ? RetryReason::Serialization
+                                          : RetryReason::Deadlock;
+    auto outcome = request.error ? RetryOutcome::Failed : RetryOutcome::Succeeded;
+    proxy_.counters().retries[static_cast<std::size_t>(r)][static_cast<std::size_t>(outcome)].inc();
+  }
+  (void)reason;
+  return false;
+}
+
+void ClientConnection::retry_run_again() {
+  if (!retry_.pending || state_ != State::Linked || !server_) return;
+  retry_.pending = false;
+  ++retry_.attempt;
+  retry_.refeeding = true;
+  Bytes request = retry_.request;  // relay_bytes may reset the state
+  relay_bytes(request);
+  retry_.refeeding = false;
 }
 
 bool ClientConnection::intercept_query(std::string_view sql, Bytes& to_client) {
@@ -418,8 +549,84 @@ void ClientConnection::answer_lost_transaction(io::InputBuffer& input) {
   if (!out.empty()) transport_->write(std::move(out));
 }
 
+void ClientConnection::track_request_message(char type, ByteView body) {
+  // Bounded like PostgreSQL's own per-session statements would be, but never unbounded.
+  constexpr std::size_t kMaxTrackedStatements = 10000;
+  switch (type) {
+    case fe::kParse:
+      if (auto parse = protocol::decode_parse(body)) {
+        if (parse->statement.empty()) unnamed_sql_ = std::string(parse->query);
+        else if (statement_text_.size() < kMaxTrackedStatements)
+          statement_text_[std::string(parse->statement)] = std::string(parse->query);
+        if (batch_sql_.empty()) batch_sql_ = std::string(parse->query);
+      }
+      return;
+    case fe::kBind:
+      if (auto bind = protocol::decode_bind(body)) {
+        batch_statement_ = std::string(bind->statement);
+        if (bind->statement.empty()) {
+          batch_sql_ = unnamed_sql_;
+        } else if (auto it = statement_text_.find(batch_statement_); it != statement_text_.end()) {
+          batch_sql_ = it->second;
+        }
+      }
+      return;
+    case fe::kClose:
+      if (auto close = protocol::decode_close(body); close && close->kind == 'S')
+        statement_text_.erase(std::string(close->name));
+      return;
+    case fe::kQuery:
+      if (auto sql = protocol::decode_query(body)) requests_.push_back({std::string(*sql), {}, {}, 0, last_wait_});
+      last_wait_ = std::chrono::microseconds(0);
+      return;
+    case fe::kSync:
+      requests_.push_back({std::move(batch_sql_), std::move(batch_statement_), {}, 0, last_wait_});
+      batch_sql_.clear();
+      batch_statement_.clear();
+      last_wait_ = std::chrono::microseconds(0);
+      return;
+    case fe::kFunctionCall:
+      requests_.push_back({"<function call>", {}, {}, 0, last_wait_});
+      return;
+    default:
+      return;
+  }
+}
+
+void ClientConnection::request_error(const protocol::ErrorFields& fields) {
+  if (requests_.empty() || requests_.front().error) return;
+  requests_.front().error = QueryErrorInfo{std::string(fields.sqlstate()), std::string(fields.severity()),
+                                           std::string(fields.message()), std::string(fields.detail()),
+                                           std::string(fields.hint())};
+}
+
+void ClientConnection::request_rows(std::uint64_t rows) {
+  if (!requests_.empty()) requests_.front().rows += rows;
+}
+
+void ClientConnection::request_finished(std::chrono::microseconds elapsed) {
+  if (requests_.empty()) return;
+  PendingRequest request = std::move(requests_.front());
+  requests_.pop_front();
+  if (retry_decide(request, elapsed)) return;
+  if (retry_.holding) retry_release_held();
+  proxy_.query_finished(*this, request.sql, request.statement, request.error ? &*request.error : nullptr,
+                        request.rows, elapsed, request.wait);
+}
+
+std::string ClientConnection::application_name() const {
+  auto it = desired_.find("application_name");
+  return it == desired_.end() ? std::string() : it->second;
+}
+
 void ClientConnection::send_from_server(Bytes bytes) {
-  if (state_ != State::Linked) return;
+  if (state_ != State::Linked && state_ != State::Idle) return;
+  if (retry_.holding) {
+    append(retry_.held, bytes);
+    // Output too large to keep: the client gets it now, and this run is final.
+    if (retry_.held.size() > (1u << 20)) retry_release_held();
+    return;
+  }
   if (pool_) pool_->counters.bytes_sent.inc(bytes.size());
   transport_->write(std::move(bytes));
 }
@@ -429,7 +636,7 @@ void ClientConnection::parameter_changed(std::string_view name, std::string_view
 }
 
 void ClientConnection::on_server_boundary() {
-  if (state_ != State::Linked || !server_) return;
+  if (state_ != State::Linked || !server_ || retry_.pending) return;
   char status = server_->transaction_status();
   proxy_.log().trace("client {}: server {} answered everything, transaction status {}", id_, server_->id(), status);
   if (status == 'I' && in_transaction_ && pool_) {
@@ -520,9 +727,14 @@ void ClientConnection::fail(const ErrorSpec& error) {
   close();
 }
 
-void ClientConnection::server_lost(std::string_view reason, const LostRequest& lost) {
+void ClientConnection::server_lost(std::string_view reason, const LostRequest& lost_request) {
   server_ = nullptr;
   if (state_ != State::Linked) return;
+  LostRequest lost = lost_request;
+  // A held run is dropped; a request waiting to run again is still owed its answer.
+  if (retry_.pending) lost.replies_expected += 1;
+  retry_reset();
+  requests_.clear();
   proxy_.log().warn("client {} ({}): server connection lost: {}", id_, peer_, reason);
   if (mode_ != config::PoolMode::Session && lost.recoverable) {
     // The transaction is gone but the session is not. Requests in flight get an error. Inside a
@@ -563,6 +775,7 @@ void ClientConnection::close() {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
   timer_.stop();
+  retry_timer_.stop();
   transport_->close();  // paths that must deliver a last message flushed it already
   if (cancel_key_) proxy_.unregister_cancel_key(*cancel_key_);
   proxy_.client_closed(*this);

@@ -3,7 +3,9 @@
 // mode the server is its own until it leaves; in transaction (statement) mode a server is linked
 // for one transaction (statement) and handed back at the boundary. Every failure ends in an
 // ErrorResponse with a SQLSTATE.
+#include <deque>
 #include <memory>
+#include <unordered_map>
 #include <optional>
 #include <string>
 
@@ -15,6 +17,7 @@
 #include "pool/cancel_registry.h"
 #include "pool/server_pool.h"
 #include "pool/startup_parameters.h"
+#include "proxy/query_log.h"
 #include "protocol/frame_reader.h"
 #include "protocol/message_stream.h"
 #include "protocol/messages.h"
@@ -54,6 +57,7 @@ class ClientConnection final : public io::TransportHandler {
   ServerConnection* server() { return server_; }
   io::Transport* transport() { return transport_.get(); }
   const std::string& peer() const { return peer_; }
+  std::string application_name() const;
   config::PoolMode mode() const { return mode_; }
   PoolEntry* pool_entry() { return pool_; }
   bool logged_in() const { return logged_in_; }
@@ -76,7 +80,10 @@ class ClientConnection final : public io::TransportHandler {
   // Graceful shutdown: close now if idle, else at the end of the running transaction.
   void request_shutdown();
 
-  // From the linked server.
+  // From the linked server: what the oldest unanswered request produced.
+  void request_error(const protocol::ErrorFields& fields);
+  void request_rows(std::uint64_t rows);
+  void request_finished(std::chrono::microseconds elapsed);
   void send_from_server(Bytes bytes);
   void parameter_changed(std::string_view name, std::string_view value);
   // DEALLOCATE ALL / DISCARD ALL ran: the client's statement names are gone.
@@ -135,6 +142,46 @@ class ClientConnection final : public io::TransportHandler {
   std::string lost_reason_;
   std::string lost_batch_types_;    // message types of the current extended batch
   bool warned_sql_prepare_ = false;
+  // A request (simple Query or Sync batch) on its way, for the query log and query stats.
+  struct PendingRequest {
+    std::string sql;
+    std::string statement;  // prepared statement name, "" if none
+    std::optional<QueryErrorInfo> error;
+    std::uint64_t rows = 0;
+    std::chrono::microseconds wait{0};
+  };
+  void track_request_message(char type, ByteView body);
+  // Relays complete client messages from `data`; returns the bytes used. `input_consumed`
+  // says how much of an InputBuffer they were (the caller consumes it).
+  std::size_t relay_bytes(ByteView data);
+
+  // Automatic retry of one autocommit statement that failed with a transient error: its
+  // messages and the server's output are held back until ReadyForQuery, so a failed run can
+  // be discarded and the statement run again without the client seeing anything but the end.
+  struct RetryState {
+    bool holding = false;    // server output for the current request is held back
+    bool eligible = false;   // a single statement outside a transaction, complete
+    bool refeeding = false;  // the held request is being sent again
+    bool pending = false;    // waiting for the backoff delay before running it again
+    Bytes request;           // the client's own messages of the request
+    Bytes held;              // output held back from the client
+    int executes = 0;
+    std::string sqlstate;    // the retryable error the current run ended with, if any
+    bool stale_plan = false;
+    std::size_t attempt = 1;
+  };
+  void retry_start_if_possible();
+  void retry_track(char type, ByteView raw, ByteView body);
+  void retry_release_held();
+  void retry_reset();
+  bool retry_decide(const PendingRequest& request, std::chrono::microseconds elapsed);
+  void retry_run_again();
+  RetryState retry_;
+  io::Timer retry_timer_;
+  std::deque<PendingRequest> requests_;
+  std::string batch_sql_, batch_statement_, unnamed_sql_;
+  std::unordered_map<std::string, std::string> statement_text_;  // prepared statement names -> SQL
+  std::chrono::microseconds last_wait_{0};
   bool in_transaction_ = false;  // a request went out since the last idle ReadyForQuery
   TimePoint transaction_start_{};
   TimePoint wait_start_{};

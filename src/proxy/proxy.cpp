@@ -3,6 +3,7 @@
 #include "protocol/sqlstate.h"
 #include "proxy/client_connection.h"
 #include "proxy/errors.h"
+#include "sql/fingerprint.h"
 
 namespace ouroboros::proxy {
 
@@ -44,7 +45,8 @@ pool::PoolLimits pool_limits(const config::PoolSettings& s) {
   return limits;
 }
 
-Proxy::Proxy(io::EventLoop& loop, std::shared_ptr<const config::Config> config, spdlog::logger& log)
+Proxy::Proxy(io::EventLoop& loop, std::shared_ptr<const config::Config> config, spdlog::logger& log,
+             spdlog::logger& raw_log)
     : loop_(loop),
       config_(std::move(config)),
       log_(log),
@@ -52,7 +54,11 @@ Proxy::Proxy(io::EventLoop& loop, std::shared_ptr<const config::Config> config, 
       listener_(loop, [this](std::unique_ptr<io::TcpTransport> t) { accept(std::move(t)); }),
       tick_timer_(loop),
       shutdown_timer_(loop),
-      mock_secret_(protocol::random_nonce(32)) {}
+      mock_secret_(protocol::random_nonce(32)),
+      query_log_(log, raw_log),
+      query_stats_(config_->query_stats.max_fingerprints) {
+  query_log_.configure(config_->logging);
+}
 
 Proxy::~Proxy() {
   // Connections reference the proxy and its pools; drop them before the other members go.
@@ -520,8 +526,44 @@ void Proxy::maybe_finish_shutdown() {
   }
 }
 
+const std::string& Proxy::fingerprint_of(const std::string& sql) {
+  // Prepared statements repeat their text: lex each text once.
+  auto it = fingerprints_.find(sql);
+  if (it != fingerprints_.end()) return it->second;
+  if (fingerprints_.size() >= 4096) fingerprints_.clear();
+  return fingerprints_.emplace(sql, sql::fingerprint(sql)).first->second;
+}
+
+void Proxy::query_finished(ClientConnection& client, const std::string& sql, const std::string& statement,
+                           const QueryErrorInfo* error, std::uint64_t rows, std::chrono::microseconds elapsed,
+                           std::chrono::microseconds wait) {
+  query_stats_.record(fingerprint_of(sql), elapsed, error != nullptr, rows);
+  auto threshold = config_->logging.slow_query_threshold;
+  bool slow = threshold.count() > 0 && elapsed >= threshold;
+  if (!error && !slow) return;
+  std::string application_name = client.application_name();
+  QueryEvent event;
+  event.sql = sql;
+  event.statement_name = statement;
+  event.database = client.database();
+  event.user = client.user();
+  event.application_name = application_name;
+  event.client = client.peer();
+  event.duration = elapsed;
+  event.wait = wait;
+  event.rows = rows;
+  event.error = error;
+  if (error) query_log_.failed(event);
+  if (slow) {
+    if (PoolEntry* pool = client.pool_entry()) pool->counters.slow_queries.inc();
+    query_log_.slow(event);
+  }
+}
+
 void Proxy::reload(std::shared_ptr<const config::Config> config) {
   config_ = std::move(config);
+  query_log_.configure(config_->logging);
+  query_stats_.set_capacity(config_->query_stats.max_fingerprints);
   verifiers_.clear();
   TimePoint t = now();
   for (auto& [key, pool] : pools_) {

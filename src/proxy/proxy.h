@@ -19,6 +19,8 @@
 #include "protocol/auth.h"
 #include "proxy/cancel_forwarder.h"
 #include "proxy/pool_counters.h"
+#include "proxy/query_log.h"
+#include "session/query_stats.h"
 #include "proxy/server_connection.h"
 #include "session/statement_registry.h"
 #include "session/statement_rewriter.h"
@@ -48,7 +50,9 @@ pool::PoolLimits pool_limits(const config::PoolSettings& settings);
 
 class Proxy {
  public:
-  Proxy(io::EventLoop& loop, std::shared_ptr<const config::Config> config, spdlog::logger& log);
+  // `raw_log` prints messages as they are (complete JSON query-log records).
+  Proxy(io::EventLoop& loop, std::shared_ptr<const config::Config> config, spdlog::logger& log,
+        spdlog::logger& raw_log);
   ~Proxy();
 
   // Binds the listener and starts the pool maintenance tick; returns "" or the error.
@@ -90,6 +94,13 @@ class Proxy {
 
   std::size_t client_count() const { return clients_.size(); }
   ProxyCounters& counters() { return counters_; }
+  // One statement finished: query stats, failed/slow-query log.
+  void query_finished(ClientConnection& client, const std::string& sql, const std::string& statement,
+                      const QueryErrorInfo* error, std::uint64_t rows, std::chrono::microseconds elapsed,
+                      std::chrono::microseconds wait);
+  const std::string& fingerprint_of(const std::string& sql);
+  const session::QueryStatsStore& query_stats() const { return query_stats_; }
+  QueryLog& query_log() { return query_log_; }
   // Prometheus text for /metrics.
   std::string render_metrics() const;
   // /readyz: accepting clients, not shutting down, and every pool can reach its backend.
@@ -130,6 +141,9 @@ class Proxy {
   std::map<std::string, protocol::ScramVerifier> verifiers_;
   pool::CancelRegistry cancels_;
   ProxyCounters counters_;
+  QueryLog query_log_;
+  session::QueryStatsStore query_stats_;
+  std::unordered_map<std::string, std::string> fingerprints_;  // SQL text -> fingerprint (bounded)
   session::StatementRegistry statements_;
   session::StatementStats statement_stats_;
   session::StatementRewriter rewriter_{statements_, statement_stats_};

@@ -150,6 +150,12 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
           std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
       request_start_ = now;
       request_active_ = replies_.pending_ready() > 0;
+      if (client_ && state_ == State::Linked) {
+        // The request's output (its ReadyForQuery included) reaches the client session before
+        // the session decides about it (a retry drops it).
+        flush_to_client(to_client);
+        client_->request_finished(std::chrono::duration_cast<std::chrono::microseconds>(elapsed));
+      }
     }
     if (route.finished_request && replies_.pending_ready() == 0 && !extended_pending_ && client_) {
       // Everything the client asked for has been answered: the pooling decision (release in
@@ -237,7 +243,10 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes&
         }
         return false;
       }
-      if (fields) pool_.counters.errors.inc(fields->sqlstate());
+      if (fields) {
+        pool_.counters.errors.inc(fields->sqlstate());
+        if (client_ && state_ == State::Linked) client_->request_error(*fields);
+      }
       if (fields && client_ && state_ == State::Linked && client_->mode() != config::PoolMode::Session &&
           (fields->severity() == "FATAL" || fields->severity() == "PANIC")) {
         // The server is about to go, the pooled client's session is not: the client hears of it
@@ -259,8 +268,21 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes&
       return state_ == State::Linked;
     }
     case be::kCommandComplete: {
-      // The client emptied the server's statement cache (or its whole session) itself.
       auto tag = decode_command_complete(frame.body);
+      // The row count is the tag's last word ("SELECT 5", "INSERT 0 3", "UPDATE 2").
+      if (tag && client_ && state_ == State::Linked) {
+        auto space = tag->rfind(' ');
+        if (space != std::string_view::npos) {
+          std::uint64_t rows = 0;
+          bool digits = space + 1 < tag->size();
+          for (char ch : tag->substr(space + 1)) {
+            if (ch < '0' || ch > '9') { digits = false; break; }
+            rows = rows * 10 + static_cast<std::uint64_t>(ch - '0');
+          }
+          if (digits) client_->request_rows(rows);
+        }
+      }
+      // The client emptied the server's statement cache (or its whole session) itself.
       if (tag && (*tag == "DISCARD ALL" || *tag == "DEALLOCATE ALL")) {
         prepared_.clear();
         if (*tag == "DISCARD ALL") applied_.clear();

@@ -137,6 +137,9 @@ def default_config(pg):
         "limits": {"max_message_size": "64MB", "max_client_connections": 1000,
                    "buffer_high_water": "1MB"},
         "timeouts": {"client_login_timeout": "60s", "server_connect_timeout": "15s"},
+        # The default metrics port (9930) would collide between tests running in parallel;
+        # tests that scrape set a free port of their own.
+        "metrics": {"host": "127.0.0.1", "port": 0},
     }
 
 
