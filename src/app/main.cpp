@@ -75,21 +75,29 @@ int run(const std::string& path) {
   }
   ouroboros::io::SignalWatcher term(loop, SIGTERM, [&] { proxy.shutdown("SIGTERM", true); });
   ouroboros::io::SignalWatcher intr(loop, SIGINT, [&] { proxy.shutdown("SIGINT", false); });
-  ouroboros::io::SignalWatcher hup(loop, SIGHUP, [&] {
-    // An invalid file is reported like at start-up and the running configuration stays.
+  // SIGHUP and the admin console's RELOAD: an invalid file is reported like at start-up and the
+  // running configuration stays.
+  auto reload = [&]() -> std::string {
     auto result = ouroboros::config::load_config_file(path, ouroboros::config::process_environment());
     for (const auto& w : result.warnings) logger->warn("reload: {}", w);
-    for (const auto& e : result.errors) logger->error("reload: {}", e.to_string());
+    std::string errors;
+    for (const auto& e : result.errors) {
+      logger->error("reload: {}", e.to_string());
+      errors += (errors.empty() ? "" : "; ") + e.to_string();
+    }
     if (!result.config) {
       logger->error("reload: {} has errors; keeping the running configuration", path);
-      return;
+      return "configuration not reloaded: " + errors;
     }
     if (result.config->listen.host != shared->listen.host || result.config->listen.port != shared->listen.port)
       logger->warn("reload: listen address changes need a restart; keeping {}:{}", shared->listen.host, proxy.port());
     ouroboros::app::apply_logging(*logger, result.config->logging);
     shared = std::make_shared<const ouroboros::config::Config>(std::move(*result.config));
     proxy.reload(shared);
-  });
+    return "";
+  };
+  proxy.set_reload(reload);
+  ouroboros::io::SignalWatcher hup(loop, SIGHUP, [&] { reload(); });
   loop.run();
   logger->info("stopped");
   return 0;

@@ -178,7 +178,13 @@ void ServerPool::assign(std::size_t waiter_index, std::size_t idle_index, TimePo
                  s.params_key == waiter.params_key, check});
 }
 
+void ServerPool::set_paused(bool paused, TimePoint now, Actions& out) {
+  paused_ = paused;
+  pump(now, out);
+}
+
 void ServerPool::pump(TimePoint now, Actions& out) {
+  if (paused_) return;
   // 1. Idle servers go to the first waiter whose parameters they already have.
   for (std::size_t w = 0; w < waiters_.size() && !idle_.empty();) {
     bool assigned = false;

@@ -100,6 +100,9 @@ class ServerPool {
   void retire_all(TimePoint now, Actions& out);
 
   void set_limits(PoolLimits limits, TimePoint now, Actions& out);
+  // PAUSE: waiting clients get no server until resumed (running transactions go on).
+  void set_paused(bool paused, TimePoint now, Actions& out);
+  bool paused() const { return paused_; }
   const PoolLimits& limits() const { return limits_; }
 
   std::size_t total() const { return servers_.size(); }
@@ -148,6 +151,7 @@ class ServerPool {
   std::vector<ServerId> idle_;  // most recently released last: reuse is LIFO
   std::deque<Waiter> waiters_;  // FIFO
   std::size_t connecting_ = 0;
+  bool paused_ = false;
 };
 
 }  // namespace ouroboros::pool

@@ -73,6 +73,8 @@ void ClientConnection::on_readable(io::InputBuffer& input) {
       return handle_auth(input);
     case State::Linked:
       return relay(input);
+    case State::Admin:
+      return handle_admin(input);
     case State::Idle: {
       if (transaction_lost_) answer_lost_transaction(input);
       if (input.empty() || state_ != State::Idle) return;
@@ -189,6 +191,57 @@ void ClientConnection::authenticated() {
   protocol::encode_authentication_ok(out);
   transport_->write(std::move(out));
   proxy_.client_authenticated(*this);
+}
+
+void ClientConnection::start_admin(bool may_modify) {
+  timer_.stop();
+  admin_ = std::make_unique<admin::AdminConsole>(proxy_.admin_view(), may_modify);
+  Bytes out;
+  // What psql needs to talk to a server.
+  for (auto [name, value] : {std::pair{"server_version", "15.0 (Ouroboros admin console)"},
+                             {"server_encoding", "UTF8"}, {"client_encoding", "UTF8"}, {"DateStyle", "ISO, MDY"},
+                             {"integer_datetimes", "on"}, {"standard_conforming_strings", "on"},
+                             {"TimeZone", "UTC"}, {"application_name", ""}})
+    protocol::encode_parameter_status(out, name, value);
+  cancel_key_ = proxy_.register_cancel_key(id_, std::nullopt);
+  protocol::encode_backend_key_data(out, cancel_key_->pid, cancel_key_->key);
+  protocol::encode_ready_for_query(out, 'I');
+  transport_->write(std::move(out));
+  logged_in_ = true;
+  state_ = State::Admin;
+  proxy_.log().info("client {} ({}): admin console for user \"{}\"{}", id_, peer_, user_,
+                    may_modify ? "" : " (read-only)");
+  if (!transport_->input().empty()) handle_admin(transport_->input());
+}
+
+void ClientConnection::handle_admin(io::InputBuffer& input) {
+  while (state_ == State::Admin) {
+    auto result = reader_.read_typed(input.view());
+    if (result.status == protocol::FrameStatus::NeedMore) return;
+    if (result.status == protocol::FrameStatus::Malformed) {
+      input.consume(input.size());
+      return fail(fatal(sqlstate::kProtocolViolation, std::string("invalid message: ") + std::string(result.error)));
+    }
+    char type = result.frame.type;
+    Bytes out;
+    if (type == fe::kTerminate) {
+      input.consume(input.size());
+      return close();
+    }
+    if (type == fe::kQuery) {
+      auto sql = protocol::decode_query(result.frame.body);
+      out = sql ? admin_->handle_query(*sql) : admin::error_response("08P01", "malformed Query message");
+    } else if (type == fe::kSync) {
+      // The extended protocol is refused once per batch, at its Sync.
+      if (admin_batch_failed_) out = admin::simple_query_only_response();
+      else protocol::encode_ready_for_query(out, 'I');
+      admin_batch_failed_ = false;
+    } else {
+      admin_batch_failed_ = true;
+    }
+    input.consume(result.frame.size);
+    if (!out.empty()) transport_->write(std::move(out));
+  }
 }
 
 void ClientConnection::wait_for_server() {
@@ -319,6 +372,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
       in_transaction_ = true;
       transaction_start_ = proxy_.loop().now();
     }
+    request_at_ = std::chrono::system_clock::now();
     server_->send_from_client(std::move(to_server), extended_pending_);
     arm_timer();
     if (server_ && server_->transport()->above_high_water()) transport_->stop_reading();

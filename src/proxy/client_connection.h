@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "admin/admin_console.h"
 #include "auth/client_authenticator.h"
 #include "common/clock.h"
 #include "config/config.h"
@@ -38,6 +39,7 @@ class ClientConnection final : public io::TransportHandler {
     WaitingForServer,  // queued in its pool (at login, or with a request in its input buffer)
     Idle,              // transaction/statement mode, between transactions: no server
     Linked,
+    Admin,  // the admin console (database "ouroboros")
     Closed,
   };
 
@@ -58,6 +60,9 @@ class ClientConnection final : public io::TransportHandler {
   io::Transport* transport() { return transport_.get(); }
   const std::string& peer() const { return peer_; }
   std::string application_name() const;
+  std::chrono::system_clock::time_point connected_at() const { return connected_at_; }
+  std::chrono::system_clock::time_point request_at() const { return request_at_; }
+  TimePoint wait_started() const { return wait_start_; }
   config::PoolMode mode() const { return mode_; }
   PoolEntry* pool_entry() { return pool_; }
   bool logged_in() const { return logged_in_; }
@@ -70,6 +75,8 @@ class ClientConnection final : public io::TransportHandler {
     mode_ = mode;
   }
   void wait_for_server();
+  // The admin console session: `may_modify` for admin.users, false for stats_users.
+  void start_admin(bool may_modify);
   void link(ServerConnection* server);
   // Transaction mode: the server went back to the pool.
   void unlinked();
@@ -100,6 +107,7 @@ class ClientConnection final : public io::TransportHandler {
  private:
   void handle_startup(io::InputBuffer& input);
   void handle_auth(io::InputBuffer& input);
+  void handle_admin(io::InputBuffer& input);
   void relay(io::InputBuffer& input);
   void on_startup_packet(const protocol::StartupPacket& packet);
   void authenticated();
@@ -177,6 +185,8 @@ class ClientConnection final : public io::TransportHandler {
   bool retry_decide(const PendingRequest& request, std::chrono::microseconds elapsed);
   void retry_run_again();
   RetryState retry_;
+  std::unique_ptr<admin::AdminConsole> admin_;
+  bool admin_batch_failed_ = false;
   io::Timer retry_timer_;
   std::deque<PendingRequest> requests_;
   std::string batch_sql_, batch_statement_, unnamed_sql_;
@@ -185,6 +195,8 @@ class ClientConnection final : public io::TransportHandler {
   bool in_transaction_ = false;  // a request went out since the last idle ReadyForQuery
   TimePoint transaction_start_{};
   TimePoint wait_start_{};
+  std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
+  std::chrono::system_clock::time_point request_at_{};
 };
 
 }  // namespace ouroboros::proxy

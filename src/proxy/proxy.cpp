@@ -153,6 +153,21 @@ std::size_t Proxy::database_client_count(const std::string& database) const {
 }
 
 void Proxy::client_authenticated(ClientConnection& client) {
+  if (client.database() == "ouroboros") {
+    // The admin console: users listed in admin.users (everything) or admin.stats_users (SHOW).
+    auto listed = [&](const std::vector<std::string>& users) {
+      return std::find(users.begin(), users.end(), client.user()) != users.end();
+    };
+    bool admin = listed(config_->admin.users);
+    if (!admin && !listed(config_->admin.stats_users)) {
+      counters_.reject(Rejection::Authentication);
+      client.fail(fatal("42501", "permission denied for the admin console",
+                        "user \"" + client.user() + "\" is not in admin.users or admin.stats_users"));
+      return;
+    }
+    client.start_admin(admin);
+    return;
+  }
   auto db = config_->find_database(client.database());
   if (!db) {
     counters_.reject(Rejection::UnknownDatabase);
@@ -168,6 +183,12 @@ void Proxy::client_authenticated(ClientConnection& client) {
     return;
   }
   PoolEntry& pool = pool_for(client.database(), client.user(), *db);
+  if (pool.paused != (paused_databases_.count("") || paused_databases_.count(client.database()))) {
+    std::vector<pool::PoolAction> actions;
+    pool.paused = !pool.paused;
+    pool.servers.set_paused(pool.paused, now(), actions);
+    run(pool, actions);
+  }
   if (client.scram_keys()) pool.scram_keys = client.scram_keys();
   client.set_pool(&pool, mode_for(pool.db, client.user()));
   client.wait_for_server();
@@ -558,6 +579,49 @@ void Proxy::query_finished(ClientConnection& client, const std::string& sql, con
     if (PoolEntry* pool = client.pool_entry()) pool->counters.slow_queries.inc();
     query_log_.slow(event);
   }
+}
+
+std::string Proxy::pause(const std::string& database, bool paused) {
+  if (!database.empty() && !config_->find_database(database)) return "no such database: " + database;
+  if (paused) paused_databases_.insert(database);
+  else if (database.empty()) paused_databases_.clear();
+  else paused_databases_.erase(database);
+  for (auto& [key, pool] : pools_) {
+    if (!database.empty() && pool->database != database) continue;
+    bool now_paused = paused_databases_.count("") || paused_databases_.count(pool->database);
+    std::vector<pool::PoolAction> actions;
+    pool->paused = now_paused;
+    pool->servers.set_paused(now_paused, now(), actions);
+    run(*pool, actions);
+  }
+  log_.info("{} {}", paused ? "paused" : "resumed", database.empty() ? "all databases" : database);
+  return "";
+}
+
+std::string Proxy::reconnect(const std::string& database) {
+  if (!database.empty() && !config_->find_database(database)) return "no such database: " + database;
+  for (auto& [key, pool] : pools_) {
+    if (!database.empty() && pool->database != database) continue;
+    std::vector<pool::PoolAction> actions;
+    pool->servers.retire_all(now(), actions);
+    run(*pool, actions);
+  }
+  return "";
+}
+
+std::string Proxy::kill(const std::string& database) {
+  if (database.empty() || !config_->find_database(database)) return "no such database: " + database;
+  // Like PgBouncer: every connection of the database goes, and it stays paused until RESUME.
+  pause(database, true);
+  std::vector<ClientConnection*> victims;
+  for (auto& [id, c] : clients_)
+    if (c->pool_entry() && c->pool_entry()->database == database) victims.push_back(c.get());
+  for (auto* c : victims) c->fail(fatal(sqlstate::kAdminShutdown, "database \"" + database + "\" was killed by an administrator"));
+  std::vector<ServerConnection*> servers;
+  for (auto& [id, s] : servers_)
+    if (s->pool_entry().database == database) servers.push_back(s.get());
+  for (auto* s : servers) s->close("killed by an administrator");
+  return "";
 }
 
 void Proxy::reload(std::shared_ptr<const config::Config> config) {

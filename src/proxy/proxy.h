@@ -5,7 +5,9 @@
 
 #include <map>
 #include <memory>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -17,6 +19,7 @@
 #include "pool/cancel_registry.h"
 #include "pool/server_pool.h"
 #include "protocol/auth.h"
+#include "proxy/admin_view.h"
 #include "proxy/cancel_forwarder.h"
 #include "proxy/pool_counters.h"
 #include "proxy/query_log.h"
@@ -48,6 +51,8 @@ struct PoolEntry {
 
 pool::PoolLimits pool_limits(const config::PoolSettings& settings);
 
+class AdminView;
+
 class Proxy {
  public:
   // `raw_log` prints messages as they are (complete JSON query-log records).
@@ -61,6 +66,13 @@ class Proxy {
   // Graceful (SIGTERM): stop accepting, let running transactions finish for up to
   // timeouts.shutdown_timeout, then close everything. Immediate (SIGINT): close everything now.
   void shutdown(std::string_view reason, bool graceful);
+  // The admin console's view of this proxy; RELOAD calls `reload` (set by the daemon).
+  admin::ProxyView& admin_view() { return admin_view_; }
+  void set_reload(std::function<std::string()> reload) { reload_ = std::move(reload); }
+  // Admin console commands (database "" = every database); "" or an error message.
+  std::string pause(const std::string& database, bool paused);
+  std::string reconnect(const std::string& database);
+  std::string kill(const std::string& database);
   // SIGHUP: apply a new, already validated configuration without dropping clients.
   void reload(std::shared_ptr<const config::Config> config);
 
@@ -110,6 +122,7 @@ class Proxy {
   const session::StatementStats& statement_stats() const { return statement_stats_; }
 
  private:
+  friend class AdminView;
   void accept(std::unique_ptr<io::TcpTransport> transport);
   PoolEntry& pool_for(const std::string& database, const std::string& user, const config::DatabaseConfig& db);
   void run(PoolEntry& pool, std::vector<pool::PoolAction>& actions);
@@ -155,6 +168,9 @@ class Proxy {
   std::unordered_map<CancelForwarder*, std::unique_ptr<CancelForwarder>> cancel_forwarders_;
   std::vector<std::unique_ptr<CancelForwarder>> dying_forwarders_;
   bool reap_scheduled_ = false;
+  std::set<std::string> paused_databases_;  // "" = all
+  std::function<std::string()> reload_;
+  AdminView admin_view_{*this, [this] { return reload_ ? reload_() : std::string("reload is not available"); }};
 };
 
 }  // namespace ouroboros::proxy

@@ -97,6 +97,8 @@ class ServerConnection final : public io::TransportHandler {
   void close(std::string_view reason);
 
   TimePoint created() const { return created_; }
+  std::chrono::system_clock::time_point connected_at() const { return connected_at_; }
+  ClientConnection* client() const { return client_; }
 
   // TransportHandler
   void on_readable(io::InputBuffer& input) override;
@@ -120,6 +122,7 @@ class ServerConnection final : public io::TransportHandler {
   std::string host_;
   std::uint16_t port_ = 0;
   TimePoint created_;
+  std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
   pool::StartupParameters startup_parameters_;
   std::unique_ptr<io::TcpConnector> connector_;
   std::unique_ptr<io::Transport> transport_;
