@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+"""Runs the client library's integration suite through the proxy (session mode).
+
+Starts $OUROBOROS_BIN in front of the shared test cluster ($OUROBOROS_PG_INFO), points the suite at
+it with OUROBOROS_CLIENT_TEST_DSN, and exits with the suite's exit code. Session mode, because the
+suite checks session-level behaviour (backend termination, prepared statements per connection)
+that a transaction pooler changes by design.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+suite = sys.argv[1]
+binary = os.environ["OUROBOROS_BIN"]
+info = json.load(open(os.environ["OUROBOROS_PG_INFO"]))
+
+with tempfile.TemporaryDirectory(prefix="ouro-client-proxy-") as work:
+    config = os.path.join(work, "proxy.yaml")
+    with open(config, "w") as f:
+        f.write(f"""listen: {{ host: 127.0.0.1, port: 0 }}
+auth:
+  type: scram-sha-256
+  users:
+    "{info['user']}": {{ password: "{info['password']}" }}
+    "{info['superuser']}": {{ password: "{info['superuser_password']}" }}
+pool: {{ mode: session, size: 40 }}
+databases:
+  "*": {{ host: "{info['host']}", port: {info['port']} }}
+metrics: {{ port: 0 }}
+""")
+    log_path = os.path.join(work, "proxy.log")
+    log = open(log_path, "w")
+    proxy = subprocess.Popen([binary, "--config", config], stderr=log, stdout=log)
+    port = None
+    deadline = time.monotonic() + 15
+    while port is None and time.monotonic() < deadline and proxy.poll() is None:
+        m = re.search(r"listening on [\d.]+:(\d+)", open(log_path).read())
+        if m:
+            port = int(m.group(1))
+        else:
+            time.sleep(0.05)  # polling the log for readiness, bounded by the deadline
+    if port is None:
+        print(open(log_path).read(), file=sys.stderr)
+        sys.exit("proxy did not start")
+    env = dict(os.environ, OUROBOROS_CLIENT_TEST_DSN=(
+        f"host=127.0.0.1 port={port} user={info['user']} password={info['password']} dbname={info['dbname']}"))
+    try:
+        rc = subprocess.call([suite], env=env)
+    finally:
+        proxy.send_signal(signal.SIGTERM)
+        try:
+            proxy.wait(30)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+            rc = rc or 1
+    if rc != 0 or proxy.returncode != 0:
+        print(open(log_path).read()[-4000:], file=sys.stderr)
+    sys.exit(rc or (proxy.returncode != 0))
