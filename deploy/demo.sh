@@ -51,6 +51,11 @@ cat <<INFO
   Connect through the proxy:
     PGPASSWORD=$APP_PASSWORD psql -h 127.0.0.1 -p $OUROBOROS_LISTEN_PORT -U app app
 
+  Admin console (SHOW POOLS, SHOW QUERIES, PAUSE, RELOAD, ...; docs/admin-console.md):
+    PGPASSWORD=$APP_PASSWORD psql -h 127.0.0.1 -p $OUROBOROS_LISTEN_PORT -U app ouroboros -c 'SHOW POOLS'
+
+  Metrics: http://127.0.0.1:9930/metrics    (also /healthz and /readyz)
+
   Config: config/ouroboros.yaml    Log: .demo/ouroboros.log
   Press Ctrl-C to stop both.
 

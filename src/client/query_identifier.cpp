@@ -1,9 +1,8 @@
 // Identifier validation and quoting for the query builder.
-#include "ouroboros/query/identifier.hpp"
-
 #include <cstdint>
 
 #include "ouroboros/errors.hpp"
+#include "ouroboros/query/identifier.hpp"
 
 namespace ouroboros::query {
 namespace {

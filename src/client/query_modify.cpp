@@ -1,15 +1,13 @@
 // INSERT, UPDATE and DELETE rendering.
-#include "ouroboros/query/modify.hpp"
-
 #include "ouroboros/errors.hpp"
+#include "ouroboros/query/modify.hpp"
 #include "query_renderer.hpp"
 
 namespace ouroboros::query {
 namespace detail {
 
 void check_own_column(const ModifySpec& spec, const NodePtr& column) {
-  if (require(column)->kind != NodeKind::Column || !column->table ||
-      *column->table != *spec.table)
+  if (require(column)->kind != NodeKind::Column || !column->table || *column->table != *spec.table)
     throw UsageError("query builder: column \"" + column->text + "\" is not a column of \"" +
                      spec.table->name + "\" (as named in this statement)");
 }
@@ -51,8 +49,9 @@ void render_insert(Renderer& r, const ModifySpec& spec) {
     for (std::size_t i = 0; same && i < values.size(); ++i)
       same = values[i].column == first[i].column;
     if (!same)
-      throw UsageError("query builder: every INSERT row must set the same columns in the same "
-                       "order as the first");
+      throw UsageError(
+          "query builder: every INSERT row must set the same columns in the same "
+          "order as the first");
     r.text(row == 0 ? "(" : ", (");
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (i > 0) r.text(", ");

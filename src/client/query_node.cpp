@@ -19,7 +19,8 @@ std::shared_ptr<Node> make(NodeKind kind, std::string text = {}) {
 }  // namespace
 
 const NodePtr& require(const NodePtr& node) {
-  if (!node) throw UsageError("query builder: an empty expression was used where a value is needed");
+  if (!node)
+    throw UsageError("query builder: an empty expression was used where a value is needed");
   return node;
 }
 
@@ -43,7 +44,9 @@ NodePtr placeholder_node(std::string name, Oid type) {
   return node;
 }
 
-NodePtr keyword_node(std::string_view keyword) { return make(NodeKind::Keyword, std::string(keyword)); }
+NodePtr keyword_node(std::string_view keyword) {
+  return make(NodeKind::Keyword, std::string(keyword));
+}
 
 NodePtr unary_node(NodeKind kind, const NodePtr& child) {
   auto node = make(kind);

@@ -41,7 +41,9 @@ std::string_view join_keyword(JoinKind kind) {
 
 }  // namespace
 
-void Renderer::identifier(std::string_view name) { sql_ += quote_identifier(name); }
+void Renderer::identifier(std::string_view name) {
+  sql_ += quote_identifier(name);
+}
 
 void Renderer::qualifier(const TableIdentity& table) {
   if (!table.alias.empty()) {
@@ -286,6 +288,8 @@ void Renderer::select(const SelectSpec& spec) {
   }
 }
 
-Statement Renderer::finish() && { return Statement(std::move(sql_), std::move(parameters_)); }
+Statement Renderer::finish() && {
+  return Statement(std::move(sql_), std::move(parameters_));
+}
 
 }  // namespace ouroboros::query

@@ -1,10 +1,9 @@
 // The SELECT builder.
-#include "ouroboros/query/select.hpp"
-
 #include <algorithm>
 #include <set>
 
 #include "ouroboros/errors.hpp"
+#include "ouroboros/query/select.hpp"
 #include "query_renderer.hpp"
 
 namespace ouroboros::query {
@@ -123,8 +122,8 @@ Select& Select::only_columns(const std::vector<ColumnRef>& columns) {
   for (SelectItem& item : spec_.items) {
     if (!item.entity) continue;
     EntityItem& entity = *item.entity;
-    const bool named = std::any_of(kept.begin(), kept.end(),
-                                   [&](const auto& k) { return k.first == &entity; });
+    const bool named =
+        std::any_of(kept.begin(), kept.end(), [&](const auto& k) { return k.first == &entity; });
     if (!named) continue;
     for (std::size_t i = 0; i < entity.columns.size(); ++i)
       entity.loaded[i] = entity.columns[i].primary_key ||
@@ -156,8 +155,12 @@ Statement Select::render() const {
   return std::move(renderer).finish();
 }
 
-DerivedTable Select::as(std::string_view alias) const { return DerivedTable(*this, alias); }
+DerivedTable Select::as(std::string_view alias) const {
+  return DerivedTable(*this, alias);
+}
 
-Select::operator Subquery() const { return Subquery{std::make_shared<const SelectSpec>(spec_)}; }
+Select::operator Subquery() const {
+  return Subquery{std::make_shared<const SelectSpec>(spec_)};
+}
 
 }  // namespace ouroboros::query

@@ -1,9 +1,8 @@
 // Statement parameters with placeholders bound, and running built statements.
-#include "ouroboros/query/statement.hpp"
-
 #include "ouroboros/connection.hpp"
 #include "ouroboros/errors.hpp"
 #include "ouroboros/query/select.hpp"
+#include "ouroboros/query/statement.hpp"
 
 namespace ouroboros::query {
 
@@ -11,8 +10,7 @@ Params Statement::params(const Bindings& bindings) const {
   for (std::size_t i = 0; i < bindings.size(); ++i)
     for (std::size_t j = i + 1; j < bindings.size(); ++j)
       if (bindings[i].name == bindings[j].name)
-        throw UsageError("query builder: placeholder \"" + bindings[i].name +
-                         "\" is bound twice");
+        throw UsageError("query builder: placeholder \"" + bindings[i].name + "\" is bound twice");
   Params params;
   std::size_t used = 0;
   for (const Parameter& parameter : parameters_) {
@@ -54,8 +52,7 @@ Result run_query(Connection& conn, const Statement& statement, const Bindings& b
   return conn.query_with(statement.sql(), statement.params(bindings));
 }
 
-std::uint64_t run_command(Connection& conn, const Statement& statement,
-                          const Bindings& bindings) {
+std::uint64_t run_command(Connection& conn, const Statement& statement, const Bindings& bindings) {
   return conn.execute_with(statement.sql(), statement.params(bindings)).affected_rows();
 }
 

@@ -199,8 +199,10 @@ void ServerPool::pump(TimePoint now, Actions& out) {
   }
   // 2. Waiters not covered by a pending connection get one while the pool may grow.
   while (connecting_ < waiters_.size() && can_connect(now)) connect(waiters_[connecting_].params_key, now, out);
-  // 3. Warm servers up to min_size.
+  // 3. Warm servers up to min_size; and while the backend is failing, keep probing it even with
+  //    nobody waiting, so the pool (and /readyz) learns when it is back.
   while (waiters_.empty() && servers_.size() < limits_.min_size && can_connect(now)) connect("", now, out);
+  if (waiters_.empty() && backoff_.failures() > 0 && servers_.empty() && can_connect(now)) connect("", now, out);
   // 4. When no new server can be opened now, idle servers with other parameters are used
   //    (the caller aligns them).
   if (!can_connect(now)) {

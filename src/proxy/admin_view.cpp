@@ -94,8 +94,7 @@ std::vector<admin::DatabaseSnapshot> AdminView::databases() const {
     d.max_connections = db.pool.max_db_connections;
     auto cap = proxy_.capacities_.find(name);
     d.current_connections = cap == proxy_.capacities_.end() ? 0 : cap->second.open;
-    for (const auto& [key, pool] : proxy_.pools_)
-      if (pool->database == name && pool->paused) d.paused = true;
+    d.paused = proxy_.paused_databases_.count("") || proxy_.paused_databases_.count(name);
     out.push_back(std::move(d));
   }
   return out;
@@ -215,7 +214,9 @@ std::string AdminView::reconnect(const std::string& database) { return proxy_.re
 std::string AdminView::kill(const std::string& database) { return proxy_.kill(database); }
 std::string AdminView::reload() { return reload_ ? reload_() : "reload is not available"; }
 std::string AdminView::shutdown() {
-  proxy_.shutdown("SHUTDOWN from the admin console", true);
+  // After this turn of the loop, so the admin first receives its answer.
+  Proxy* proxy = &proxy_;
+  proxy_.loop().defer([proxy] { proxy->shutdown("SHUTDOWN from the admin console", true); });
   return "";
 }
 

@@ -176,6 +176,7 @@ void ClientConnection::handle_auth(io::InputBuffer& input) {
       case auth::AuthStep::Kind::Failure:
         proxy_.log().info("client {} ({}): authentication failed for user \"{}\": {}", id_, peer_, user_, step.reason);
         proxy_.counters().reject(Rejection::Authentication);
+        proxy_.authentication_failed(database_, user_);
         input.consume(input.size());
         return fail(fatal(sqlstate::kInvalidPassword, "password authentication failed for user \"" + user_ + "\""));
       case auth::AuthStep::Kind::Success:
@@ -308,8 +309,13 @@ void ClientConnection::unlinked() {
 }
 
 void ClientConnection::relay(io::InputBuffer& input) {
+  answered_alone_ = false;
   std::size_t used = relay_bytes(input.view());
   input.consume(std::min(used, input.size()));
+  // The proxy answered a request itself (DEALLOCATE, a refused BEGIN) and nothing went to the
+  // server: the same boundary as when the server answers. Only now, with the bytes consumed.
+  if (answered_alone_ && state_ == State::Linked && server_ && !server_->request_in_flight() && !retry_.pending)
+    on_server_boundary();
 }
 
 std::size_t ClientConnection::relay_bytes(ByteView data) {
@@ -320,6 +326,12 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
   // Transaction/statement mode maps statement names onto the shared statement cache.
   bool caching = mode_ != config::PoolMode::Session && pool_ && pool_->db.pool.max_prepared_statements > 0;
   while (state_ == State::Linked) {
+    // A request waits to run again: what the client sent after it waits too, or the answers
+    // would come out of order.
+    if (retry_.pending && !retry_.refeeding) {
+      transport_->stop_reading();
+      break;
+    }
     auto event = stream_.next(rest());
     if (event.kind == protocol::StreamEventKind::NeedMore) break;
     if (event.kind == protocol::StreamEventKind::Malformed) {
@@ -346,9 +358,14 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
       auto sql = protocol::decode_query(event.frame.body);
       if (sql && intercept_query(*sql, to_client)) {
         used += event.consumed;
+        answered_alone_ = true;
         if (state_ != State::Linked) return data.size();
         continue;
       }
+    }
+    if (caching && answer_deallocate_batch(type, event.frame.body, to_client)) {
+      used += event.consumed;
+      continue;
     }
     retry_start_if_possible();
     if (retry_.holding) retry_track(type, raw, event.frame.body);
@@ -366,6 +383,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     }
   }
   if (!to_client.empty()) send_from_server(std::move(to_client));
+  if (!to_server.empty()) answered_alone_ = false;
   if (!to_server.empty() && server_) {
     if (pool_) pool_->counters.bytes_received.inc(to_server.size());
     if (!in_transaction_) {
@@ -376,10 +394,6 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     server_->send_from_client(std::move(to_server), extended_pending_);
     arm_timer();
     if (server_ && server_->transport()->above_high_water()) transport_->stop_reading();
-  } else if (state_ == State::Linked && server_ && !server_->request_in_flight() && !retry_.pending) {
-    // The proxy answered everything itself (DEALLOCATE, a refused BEGIN): same boundary as
-    // when the server answers.
-    on_server_boundary();
   }
   return used;
 }
@@ -409,6 +423,9 @@ void ClientConnection::retry_track(char type, ByteView raw, ByteView body) {
   switch (type) {
     case fe::kExecute:
       ++retry_.executes;
+      break;
+    case fe::kDescribe:
+      ++retry_.describes;
       break;
     case fe::kFlush:
       return retry_release_held();  // the client wants output before its Sync
@@ -446,8 +463,11 @@ bool ClientConnection::retry_decide(const PendingRequest& request, std::chrono::
                                               request.error->sqlstate) != config.sqlstates.end();
   // A plan invalidated by DDL: the statement was closed on the server and is prepared afresh on
   // the next run, so one more run is enough.
+  // A client that does not describe the statement again (asyncpg) would get rows of a shape it
+  // was not told about: for it the error goes through, and the next run is prepared afresh.
   bool stale = request.error && request.error->sqlstate == "0A000" &&
-               request.error->message == session::kCachedPlanChanged && retry_.attempt == 1;
+               request.error->message == session::kCachedPlanChanged && retry_.attempt == 1 &&
+               retry_.describes > 0;
   RetryReason reason = !request.error ? RetryReason::Deadlock
                        : stale         ? RetryReason::StalePlan
                        : request.error->sqlstate == "40001" ? RetryReason::Serialization
@@ -478,9 +498,10 @@ bool ClientConnection::retry_decide(const PendingRequest& request, std::chrono::
     return true;
   }
   if (retry_.attempt > 1) {
-    auto r = retry_.stale_plan ? RetryReason::StalePlan
+    auto r = retry_.stale_plan              ? RetryReason::StalePlan
              : retry_.sqlstate == "40001" ? RetryReason::Serialization
-                                          : RetryReason::Deadlock;
+             : retry_.sqlstate == "40P01" ? RetryReason::Deadlock
+                                          : RetryReason::Other;
     auto outcome = request.error ? RetryOutcome::Failed : RetryOutcome::Succeeded;
     proxy_.counters().retries[static_cast<std::size_t>(r)][static_cast<std::size_t>(outcome)].inc();
   }
@@ -496,6 +517,55 @@ void ClientConnection::retry_run_again() {
   Bytes request = retry_.request;  // relay_bytes may reset the state
   relay_bytes(request);
   retry_.refeeding = false;
+}
+
+bool ClientConnection::answer_deallocate_batch(char type, ByteView body, Bytes& to_client) {
+  using Kind = session::Expectation::Kind;
+  using Answer = session::Expectation::Answer;
+  auto& rewriter = proxy_.statement_rewriter();
+  auto& replies = server_->replies();
+  if (replies.skipping()) return false;
+  switch (type) {
+    case fe::kParse: {
+      auto parse = protocol::decode_parse(body);
+      if (!parse || !parse->statement.empty()) return false;
+      sql::Command command = sql::classify(parse->query);
+      if (command.kind != sql::CommandKind::Deallocate || !statements_.count(command.name)) return false;
+      deallocating_ = command.name;
+      rewriter.answer(Kind::Parse, Answer::ParseComplete, replies, to_client);
+      return true;
+    }
+    case fe::kBind: {
+      if (!deallocating_) return false;
+      auto bind = protocol::decode_bind(body);
+      if (!bind || !bind->statement.empty() || !bind->portal.empty()) return false;
+      rewriter.answer(Kind::Bind, Answer::BindComplete, replies, to_client);
+      return true;
+    }
+    case fe::kDescribe: {
+      if (!deallocating_) return false;
+      auto describe = protocol::decode_describe(body);
+      if (!describe || !describe->name.empty()) return false;
+      bool statement = describe && describe->kind == 'S';
+      rewriter.answer(statement ? Kind::DescribeStatement : Kind::DescribePortal,
+                      statement ? Answer::NoParametersNoData : Answer::NoData, replies, to_client);
+      return true;
+    }
+    case fe::kExecute: {
+      if (!deallocating_) return false;
+      auto execute = protocol::decode_execute(body);
+      if (!execute || !execute->portal.empty()) return false;
+      statements_.erase(*deallocating_);
+      deallocating_.reset();  // pipelines send no Sync between statements
+      rewriter.answer(Kind::Execute, Answer::DeallocateTag, replies, to_client);
+      return true;
+    }
+    case fe::kSync:
+      deallocating_.reset();  // the Sync itself goes to the server, which answers ReadyForQuery
+      return false;
+    default:
+      return false;
+  }
 }
 
 bool ClientConnection::intercept_query(std::string_view sql, Bytes& to_client) {
@@ -726,6 +796,11 @@ void ClientConnection::on_server_boundary() {
     return fail(fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
   }
   arm_timer();
+  // Requests that waited behind a retry go now.
+  if (state_ == State::Linked && !transport_->reading()) {
+    transport_->start_reading();
+    if (!transport_->input().empty()) relay(transport_->input());
+  }
 }
 
 void ClientConnection::arm_timer() {

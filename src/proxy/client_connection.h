@@ -91,6 +91,10 @@ class ClientConnection final : public io::TransportHandler {
   void request_error(const protocol::ErrorFields& fields);
   void request_rows(std::uint64_t rows);
   void request_finished(std::chrono::microseconds elapsed);
+  // The server started COPY: output held for a possible retry goes to the client now.
+  void copy_started() {
+    if (retry_.holding) retry_release_held();
+  }
   void send_from_server(Bytes bytes);
   void parameter_changed(std::string_view name, std::string_view value);
   // DEALLOCATE ALL / DISCARD ALL ran: the client's statement names are gone.
@@ -174,6 +178,7 @@ class ClientConnection final : public io::TransportHandler {
     Bytes request;           // the client's own messages of the request
     Bytes held;              // output held back from the client
     int executes = 0;
+    int describes = 0;       // a re-run after DDL is safe only if the client learns the new shape
     std::string sqlstate;    // the retryable error the current run ended with, if any
     bool stale_plan = false;
     std::size_t attempt = 1;
@@ -187,6 +192,11 @@ class ClientConnection final : public io::TransportHandler {
   RetryState retry_;
   std::unique_ptr<admin::AdminConsole> admin_;
   bool admin_batch_failed_ = false;
+  bool answered_alone_ = false;
+  // An extended-protocol "DEALLOCATE name" of a protocol statement (psycopg evicts its cache so):
+  // the proxy answers its Parse/Bind/Describe/Execute itself; the name to drop at its Execute.
+  std::optional<std::string> deallocating_;
+  bool answer_deallocate_batch(char type, ByteView body, Bytes& to_client);  // relay_bytes answered a request without the server
   io::Timer retry_timer_;
   std::deque<PendingRequest> requests_;
   std::string batch_sql_, batch_statement_, unnamed_sql_;

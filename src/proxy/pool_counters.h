@@ -33,9 +33,9 @@ inline constexpr std::array<std::string_view, 6> kRejectionLabels = {
     "too_many_clients", "authentication", "unknown_database", "login_timeout", "protocol", "shutdown"};
 
 // Retries of transient errors (arrive with the retry feature): by reason and outcome.
-enum class RetryReason : std::uint8_t { Deadlock, Serialization, StalePlan };
-inline constexpr std::array<std::string_view, 3> kRetryReasonLabels = {"deadlock", "serialization_failure",
-                                                                       "cached_plan_changed"};
+enum class RetryReason : std::uint8_t { Deadlock, Serialization, StalePlan, Other };
+inline constexpr std::array<std::string_view, 4> kRetryReasonLabels = {"deadlock", "serialization_failure",
+                                                                       "cached_plan_changed", "other"};
 enum class RetryOutcome : std::uint8_t { Succeeded, Failed };
 inline constexpr std::array<std::string_view, 2> kRetryOutcomeLabels = {"success", "failure"};
 

@@ -375,6 +375,12 @@ void Proxy::client_closed(ClientConnection& client) {
   schedule_reap();
 }
 
+void Proxy::authentication_failed(const std::string& database, const std::string& user) {
+  // A client's wrong password counts as a class-28 error of its pool, when the pool exists.
+  auto it = pools_.find({database, user});
+  if (it != pools_.end()) it->second->counters.errors.inc("28P01");
+}
+
 pool::CancelKey Proxy::register_cancel_key(pool::ClientId client, std::optional<std::int32_t> pid) {
   auto random_pid = [this] { return static_cast<std::int32_t>(random_.u32() & 0x3fffffff) + 1; };
   pool::CancelKey key{pid.value_or(random_pid()), static_cast<std::int32_t>(random_.u32())};
@@ -425,6 +431,7 @@ void Proxy::server_ready(ServerConnection& server) {
 void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {
   PoolEntry& pool = server.pool_entry();
   pool.counters.server_connect_failures.inc();
+  pool.counters.errors.inc(error.sqlstate);  // e.g. class 28: the proxy's password for PostgreSQL
   std::vector<pool::PoolAction> actions;
   auto failure = classify_login_failure(error.sqlstate, !server.startup_parameters().empty());
   pool.servers.connect_failed(server.id(), failure, now(), actions);

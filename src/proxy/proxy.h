@@ -86,6 +86,7 @@ class Proxy {
   std::optional<protocol::ScramVerifier> scram_verifier_for(const std::string& user);
   std::string mock_salt_for(const std::string& user) const;
   void client_authenticated(ClientConnection& client);
+  void authentication_failed(const std::string& database, const std::string& user);
   void request_server(ClientConnection& client);
   // Transaction mode: the client's transaction ended; its server goes back to the pool.
   void release_server(ClientConnection& client);

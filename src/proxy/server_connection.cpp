@@ -113,8 +113,15 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     }
     if (event.kind == protocol::StreamEventKind::PassThrough) {
       // Only a linked server streams messages to its client; anything else is hidden.
-      if (event.message_start && state_ == State::Linked)
+      if (event.message_start && state_ == State::Linked) {
         forwarding_ = replies_.on_server_message(event.type, {}).forward;
+        // COPY needs the client to act on this message now: it cannot be held for a retry.
+        if (client_ && (event.type == be::kCopyInResponse || event.type == be::kCopyOutResponse ||
+                        event.type == be::kCopyBothResponse)) {
+          flush_to_client(to_client);
+          client_->copy_started();
+        }
+      }
       if (state_ == State::Linked && forwarding_) append(to_client, event.bytes);
       input.consume(event.consumed);
       continue;
@@ -138,6 +145,7 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     input.consume(event.consumed);
     append(to_client, route.answers);
     for (auto id : route.not_prepared) prepared_.forget(id, false);
+    for (auto id : route.not_closed) prepared_.queue_close({id, session::server_statement_name(id)});
     // A plan invalidated by DDL stays on the server under its name: close it, prepare anew.
     if (route.stale_statement != 0) prepared_.forget(route.stale_statement, true);
     if (route.finished_request) {

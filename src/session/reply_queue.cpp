@@ -30,6 +30,19 @@ void encode_answer(const Expectation& e, Bytes& out) {
       protocol::encode_ready_for_query(out, e.status);
       break;
     }
+    case Expectation::Answer::BindComplete:
+      protocol::MessageWriter(out, be::kBindComplete).finish();
+      break;
+    case Expectation::Answer::NoData:
+      protocol::MessageWriter(out, be::kNoData).finish();
+      break;
+    case Expectation::Answer::NoParametersNoData:
+      protocol::MessageWriter(out, be::kParameterDescription).int16(0).finish();
+      protocol::MessageWriter(out, be::kNoData).finish();
+      break;
+    case Expectation::Answer::DeallocateTag:
+      protocol::encode_command_complete(out, "DEALLOCATE");
+      break;
     case Expectation::Answer::None:
       break;
   }
@@ -67,6 +80,8 @@ void ReplyQueue::skip_to_sync(Route& route) {
     const Expectation& e = queue_.front();
     if (e.kind == Kind::Parse && e.fate != Expectation::Fate::Answered && e.statement_id != 0)
       route.not_prepared.push_back(e.statement_id);
+    if (e.kind == Kind::Close && e.fate == Expectation::Fate::Hide && e.statement_id != 0)
+      route.not_closed.push_back(e.statement_id);
     if (e.ends_with_ready()) --pending_ready_;
     queue_.pop_front();
   }

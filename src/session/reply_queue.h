@@ -24,7 +24,10 @@ struct Expectation {
     Hide,      // the proxy sent the message; the reply is dropped
     Answered,  // the proxy answers itself; the server sends nothing
   };
-  enum class Answer : std::uint8_t { None, ParseComplete, CloseComplete, Deallocate, Refuse };
+  enum class Answer : std::uint8_t {
+    None, ParseComplete, CloseComplete, Deallocate, Refuse,
+    BindComplete, NoData, NoParametersNoData, DeallocateTag,  // an extended-protocol DEALLOCATE the proxy answers
+  };
 
   Kind kind = Kind::Query;
   Fate fate = Fate::Forward;
@@ -50,6 +53,8 @@ struct Route {
   // caller forgets them on this server (stale ones must also be closed there).
   std::vector<std::uint64_t> not_prepared;
   std::uint64_t stale_statement = 0;
+  // Evictions (Close) the server skipped after an error: still prepared there, to close later.
+  std::vector<std::uint64_t> not_closed;
   bool finished_request = false;  // a ReadyForQuery ended a Sync/Query/FunctionCall
 };
 

@@ -26,6 +26,8 @@ class ServerStatements {
   // The Parse failed, or the statement must be prepared again: forget it. When it still exists
   // on the server (stale plan), it is queued for closing.
   void forget(std::uint64_t id, bool still_on_server);
+  // A statement the server still has although the proxy meant to close it: close it later.
+  void queue_close(ServerStatement statement) { pending_closes_.push_back(std::move(statement)); }
   // Statements that must be closed on the server before anything else is sent.
   std::vector<ServerStatement> take_pending_closes();
   // DEALLOCATE ALL / DISCARD ALL ran on the server.

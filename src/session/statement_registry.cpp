@@ -23,7 +23,7 @@ std::shared_ptr<const PreparedStatement> StatementRegistry::intern(std::string_v
   entry->query = std::string(query);
   entry->parameter_types = types;
   // Ids are never reused, so a server never confuses an old statement with a new one.
-  entry->server_name = "_ouroboros_" + std::to_string(entry->id);
+  entry->server_name = server_statement_name(entry->id);
   entries_[std::move(key)] = entry;
   if (++interned_since_purge_ >= 1024) purge();
   return entry;

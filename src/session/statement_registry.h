@@ -17,6 +17,9 @@ struct PreparedStatement {
   std::string server_name;  // the name used on every server
 };
 
+// The name a statement has on every server (ids are never reused).
+inline std::string server_statement_name(std::uint64_t id) { return "_ouroboros_" + std::to_string(id); }
+
 class StatementRegistry {
  public:
   // The shared entry for this text and these types; it lives while a client holds it.

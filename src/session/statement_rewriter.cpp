@@ -39,6 +39,7 @@ void StatementRewriter::send_pending_closes(ServerStatements& server, ReplyQueue
     protocol::encode_close(to_server, 'S', stale.server_name);
     Expectation e = expectation(Kind::Close);
     e.fate = Fate::Hide;
+    e.statement_id = stale.id;
     replies.expect(e, to_client);
   }
 }
@@ -50,6 +51,7 @@ void StatementRewriter::send_parse(const PreparedStatement& statement, Fate fate
     protocol::encode_close(to_server, 'S', evicted->server_name);
     Expectation e = expectation(Kind::Close);
     e.fate = Fate::Hide;
+    e.statement_id = evicted->id;
     replies.expect(e, to_client);
   }
   protocol::encode_parse(to_server, statement.server_name, statement.query, statement.parameter_types);
@@ -71,7 +73,8 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
                                                ReplyQueue& replies, Bytes& to_server, Bytes& to_client) {
   Rewritten result;
   if (replies.skipping() && type != fe::kSync) return result;  // the server would ignore it too
-  if (caching) send_pending_closes(server, replies, to_server, to_client);
+  // Not while the server skips to Sync: it would ignore the Close and its reply never comes.
+  if (caching && !replies.skipping()) send_pending_closes(server, replies, to_server, to_client);
   auto pass = [&](std::optional<Kind> kind, std::uint64_t statement = 0) {
     append(to_server, raw);
     if (kind) replies.expect(forward(*kind, statement), to_client);
@@ -166,6 +169,11 @@ bool StatementRewriter::deallocate(const std::string& name, char transaction_sta
 }  // namespace ouroboros::session
 
 namespace ouroboros::session {
+
+void StatementRewriter::answer(Expectation::Kind kind, Expectation::Answer answer_kind, ReplyQueue& replies,
+                               Bytes& to_client) {
+  replies.expect(answered(kind, answer_kind), to_client);
+}
 
 void StatementRewriter::refuse(std::string message, std::string detail, ReplyQueue& replies, Bytes& to_client) {
   Expectation e = answered(Expectation::Kind::Query, Expectation::Answer::Refuse);

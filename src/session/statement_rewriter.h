@@ -45,6 +45,8 @@ class StatementRewriter {
   // The client ran DEALLOCATE of a name: true (and the mapping is gone, answered by the proxy)
   // when it was one of its protocol-level statements.
   void count_sql_prepare() { ++stats_.sql_prepares; }
+  // The proxy answers one message itself, in its place in the pipeline.
+  void answer(Expectation::Kind kind, Expectation::Answer answer, ReplyQueue& replies, Bytes& to_client);
   // Answers a Query with ERROR 0A000 in its place in the pipeline (the server never sees it).
   void refuse(std::string message, std::string detail, ReplyQueue& replies, Bytes& to_client);
   bool deallocate(const std::string& name, char transaction_status, ClientStatements& client, ReplyQueue& replies,

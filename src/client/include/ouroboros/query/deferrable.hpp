@@ -38,7 +38,7 @@ template <class T>
 class Deferrable {
  public:
   using value_type = T;
-  Deferrable() = default;  // not loaded
+  Deferrable() = default;                            // not loaded
   Deferrable(T value) : value_(std::move(value)) {}  // NOLINT: loaded, implicitly from a T
   // Not loaded because the query left `column` out (named in the NotLoaded message).
   static Deferrable not_loaded(std::string_view column) {
@@ -108,7 +108,8 @@ namespace ouroboros::query {
 // be left out: a Deferrable member whose column is absent is marked not loaded; any other
 // member whose column is absent throws NotLoaded at once (before any row is read).
 template <class T>
-requires Described<T> class RowMapper {
+requires Described<T>
+class RowMapper {
  public:
   explicit RowMapper(const Result& result) {
     std::size_t i = 0;

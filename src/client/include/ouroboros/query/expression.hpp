@@ -80,8 +80,7 @@ template <class U>
 inline constexpr bool is_vector<std::vector<U>> = true;
 
 template <class U>
-concept Number =
-    std::same_as<U, Decimal> ||
+concept Number = std::same_as<U, Decimal> ||
     (std::is_arithmetic_v<U> && !std::same_as<U, bool> && !std::same_as<U, char> &&
      !std::same_as<U, char8_t> && !std::same_as<U, char16_t> && !std::same_as<U, char32_t> &&
      !std::same_as<U, wchar_t>);
@@ -117,7 +116,8 @@ concept ComparableWith = detail::same_family<T, detail::operand_t<U>>();
 template <class T>
 concept TextType = std::same_as<detail::plain_t<T>, std::string>;
 template <class T>
-concept ArrayType = detail::is_vector<detail::plain_t<T>> && !std::same_as<detail::plain_t<T>, Bytes>;
+concept ArrayType =
+    detail::is_vector<detail::plain_t<T>> && !std::same_as<detail::plain_t<T>, Bytes>;
 template <class T>
 concept JsonType = std::same_as<detail::plain_t<T>, Json>;
 template <class T>
@@ -161,7 +161,8 @@ class Expr : public ExprTag {
   }
   // x IN ($1, $2, ...): one parameter per value; an empty list is FALSE.
   template <class U>
-  requires ComparableWith<T, U> Condition in_(const std::vector<U>& values) const {
+  requires ComparableWith<T, U> Condition in_(const std::vector<U>& values)
+  const {
     std::vector<NodePtr> list;
     for (const U& value : values) list.push_back(detail::operand(value));
     return Condition(detail::in_list_node(node_, std::move(list)));
@@ -172,44 +173,40 @@ class Expr : public ExprTag {
   }
   template <class L, class H>
   requires ComparableWith<T, L> && ComparableWith<T, H> Condition between(const L& low,
-                                                                          const H& high) const {
+                                                                          const H& high)
+  const {
     return Condition(detail::between_node(node_, detail::operand(low), detail::operand(high)));
   }
   template <class U>
-  requires TextType<T> && ComparableWith<T, U> Condition like(const U& pattern) const {
-    return binary("LIKE", pattern);
-  }
+  requires TextType<T> && ComparableWith<T, U> Condition like(const U& pattern)
+  const { return binary("LIKE", pattern); }
   template <class U>
-  requires TextType<T> && ComparableWith<T, U> Condition ilike(const U& pattern) const {
-    return binary("ILIKE", pattern);
-  }
+  requires TextType<T> && ComparableWith<T, U> Condition ilike(const U& pattern)
+  const { return binary("ILIKE", pattern); }
   // x = ANY($n): the values travel as one array parameter (one statement for any list length).
   template <class U>
-  requires ComparableWith<T, U> Condition eq_any(const std::vector<U>& values) const {
-    return Condition(detail::any_node("=", node_, detail::value_node(make_value(values))));
-  }
+  requires ComparableWith<T, U> Condition eq_any(const std::vector<U>& values)
+  const { return Condition(detail::any_node("=", node_, detail::value_node(make_value(values)))); }
   // Array column: $n = ANY(column), rows whose array holds `value`.
   template <class U>
   requires ArrayType<T> && ComparableWith<typename detail::plain_t<T>::value_type, U> Condition
-  any_(const U& value) const {
-    return Condition(detail::any_node("=", detail::operand(value), detail::require(node_)));
-  }
+  any_(const U& value)
+  const { return Condition(detail::any_node("=", detail::operand(value), detail::require(node_))); }
   // Arrays and jsonb: @> (holds every element / the document), <@ (the reverse).
   template <class U>
   requires(ArrayType<T> || JsonType<T>) && ComparableWith<T, U> Condition
-  contains(const U& other) const {
+      contains(const U& other) const {
     return jsonb_binary("@>", other);
   }
   template <class U>
   requires(ArrayType<T> || JsonType<T>) && ComparableWith<T, U> Condition
-  contained_by(const U& other) const {
+      contained_by(const U& other) const {
     return jsonb_binary("<@", other);
   }
   // Arrays: && (at least one element in common).
   template <class U>
-  requires ArrayType<T> && ComparableWith<T, U> Condition overlaps(const U& other) const {
-    return binary("&&", other);
-  }
+  requires ArrayType<T> && ComparableWith<T, U> Condition overlaps(const U& other)
+  const { return binary("&&", other); }
   // jsonb ? key, ?& keys (all present), ?| keys (any present). A json column is cast to jsonb.
   Condition has(std::string_view key) const requires JsonType<T> {
     return jsonb_binary("?", std::string(key));
@@ -241,27 +238,43 @@ class Expr : public ExprTag {
   }
 };
 
-#define OUROBOROS_QUERY_BINARY(op, sql, Requirement, Returned)                          \
-  template <class T, class U>                                                         \
-  requires Requirement Returned operator op(const Expr<T>& left, const U& right) {    \
-    return Returned(detail::binary_node(sql, left.node(), detail::operand(right)));   \
-  }                                                                                   \
-  template <class U, class T>                                                         \
-  requires(!IsExpr<U>) && Requirement Returned operator op(const U& left,             \
-                                                           const Expr<T>& right) {    \
-    return Returned(detail::binary_node(sql, detail::operand(left), right.node()));   \
+namespace detail {
+// The value type of a binary expression with at least one Expr operand: the left one's if it is
+// an Expr, else the right one's.
+template <class L, class R>
+using expr_value_t = std::conditional_t<IsExpr<L>, operand_t<L>, operand_t<R>>;
+template <class L>
+struct Arithmetic {  // Arithmetic<L>::with<R>: the Expr an arithmetic operator gives
+  template <class R>
+  using with = Expr<expr_value_t<L, R>>;
+};
+}  // namespace detail
+
+// One template per operator with both operands deduced as they are, so that the reversed
+// candidates C++20 considers for == never match better than the written order.
+#define OUROBOROS_QUERY_BINARY(op, sql, Requirement, Returned)                                \
+  template <class L, class R>                                                                 \
+  requires(IsExpr<L> || IsExpr<R>) &&                                                         \
+      Requirement Returned operator op(const L& left, const R& right) {                       \
+    return Returned(detail::binary_node(sql, detail::operand(left), detail::operand(right))); \
   }
 
-OUROBOROS_QUERY_BINARY(==, "=", (ComparableWith<T, U>), Condition)
-OUROBOROS_QUERY_BINARY(!=, "<>", (ComparableWith<T, U>), Condition)
-OUROBOROS_QUERY_BINARY(<, "<", (ComparableWith<T, U>), Condition)
-OUROBOROS_QUERY_BINARY(<=, "<=", (ComparableWith<T, U>), Condition)
-OUROBOROS_QUERY_BINARY(>, ">", (ComparableWith<T, U>), Condition)
-OUROBOROS_QUERY_BINARY(>=, ">=", (ComparableWith<T, U>), Condition)
-OUROBOROS_QUERY_BINARY(+, "+", (NumberType<T> && ComparableWith<T, U>), Expr<T>)
-OUROBOROS_QUERY_BINARY(-, "-", (NumberType<T> && ComparableWith<T, U>), Expr<T>)
-OUROBOROS_QUERY_BINARY(*, "*", (NumberType<T> && ComparableWith<T, U>), Expr<T>)
-OUROBOROS_QUERY_BINARY(/, "/", (NumberType<T> && ComparableWith<T, U>), Expr<T>)
+OUROBOROS_QUERY_BINARY(==, "=", (ComparableWith<detail::operand_t<L>, R>), Condition)
+OUROBOROS_QUERY_BINARY(!=, "<>", (ComparableWith<detail::operand_t<L>, R>), Condition)
+OUROBOROS_QUERY_BINARY(<, "<", (ComparableWith<detail::operand_t<L>, R>), Condition)
+OUROBOROS_QUERY_BINARY(<=, "<=", (ComparableWith<detail::operand_t<L>, R>), Condition)
+OUROBOROS_QUERY_BINARY(>, ">", (ComparableWith<detail::operand_t<L>, R>), Condition)
+OUROBOROS_QUERY_BINARY(>=, ">=", (ComparableWith<detail::operand_t<L>, R>), Condition)
+#define OUROBOROS_QUERY_ARITHMETIC(op)                                                     \
+  OUROBOROS_QUERY_BINARY(                                                                  \
+      op, #op,                                                                             \
+      (NumberType<detail::expr_value_t<L, R>> && ComparableWith<detail::operand_t<L>, R>), \
+      typename detail::Arithmetic<L>::template with<R>)
+OUROBOROS_QUERY_ARITHMETIC(+)
+OUROBOROS_QUERY_ARITHMETIC(-)
+OUROBOROS_QUERY_ARITHMETIC(*)
+OUROBOROS_QUERY_ARITHMETIC(/)
+#undef OUROBOROS_QUERY_ARITHMETIC
 #undef OUROBOROS_QUERY_BINARY
 
 inline Condition operator&&(const Condition& left, const Condition& right) {
@@ -289,9 +302,9 @@ Expr<T> scalar(const Subquery& subquery) {
 // aggregates (sum/avg/min/max over no rows) as std::optional.
 namespace detail {
 template <class T>
-using sum_t = std::conditional_t<std::is_floating_point_v<plain_t<T>>, double,
-                                 std::conditional_t<std::same_as<plain_t<T>, Decimal>, Decimal,
-                                                    std::int64_t>>;
+using sum_t = std::conditional_t<
+    std::is_floating_point_v<plain_t<T>>, double,
+    std::conditional_t<std::same_as<plain_t<T>, Decimal>, Decimal, std::int64_t>>;
 template <class T>
 using avg_t = std::conditional_t<std::is_floating_point_v<plain_t<T>>, double, Decimal>;
 }  // namespace detail
@@ -335,9 +348,8 @@ class Param : public Expr<T> {
   explicit Param(std::string name)
       : Expr<T>(detail::placeholder_node(name, Conversion<T>::oid)), name_(std::move(name)) {}
   template <class U>
-  requires std::constructible_from<T, const U&> Binding bind(const U& value) const {
-    return Binding{name_, make_value(T(value))};
-  }
+  requires std::constructible_from<T, const U&> Binding bind(const U& value)
+  const { return Binding{name_, make_value(T(value))}; }
   const std::string& name() const noexcept { return name_; }
 
  private:

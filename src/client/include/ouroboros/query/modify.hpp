@@ -10,7 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "ouroboros/query/select.hpp"
@@ -86,7 +88,6 @@ class Returning {
 };
 
 // What Insert, Update and Delete share: rendering, running for a count, RETURNING.
-template <class Derived>
 class Modification {
  public:
   Statement render() const { return detail::render_modify(spec_); }
@@ -111,11 +112,10 @@ class Modification {
     spec_.kind = kind;
     spec_.table = table.identity();
   }
-  Derived& self() { return static_cast<Derived&>(*this); }
   ModifySpec spec_;
 };
 
-class Insert : public Modification<Insert> {
+class Insert : public Modification {
  public:
   explicit Insert(const TableBase& table) : Modification(ModifyKind::Insert, table) {}
   // A column of the current row (VALUES (...)); a value (a parameter) or an expression.
@@ -131,7 +131,7 @@ class Insert : public Modification<Insert> {
   }
 };
 
-class Update : public Modification<Update> {
+class Update : public Modification {
  public:
   explicit Update(const TableBase& table) : Modification(ModifyKind::Update, table) {}
   template <class T, class U>
@@ -149,7 +149,7 @@ class Update : public Modification<Update> {
   }
 };
 
-class Delete : public Modification<Delete> {
+class Delete : public Modification {
  public:
   explicit Delete(const TableBase& table) : Modification(ModifyKind::Delete, table) {}
   Delete& where(const Condition& condition) {
@@ -162,8 +162,14 @@ class Delete : public Modification<Delete> {
   }
 };
 
-inline Insert insert_into(const TableBase& table) { return Insert(table); }
-inline Update update(const TableBase& table) { return Update(table); }
-inline Delete delete_from(const TableBase& table) { return Delete(table); }
+inline Insert insert_into(const TableBase& table) {
+  return Insert(table);
+}
+inline Update update(const TableBase& table) {
+  return Update(table);
+}
+inline Delete delete_from(const TableBase& table) {
+  return Delete(table);
+}
 
 }  // namespace ouroboros::query

@@ -25,7 +25,8 @@ Value make_value(const U& value) {
   using Converted = ParamType<U>;
   static_assert(ToText<Converted>, "no ouroboros::Conversion<T>::to_text for this value type");
   if constexpr (Nullable<Converted>) {
-    if (Conversion<Converted>::is_null(value)) return Value{std::nullopt, Conversion<Converted>::oid};
+    if (Conversion<Converted>::is_null(value))
+      return Value{std::nullopt, Conversion<Converted>::oid};
   }
   std::string text;
   Conversion<Converted>::to_text(value, text);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ouroboros/query/expression.hpp"
+#include "ouroboros/query/identifier.hpp"
 
 namespace ouroboros::query {
 
@@ -87,7 +88,7 @@ class TableBase : public TableSource {
 
  private:
   template <class T>
-  friend class Column;
+  friend class query::Column;
   std::shared_ptr<const TableIdentity> add_column(std::string_view name, ColumnOptions options);
   std::shared_ptr<TableIdentity> own_identity_;  // the same object as identity_
   std::vector<ColumnInfo> columns_;
@@ -117,12 +118,14 @@ class Table : public TableBase {
   Table() : TableBase(Name.view(), Schema.view()) {}
   // The same table under an alias: its columns render as "alias"."column".
   Derived as(std::string_view alias) const {
+    check_identifier("table alias", alias);
     Derived fresh;
     fresh.rename(identity_->schema, alias);
     return fresh;
   }
   // The same table in another schema ("schema"."name"), e.g. one schema per tenant.
   Derived in_schema(std::string_view schema) const {
+    check_identifier("schema", schema);
     Derived fresh;
     fresh.rename(schema, identity_->alias);
     return fresh;
