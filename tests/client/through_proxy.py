@@ -49,8 +49,11 @@ metrics: {{ port: 0 }}
         sys.exit("proxy did not start")
     env = dict(os.environ, OUROBOROS_CLIENT_TEST_DSN=(
         f"host=127.0.0.1 port={port} user={info['user']} password={info['password']} dbname={info['dbname']}"))
+    # Through a pooler a new connection may get the backend an earlier one used (after the proxy
+    # cleaned it): the test that checks for a *new* backend pid holds only for direct connections.
+    exclude = "--test-case-exclude=a broken idle connection is replaced*"
     try:
-        rc = subprocess.call([suite], env=env)
+        rc = subprocess.call([suite, exclude], env=env)
     finally:
         proxy.send_signal(signal.SIGTERM)
         try:
