@@ -324,6 +324,11 @@ void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& 
   log_.debug("client {}: gets server {}{}", client.id(), server.id(), check ? " (checking it first)" : "");
   if (sql && sql->empty()) sql.reset();
   if (!sql && check) sql = "";  // an empty query: the cheapest round trip that proves the server alive
+  if (server.cancel_sent() && client.mode() != config::PoolMode::Session) {
+    // Absorbs a late duplicate of the cancel signal before another client's statement runs.
+    sql = "SELECT 1;" + sql.value_or("");
+    server.clear_cancel_sent();
+  }
   if (!sql) {
     client.link(&server);
     return;
@@ -341,7 +346,8 @@ void Proxy::server_synced(ServerConnection& server, bool ok) {
   bool client_waiting = c != clients_.end() && c->second->state() == ClientConnection::State::WaitingForServer;
   PoolEntry& pool = server.pool_entry();
   std::vector<pool::PoolAction> actions;
-  if (!ok && server.internal_error() && server.transaction_status() == 'I') {
+  bool cancelled = server.internal_error() && server.internal_error()->sqlstate == sqlstate::kQueryCanceled;
+  if (!ok && server.internal_error() && server.transaction_status() == 'I' && !cancelled) {
     // PostgreSQL rejected one of the client's settings: that is the client's error (as it would
     // be on a direct connection); the server itself is fine and unchanged.
     pool.servers.release(server.id(), true, now(), actions);
@@ -404,7 +410,8 @@ void Proxy::handle_cancel(pool::CancelKey key) {
   forward_cancel(*server);
 }
 
-void Proxy::forward_cancel(const ServerConnection& server) {
+void Proxy::forward_cancel(ServerConnection& server) {
+  server.mark_cancel_sent();
   auto key = server.backend_key();
   auto forwarder = std::make_unique<CancelForwarder>(
       loop_, server.host(), server.port(), key.pid, key.key, [this](CancelForwarder& done) {

@@ -97,7 +97,7 @@ class Proxy {
   pool::CancelKey register_cancel_key(pool::ClientId client, std::optional<std::int32_t> pid);
   void unregister_cancel_key(pool::CancelKey key) { cancels_.remove(key); }
   // Sends a CancelRequest for `server`'s backend on a fresh connection.
-  void forward_cancel(const ServerConnection& server);
+  void forward_cancel(ServerConnection& server);
 
   void server_ready(ServerConnection& server);
   void server_login_failed(ServerConnection& server, OwnedError error);

@@ -97,6 +97,12 @@ class ServerConnection final : public io::TransportHandler {
   void close(std::string_view reason);
 
   TimePoint created() const { return created_; }
+  // A cancel request was sent for this server's backend. PostgreSQL may deliver it twice (to the
+  // backend and its process group), so a late second signal could hit the next statement: the
+  // next client's turn starts with a probe query that absorbs it.
+  bool cancel_sent() const { return cancel_sent_; }
+  void mark_cancel_sent() { cancel_sent_ = true; }
+  void clear_cancel_sent() { cancel_sent_ = false; }
   std::chrono::system_clock::time_point connected_at() const { return connected_at_; }
   ClientConnection* client() const { return client_; }
 
@@ -146,7 +152,8 @@ class ServerConnection final : public io::TransportHandler {
   std::string fatal_message_;
   std::optional<OwnedError> internal_error_;  // what PostgreSQL said when a proxy-issued query failed
   TimePoint request_start_{};     // when the oldest unanswered request (or the last answer) came
-  bool request_active_ = false;      // a FATAL the server sent before closing (kept from pooled clients)
+  bool request_active_ = false;
+  bool cancel_sent_ = false;      // a FATAL the server sent before closing (kept from pooled clients)
 };
 
 }  // namespace ouroboros::proxy
