@@ -56,32 +56,11 @@ concept AssignableTo =
     ComparableWith<T, U> || std::is_same_v<U, std::nullopt_t> || std::is_same_v<U, std::nullptr_t>;
 
 // A DML statement with RETURNING: gives rows.
-class Returning {
+class Returning : public detail::RowQuery<Returning> {
  public:
   explicit Returning(ModifySpec spec) : spec_(std::move(spec)) {}
   Statement render() const { return detail::render_modify(spec_); }
-  Result fetch(Connection& conn, const Bindings& bindings = {}) const {
-    return detail::run_query(conn, render(), bindings);
-  }
-  Result fetch(Transaction& tx, const Bindings& bindings = {}) const {
-    return fetch(tx.connection(), bindings);
-  }
-  template <class... Ts>
-  auto all(Connection& conn, const Bindings& bindings = {}) const {
-    return detail::fetch_all<Ts...>(conn, render(), bindings, spec_.returning);
-  }
-  template <class... Ts>
-  auto all(Transaction& tx, const Bindings& bindings = {}) const {
-    return all<Ts...>(tx.connection(), bindings);
-  }
-  template <class... Ts>
-  auto one(Connection& conn, const Bindings& bindings = {}) const {
-    return detail::fetch_one<Ts...>(conn, render(), bindings, spec_.returning);
-  }
-  template <class... Ts>
-  auto one(Transaction& tx, const Bindings& bindings = {}) const {
-    return one<Ts...>(tx.connection(), bindings);
-  }
+  const std::vector<SelectItem>& result_items() const { return spec_.returning; }
 
  private:
   ModifySpec spec_;

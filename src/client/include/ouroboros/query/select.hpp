@@ -143,9 +143,41 @@ auto fetch_one(Connection& conn, const Statement& statement, const Bindings& bin
     return run_query(conn, statement, bindings).one().template as<Ts...>();
   }
 }
+// What every row-giving statement offers (SELECT, DML with RETURNING): run it for a Result, or
+// read its rows as mapped structs or typed tuples. `Derived` provides render() and
+// result_items() (the columns its rows have, so deferred struct members are known).
+template <class Derived>
+class RowQuery {
+ public:
+  Result fetch(Connection& conn, const Bindings& bindings = {}) const {
+    return run_query(conn, self().render(), bindings);
+  }
+  Result fetch(Transaction& tx, const Bindings& bindings = {}) const { return fetch(tx.connection(), bindings); }
+  template <class... Ts>
+  auto all(Connection& conn, const Bindings& bindings = {}) const {
+    return fetch_all<Ts...>(conn, self().render(), bindings, self().result_items());
+  }
+  template <class... Ts>
+  auto all(Transaction& tx, const Bindings& bindings = {}) const {
+    return all<Ts...>(tx.connection(), bindings);
+  }
+  // Exactly one row (UsageError otherwise).
+  template <class... Ts>
+  auto one(Connection& conn, const Bindings& bindings = {}) const {
+    return fetch_one<Ts...>(conn, self().render(), bindings, self().result_items());
+  }
+  template <class... Ts>
+  auto one(Transaction& tx, const Bindings& bindings = {}) const {
+    return one<Ts...>(tx.connection(), bindings);
+  }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
 }  // namespace detail
 
-class Select {
+class Select : public detail::RowQuery<Select> {
  public:
   Select() = default;
 
@@ -204,31 +236,10 @@ class Select {
   DerivedTable as(std::string_view alias) const;
   operator Subquery() const;  // NOLINT: in_(select(...)), exists(select(...))
 
-  // Runs the query. all<T>() / one<T>(): a Described struct (mapped by column name, deferred
-  // members left unloaded) or column types read in order, as Result::all / Row::as do.
-  Result fetch(Connection& conn, const Bindings& bindings = {}) const {
-    return detail::run_query(conn, render(), bindings);
-  }
-  Result fetch(Transaction& tx, const Bindings& bindings = {}) const {
-    return fetch(tx.connection(), bindings);
-  }
-  template <class... Ts>
-  auto all(Connection& conn, const Bindings& bindings = {}) const {
-    return detail::fetch_all<Ts...>(conn, render(), bindings, spec_.items);
-  }
-  template <class... Ts>
-  auto all(Transaction& tx, const Bindings& bindings = {}) const {
-    return all<Ts...>(tx.connection(), bindings);
-  }
-  // Exactly one row (UsageError otherwise).
-  template <class... Ts>
-  auto one(Connection& conn, const Bindings& bindings = {}) const {
-    return detail::fetch_one<Ts...>(conn, render(), bindings, spec_.items);
-  }
-  template <class... Ts>
-  auto one(Transaction& tx, const Bindings& bindings = {}) const {
-    return one<Ts...>(tx.connection(), bindings);
-  }
+  // Runs the query (detail::RowQuery): fetch(), and all<T>() / one<T>() for a Described struct
+  // (mapped by column name, deferred members left unloaded) or column types read in order, as
+  // Result::all / Row::as do.
+  const std::vector<SelectItem>& result_items() const { return spec_.items; }
 
  private:
   Select& add_join(JoinKind kind, const TableSource& target, const NodePtr& on);
