@@ -409,6 +409,7 @@ void ClientConnection::retry_start_if_possible() {
     return;
   retry_ = RetryState{};
   retry_.holding = true;
+  retry_.backoff.set_policy({retry.backoff.initial, retry.backoff.max, retry.backoff.multiplier, retry.backoff.jitter});
 }
 
 void ClientConnection::retry_track(char type, ByteView raw, ByteView body) {
@@ -468,33 +469,15 @@ bool ClientConnection::retry_decide(const PendingRequest& request, std::chrono::
   bool stale = request.error && request.error->sqlstate == "0A000" &&
                request.error->message == session::kCachedPlanChanged && retry_.attempt == 1 &&
                retry_.describes > 0;
-  RetryReason reason = !request.error ? RetryReason::Deadlock
-                       : stale         ? RetryReason::StalePlan
-                       : request.error->sqlstate == "40001" ? RetryReason::Serialization
-                                                            : RetryReason::Deadlock;
   if ((retryable && retry_.attempt < config.max_attempts) || stale) {
-    pool::Backoff backoff(pool::BackoffPolicy{config.backoff.initial, config.backoff.max,
-                                              config.backoff.multiplier, config.backoff.jitter});
-    Duration delay{0};
-    for (std::size_t i = 0; i < retry_.attempt && !stale; ++i) delay = backoff.next_delay(proxy_.random());
-    std::string application_name = this->application_name();
-    QueryEvent event;
-    event.sql = request.sql;
-    event.statement_name = request.statement;
-    event.database = database_;
-    event.user = user_;
-    event.application_name = application_name;
-    event.client = peer_;
-    event.duration = elapsed;
-    event.error = &*request.error;
-    event.attempt = static_cast<int>(retry_.attempt);
-    proxy_.query_log().retry(event, proxy_.fingerprint_of(request.sql), delay);
+    Duration delay = stale ? Duration::zero() : retry_.backoff.next_delay(proxy_.random());
+    proxy_.query_retried(*this, request.sql, request.statement, *request.error, elapsed,
+                         static_cast<int>(retry_.attempt), delay);
     retry_.held.clear();
     retry_.pending = true;
     retry_.sqlstate = request.error->sqlstate;
     retry_.stale_plan = stale;
     retry_timer_.start(delay, [this] { retry_run_again(); });
-    (void)reason;
     return true;
   }
   if (retry_.attempt > 1) {
@@ -505,7 +488,6 @@ bool ClientConnection::retry_decide(const PendingRequest& request, std::chrono::
     auto outcome = request.error ? RetryOutcome::Failed : RetryOutcome::Succeeded;
     proxy_.counters().retries[static_cast<std::size_t>(r)][static_cast<std::size_t>(outcome)].inc();
   }
-  (void)reason;
   return false;
 }
 

@@ -17,6 +17,7 @@
 #include "io/transport.h"
 #include "pool/cancel_registry.h"
 #include "pool/server_pool.h"
+#include "pool/backoff.h"
 #include "pool/startup_parameters.h"
 #include "proxy/query_log.h"
 #include "protocol/frame_reader.h"
@@ -182,6 +183,7 @@ class ClientConnection final : public io::TransportHandler {
     std::string sqlstate;    // the retryable error the current run ended with, if any
     bool stale_plan = false;
     std::size_t attempt = 1;
+    pool::Backoff backoff{pool::BackoffPolicy{}};  // each re-run waits longer, like reconnects do
   };
   void retry_start_if_possible();
   void retry_track(char type, ByteView raw, ByteView body);

@@ -576,15 +576,8 @@ void Proxy::query_finished(ClientConnection& client, const std::string& sql, con
   auto threshold = config_->logging.slow_query_threshold;
   bool slow = threshold.count() > 0 && elapsed >= threshold;
   if (!error && !slow) return;
-  std::string application_name = client.application_name();
-  QueryEvent event;
-  event.sql = sql;
-  event.statement_name = statement;
-  event.database = client.database();
-  event.user = client.user();
-  event.application_name = application_name;
-  event.client = client.peer();
-  event.duration = elapsed;
+  std::string application_name;
+  QueryEvent event = query_event(client, sql, statement, elapsed, application_name);
   event.wait = wait;
   event.rows = rows;
   event.error = error;
@@ -636,6 +629,30 @@ std::string Proxy::kill(const std::string& database) {
     if (s->pool_entry().database == database) servers.push_back(s.get());
   for (auto* s : servers) s->close("killed by an administrator");
   return "";
+}
+
+QueryEvent Proxy::query_event(ClientConnection& client, const std::string& sql, const std::string& statement,
+                              std::chrono::microseconds elapsed, std::string& application_name) {
+  application_name = client.application_name();
+  QueryEvent event;
+  event.sql = sql;
+  event.statement_name = statement;
+  event.database = client.database();
+  event.user = client.user();
+  event.application_name = application_name;
+  event.client = client.peer();
+  event.duration = elapsed;
+  return event;
+}
+
+void Proxy::query_retried(ClientConnection& client, const std::string& sql, const std::string& statement,
+                          const QueryErrorInfo& error, std::chrono::microseconds elapsed, int attempt,
+                          Duration delay) {
+  std::string application_name;
+  QueryEvent event = query_event(client, sql, statement, elapsed, application_name);
+  event.error = &error;
+  event.attempt = attempt;
+  query_log_.retry(event, fingerprint_of(sql), delay);
 }
 
 void Proxy::reload(std::shared_ptr<const config::Config> config) {

@@ -111,6 +111,9 @@ class Proxy {
   void query_finished(ClientConnection& client, const std::string& sql, const std::string& statement,
                       const QueryErrorInfo* error, std::uint64_t rows, std::chrono::microseconds elapsed,
                       std::chrono::microseconds wait);
+  // A statement failed with a transient error and runs again after `delay`: the retry record.
+  void query_retried(ClientConnection& client, const std::string& sql, const std::string& statement,
+                     const QueryErrorInfo& error, std::chrono::microseconds elapsed, int attempt, Duration delay);
   const std::string& fingerprint_of(const std::string& sql);
   const session::QueryStatsStore& query_stats() const { return query_stats_; }
   QueryLog& query_log() { return query_log_; }
@@ -136,6 +139,9 @@ class Proxy {
   std::size_t database_client_count(const std::string& database) const;
   void maybe_finish_shutdown();
   void schedule_reap();
+  // A query-log event for one of `client`'s statements; `application_name` keeps the text alive.
+  static QueryEvent query_event(ClientConnection& client, const std::string& sql, const std::string& statement,
+                                std::chrono::microseconds elapsed, std::string& application_name);
   TimePoint now() const { return loop_.now(); }
 
   io::EventLoop& loop_;
