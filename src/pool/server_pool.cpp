@@ -13,10 +13,12 @@ void ServerPool::request(ClientId client, std::string params_key, TimePoint now,
   pump(now, out);
 }
 
-void ServerPool::cancel_request(ClientId client) {
+bool ServerPool::cancel_request(ClientId client) {
   auto it = std::find_if(waiters_.begin(), waiters_.end(),
                          [&](const Waiter& w) { return w.client == client; });
-  if (it != waiters_.end()) waiters_.erase(it);
+  if (it == waiters_.end()) return false;
+  waiters_.erase(it);
+  return true;
 }
 
 void ServerPool::server_ready(ServerId server, TimePoint now, Actions& out) {
@@ -145,6 +147,13 @@ void ServerPool::close_idle(ServerId server, Actions& out) {
   if (it == servers_.end()) return;
   erase(it);
   out.push_back({PoolAction::Kind::CloseServer, 0, server, {}});
+}
+
+bool ServerPool::can_serve_now(TimePoint now) const {
+  if (paused_) return false;
+  if (!idle_.empty() && waiters_.empty()) return true;
+  // Every waiter already has a connection coming: one more request gets its own.
+  return connecting_ >= waiters_.size() && can_connect(now);
 }
 
 bool ServerPool::can_connect(TimePoint now) const {

@@ -82,8 +82,12 @@ class ServerPool {
   // A client wants a server. `params_key` identifies the startup parameters it needs ("" when
   // any server will do). `front` puts it ahead of other waiters (a retry after a failed check).
   void request(ClientId client, std::string params_key, TimePoint now, Actions& out, bool front = false);
-  // The client left while waiting.
-  void cancel_request(ClientId client);
+  // The client left while waiting (or no longer needs a server). False when it was not waiting
+  // (never queued, or already assigned a server).
+  bool cancel_request(ClientId client);
+  // A request made now would be served without waiting for another client: an idle server is
+  // free, or the pool may open one (not paused, not backing off, below its size).
+  bool can_serve_now(TimePoint now) const;
   // A server finished logging in.
   void server_ready(ServerId server, TimePoint now, Actions& out);
   // An assigned server is handed back; reusable = idle, clean and healthy. A server that is

@@ -327,6 +327,16 @@ void encode_no_body(Bytes& out, char type) {
 void encode_error_response(Bytes& out, const ErrorSpec& error) {
   encode_error_like(out, backend::kErrorResponse, error);
 }
+
+void encode_error_with_severity(Bytes& out, const ErrorFields& error, std::string_view severity) {
+  MessageWriter w(out, backend::kErrorResponse);
+  for (const auto& [code, value] : error.fields) {
+    w.int8(static_cast<std::uint8_t>(code));
+    w.cstring(code == 'S' || code == 'V' ? severity : value);
+  }
+  w.int8(0);
+  w.finish();
+}
 void encode_notice_response(Bytes& out, const ErrorSpec& notice) {
   encode_error_like(out, backend::kNoticeResponse, notice);
 }

@@ -178,6 +178,9 @@ struct ErrorSpec {
 };
 void encode_error_response(Bytes& out, const ErrorSpec& error);
 void encode_notice_response(Bytes& out, const ErrorSpec& notice);
+// PostgreSQL's own error with every field kept but the severity ('S' and 'V'): a FATAL that ends
+// a pooled server but not the client's session reaches that client as an ERROR.
+void encode_error_with_severity(Bytes& out, const ErrorFields& error, std::string_view severity);
 void encode_authentication_ok(Bytes& out);
 void encode_authentication_cleartext(Bytes& out);
 void encode_authentication_md5(Bytes& out, const std::uint8_t salt[4]);

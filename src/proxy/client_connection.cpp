@@ -1,5 +1,8 @@
 #include "proxy/client_connection.h"
 
+#include <algorithm>
+#include <functional>
+
 #include "protocol/sqlstate.h"
 #include "sql/command.h"
 #include "sql/statement_splitter.h"
@@ -145,7 +148,7 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
   if (over_limit_) proxy_.counters().reject(Rejection::TooManyClients);
   if (over_limit_) return fail(fatal(sqlstate::kTooManyConnections, "sorry, too many clients already"));
   parameters_ = pool::session_parameters(packet.parameters);
-  desired_ = pool::startup_settings(parameters_);
+  set_desired_settings(pool::startup_settings(parameters_));
 
   const auto& auth = proxy_.config().auth;
   auto user_it = auth.users.find(user_);
@@ -281,18 +284,120 @@ void ClientConnection::link(ServerConnection* server) {
 }
 
 void ClientConnection::finish_login(ServerConnection& server) {
-  Bytes out;
-  for (const auto& [name, value] : server.parameter_status()) protocol::encode_parameter_status(out, name, value);
-  // Session mode shows the real backend pid, so pg_backend_pid() and NOTIFY sender pids agree;
-  // the secret key is always the proxy's own.
+  // Session mode shows the real backend pid, so pg_backend_pid() and NOTIFY sender pids agree.
   std::optional<std::int32_t> pid;
   if (mode_ == config::PoolMode::Session) pid = server.backend_key().pid;
-  cancel_key_ = proxy_.register_cancel_key(id_, pid);
+  const auto& reported = server.parameter_status();
+  send_login_reply({reported.begin(), reported.end()}, pid);
+  set_desired_settings(server.current_settings());
+}
+
+void ClientConnection::login_without_server(const std::vector<std::pair<std::string, std::string>>& parameters) {
+  if (state_ == State::Closed) return;
+  // The client expects what it would see on a fresh connection: PostgreSQL's reported values
+  // with its own settings in, plus the unreported settings it chose (options=-c ...).
+  pool::Settings expected = desired_;
+  for (const auto& [name, value] : parameters) expected[pool::lower_name(name)] = value;
+  set_desired_settings(std::move(expected));
+  send_login_reply(parameters, std::nullopt);
+  state_ = State::Idle;
+  proxy_.log().debug("client {} ({}): logged in without a server", id_, peer_);
+  arm_timer();
+  transport_->start_reading();
+  if (!transport_->input().empty()) on_readable(transport_->input());
+}
+
+void ClientConnection::send_login_reply(const std::vector<std::pair<std::string, std::string>>& parameters,
+                                        std::optional<std::int32_t> backend_pid) {
+  Bytes out;
+  for (const auto& [name, value] : parameters) protocol::encode_parameter_status(out, name, value);
+  // Without a pid (no server yet, or transaction mode) the proxy makes one up; the secret key
+  // is always the proxy's own.
+  cancel_key_ = proxy_.register_cancel_key(id_, backend_pid);
   protocol::encode_backend_key_data(out, cancel_key_->pid, cancel_key_->key);
   protocol::encode_ready_for_query(out, 'I');
   transport_->write(std::move(out));
   logged_in_ = true;
-  desired_ = server.current_settings();
+}
+
+void ClientConnection::adopt_reported_settings(const std::map<std::string, std::string>& reported) {
+  Bytes out;
+  for (const auto& [name, value] : reported) {
+    auto it = desired_.find(pool::lower_name(name));
+    if (it == desired_.end() || it->second == value || pool::is_read_only_parameter(it->first)) continue;
+    it->second = value;
+    settings_hash_ = 0;
+    protocol::encode_parameter_status(out, name, value);
+  }
+  if (!out.empty()) transport_->write(std::move(out));
+}
+
+std::uint64_t ClientConnection::settings_hash() const {
+  if (settings_hash_ != 0) return settings_hash_;
+  // FNV-1a over name\0value\0 in the map's (sorted) order.
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view text) {
+    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0) * 1099511628211ull;
+  };
+  for (const auto& [name, value] : desired_) {
+    mix(name);
+    mix(value);
+  }
+  settings_hash_ = h == 0 ? 1 : h;
+  return settings_hash_;
+}
+
+void ClientConnection::cancel_waiting_request() {
+  if (state_ != State::WaitingForServer || !logged_in_) return;
+  io::InputBuffer& input = transport_->input();
+  ByteView data = input.view();
+  protocol::FrameReader frames(proxy_.config().limits.max_message_size);
+  Bytes out;
+  std::size_t used = 0;
+  bool batch_failed = false;
+  bool terminate = false;
+  ErrorSpec cancelled;
+  cancelled.sqlstate = sqlstate::kQueryCanceled;
+  cancelled.message = "canceling statement due to user request";
+  while (used < data.size() && !terminate) {
+    auto result = frames.read_typed(data.subspan(used));
+    if (result.status != protocol::FrameStatus::Ready) return;  // half a message: not a whole request yet
+    used += result.frame.size;
+    switch (result.frame.type) {
+      case fe::kQuery:
+      case fe::kFunctionCall:
+        protocol::encode_error_response(out, cancelled);
+        protocol::encode_ready_for_query(out, 'I');
+        break;
+      case fe::kSync:
+        batch_failed = false;
+        protocol::encode_ready_for_query(out, 'I');
+        break;
+      case fe::kTerminate:
+        terminate = true;
+        break;
+      case fe::kCopyData:
+      case fe::kCopyDone:
+      case fe::kCopyFail:
+        break;  // COPY data of a cancelled COPY: nothing to answer
+      default:
+        // An extended-protocol message: the batch fails once and is skipped up to its Sync.
+        if (!batch_failed) protocol::encode_error_response(out, cancelled);
+        batch_failed = true;
+        break;
+    }
+  }
+  if (batch_failed) return;  // the batch's Sync has not arrived: let the request run as sent
+  // Once a server is assigned (being aligned for this client) the request goes ahead as sent.
+  if (!pool_ || !pool_->servers.cancel_request(id_)) return;
+  input.consume(used);
+  proxy_.log().debug("client {}: request cancelled while waiting for a server", id_);
+  if (!out.empty()) transport_->write(std::move(out));
+  if (terminate) return close();
+  state_ = State::Idle;
+  arm_timer();
+  transport_->start_reading();
 }
 
 void ClientConnection::unlinked() {
@@ -495,6 +600,7 @@ void ClientConnection::retry_run_again() {
   if (!retry_.pending || state_ != State::Linked || !server_) return;
   retry_.pending = false;
   ++retry_.attempt;
+  retry_.notices_to_skip = retry_.notices_sent;
   retry_.refeeding = true;
   Bytes request = retry_.request;  // relay_bytes may reset the state
   relay_bytes(request);
@@ -587,6 +693,11 @@ void ClientConnection::answer_lost_transaction(io::InputBuffer& input) {
   Bytes out;
   auto error = [&](Bytes& to) {
     ErrorSpec e;
+    if (!lost_reported_ && !lost_error_.empty()) {
+      append(to, lost_error_);
+      lost_reported_ = true;
+      return;
+    }
     if (!lost_reported_) {
       e.sqlstate = sqlstate::kConnectionFailure;
       e.message = "server connection lost during the transaction; the transaction was rolled back";
@@ -737,8 +848,27 @@ void ClientConnection::send_from_server(Bytes bytes) {
   transport_->write(std::move(bytes));
 }
 
+void ClientConnection::send_asynchronous(char type, ByteView message) {
+  if (state_ != State::Linked && state_ != State::Idle) return;
+  if (retry_.holding && type != protocol::backend::kNotification) {
+    // A notification comes from another session and is never repeated by a re-run.
+    std::size_t hash = std::hash<std::string_view>{}(
+        std::string_view(reinterpret_cast<const char*>(message.data()), message.size()));
+    auto& skip = retry_.notices_to_skip;
+    if (auto it = std::find(skip.begin(), skip.end(), hash); it != skip.end()) {
+      skip.erase(it);  // the client has it from an earlier run of this statement
+      return;
+    }
+    constexpr std::size_t kMaxRemembered = 1024;
+    if (retry_.notices_sent.size() < kMaxRemembered) retry_.notices_sent.push_back(hash);
+  }
+  if (pool_) pool_->counters.bytes_sent.inc(message.size());
+  transport_->write(Bytes(message.begin(), message.end()));
+}
+
 void ClientConnection::parameter_changed(std::string_view name, std::string_view value) {
   desired_[pool::lower_name(std::string(name))] = std::string(value);
+  settings_hash_ = 0;
 }
 
 void ClientConnection::on_server_boundary() {
@@ -844,14 +974,32 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
   LostRequest lost = lost_request;
   // A held run is dropped; a request waiting to run again is still owed its answer.
   if (retry_.pending) lost.replies_expected += 1;
+  // PostgreSQL's own last word, when it said why it closed (57P01 after pg_terminate_backend,
+  // a PANIC, ...): the client hears it instead of the proxy's guess.
+  std::optional<protocol::ErrorFields> said;
+  if (lost.fatal_error.size() > 5) said = protocol::decode_error_fields(lost.fatal_error.subspan(5));
+  proxy_.log().warn("client {} ({}): server connection lost: {}", id_, peer_, reason);
+  if ((mode_ == config::PoolMode::Session || !lost.recoverable) && said) {
+    // What the statement sent before the server died goes first, as on a direct connection.
+    if (retry_.holding) retry_release_held();
+    retry_reset();
+    requests_.clear();
+    transport_->write(Bytes(lost.fatal_error.begin(), lost.fatal_error.end()));
+    transport_->close_after_flush();
+    close();
+    return;
+  }
   retry_reset();
   requests_.clear();
-  proxy_.log().warn("client {} ({}): server connection lost: {}", id_, peer_, reason);
   if (mode_ != config::PoolMode::Session && lost.recoverable) {
     // The transaction is gone but the session is not. Requests in flight get an error. Inside a
     // transaction block the client then stays in a failed block (as after any error there)
     // until it ends it, so nothing it pipelined after can commit half a transaction.
     bool in_block = lost.transaction_status != 'I';
+    // The session goes on, so PostgreSQL's FATAL reaches the client as an ERROR with all its
+    // fields: a driver would close the connection on a FATAL.
+    lost_error_.clear();
+    if (said) protocol::encode_error_with_severity(lost_error_, *said, "ERROR");
     if (lost.replies_expected > 0) {
       Bytes out;
       ErrorSpec error;
@@ -859,7 +1007,8 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
       error.sqlstate = sqlstate::kConnectionFailure;
       error.message = message;
       error.detail = "the transaction was rolled back; the session can continue";
-      protocol::encode_error_response(out, error);
+      if (said) append(out, lost_error_);
+      else protocol::encode_error_response(out, error);
       for (int i = 0; i < lost.replies_expected; ++i) protocol::encode_ready_for_query(out, in_block ? 'E' : 'I');
       transport_->write(std::move(out));
     }

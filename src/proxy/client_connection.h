@@ -4,6 +4,8 @@
 // for one transaction (statement) and handed back at the boundary. Every failure ends in an
 // ErrorResponse with a SQLSTATE.
 #include <deque>
+#include <map>
+#include <vector>
 #include <memory>
 #include <unordered_map>
 #include <optional>
@@ -55,7 +57,13 @@ class ClientConnection final : public io::TransportHandler {
   const pool::StartupParameters& parameters() const { return parameters_; }
   // The settings this client expects on any server it is given (transaction mode).
   const pool::Settings& desired_settings() const { return desired_; }
-  void set_desired_settings(pool::Settings settings) { desired_ = std::move(settings); }
+  void set_desired_settings(pool::Settings settings) {
+    desired_ = std::move(settings);
+    settings_hash_ = 0;
+  }
+  // A hash of desired_settings(): equal settings, equal hash (never 0). A server aligned to a
+  // client with the same hash needs no parameter sync (ServerConnection::aligned_settings).
+  std::uint64_t settings_hash() const;
   const std::optional<protocol::ScramClientKeys>& scram_keys() const;
   ServerConnection* server() { return server_; }
   io::Transport* transport() { return transport_.get(); }
@@ -76,6 +84,17 @@ class ClientConnection final : public io::TransportHandler {
     mode_ = mode;
   }
   void wait_for_server();
+  // Completes the login without a server: `parameters` are the ParameterStatus values the pool's
+  // servers reported (with the client's own settings in), the backend pid is the proxy's own.
+  // A server is requested at the client's first request.
+  void login_without_server(const std::vector<std::pair<std::string, std::string>>& parameters);
+  // A cancel request while the client's request waits for a server: the request is answered as
+  // a cancelled statement (57014) without running. Ignored unless the buffered input holds only
+  // whole requests.
+  void cancel_waiting_request();
+  // A transaction-mode server was aligned to this client: reported settings PostgreSQL spells
+  // differently than the client did ("ISO" -> "ISO, MDY") are adopted and reported to the client.
+  void adopt_reported_settings(const std::map<std::string, std::string>& reported);
   // The admin console session: `may_modify` for admin.users, false for stats_users.
   void start_admin(bool may_modify);
   void link(ServerConnection* server);
@@ -97,6 +116,9 @@ class ClientConnection final : public io::TransportHandler {
     if (retry_.holding) retry_release_held();
   }
   void send_from_server(Bytes bytes);
+  // A NoticeResponse, ParameterStatus or NotificationResponse: sent at once, even while the
+  // statement's other output is held for a retry; a re-run does not repeat its notices.
+  void send_asynchronous(char type, ByteView message);
   void parameter_changed(std::string_view name, std::string_view value);
   // DEALLOCATE ALL / DISCARD ALL ran: the client's statement names are gone.
   void prepared_statements_discarded() { statements_.clear(); }
@@ -117,6 +139,8 @@ class ClientConnection final : public io::TransportHandler {
   void on_startup_packet(const protocol::StartupPacket& packet);
   void authenticated();
   void finish_login(ServerConnection& server);
+  void send_login_reply(const std::vector<std::pair<std::string, std::string>>& parameters,
+                        std::optional<std::int32_t> backend_pid);
   void arm_timer();
   void close();
   // Transaction mode, after the server died under an open transaction: answers as PostgreSQL
@@ -139,6 +163,7 @@ class ClientConnection final : public io::TransportHandler {
   std::string database_;
   pool::StartupParameters parameters_;
   pool::Settings desired_;
+  mutable std::uint64_t settings_hash_ = 0;  // 0: not computed since desired_ last changed
   std::optional<auth::ClientAuthenticator> authenticator_;
   PoolEntry* pool_ = nullptr;
   config::PoolMode mode_ = config::PoolMode::Session;
@@ -153,6 +178,7 @@ class ClientConnection final : public io::TransportHandler {
   bool lost_batch_error_ = false;   // an extended batch already got its error
   bool lost_batch_rollback_ = false;
   std::string lost_reason_;
+  Bytes lost_error_;                // PostgreSQL's reason for the loss, as an ERROR, when it gave one
   std::string lost_batch_types_;    // message types of the current extended batch
   bool warned_sql_prepare_ = false;
   // A request (simple Query or Sync batch) on its way, for the query log and query stats.
@@ -183,6 +209,9 @@ class ClientConnection final : public io::TransportHandler {
     std::string sqlstate;    // the retryable error the current run ended with, if any
     bool stale_plan = false;
     std::size_t attempt = 1;
+    // Hashes of the notices sent during this request's runs; a re-run skips the ones it repeats.
+    std::vector<std::size_t> notices_sent;
+    std::vector<std::size_t> notices_to_skip;
     pool::Backoff backoff{pool::BackoffPolicy{}};  // each re-run waits longer, like reconnects do
   };
   void retry_start_if_possible();

@@ -1,5 +1,7 @@
 #include "proxy/proxy.h"
 
+#include <algorithm>
+
 #include "protocol/sqlstate.h"
 #include "proxy/client_connection.h"
 #include "proxy/errors.h"
@@ -191,8 +193,34 @@ void Proxy::client_authenticated(ClientConnection& client) {
   }
   if (client.scram_keys()) pool.scram_keys = client.scram_keys();
   client.set_pool(&pool, mode_for(pool.db, client.user()));
+  // A login never waits for a server another client holds. Session mode binds a server at login
+  // when one is free (the client sees its real backend pid); otherwise, and always in
+  // transaction and statement mode, the login completes from the pool's cached parameters and
+  // a server is assigned at the first request. Only a pool that never had a server connects
+  // one first, to learn them.
+  bool bind_now = client.mode() == config::PoolMode::Session && pool.servers.can_serve_now(now());
+  if (!pool.login_parameters.empty() && !bind_now) {
+    client.login_without_server(pool.login_parameters.for_client(client.desired_settings()));
+    return;
+  }
   client.wait_for_server();
   request_server(client);
+}
+
+void Proxy::complete_waiting_logins(PoolEntry& pool) {
+  if (pool.login_parameters.empty()) return;
+  std::vector<ClientConnection*> waiting;
+  for (auto& [id, c] : clients_)
+    if (c->pool_entry() == &pool && c->state() == ClientConnection::State::WaitingForServer && !c->logged_in())
+      waiting.push_back(c.get());
+  // Oldest first, like the pool's own queue.
+  std::sort(waiting.begin(), waiting.end(), [](auto* a, auto* b) { return a->id() < b->id(); });
+  for (ClientConnection* c : waiting) {
+    if (c->mode() == config::PoolMode::Session && pool.servers.can_serve_now(now())) continue;
+    // A client already assigned a server (being aligned for it) keeps it.
+    if (!pool.servers.cancel_request(c->id())) continue;
+    c->login_without_server(pool.login_parameters.for_client(c->desired_settings()));
+  }
 }
 
 void Proxy::request_server(ClientConnection& client) {
@@ -315,11 +343,16 @@ void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& 
       for (const auto& [name, value] : client.desired_settings()) login[name] = value;
       client.set_desired_settings(std::move(login));
     }
-    sql = pool::transaction_sync_sql(server.current_settings(), server.applied_settings(), client.desired_settings());
-    for (const auto& [name, value] : client.desired_settings())
-      if (!server.parameter_status().count(name)) applied[name] = value;
-    // Reported parameters are spelled in mixed case by the server; keep only unreported ones.
-    for (const auto& [name, value] : server.parameter_status()) applied.erase(pool::lower_name(name));
+    // The usual case costs one comparison: the server was last aligned to equal settings.
+    if (server.aligned_settings() != client.settings_hash()) {
+      sql = pool::transaction_sync_sql(server.current_settings(), server.applied_settings(),
+                                       client.desired_settings());
+      for (const auto& [name, value] : client.desired_settings())
+        if (!server.parameter_status().count(name)) applied[name] = value;
+      // Reported parameters are spelled in mixed case by the server; keep only unreported ones.
+      for (const auto& [name, value] : server.parameter_status()) applied.erase(pool::lower_name(name));
+      if (sql->empty()) server.mark_aligned(client.settings_hash());
+    }
   }
   log_.debug("client {}: gets server {}{}", client.id(), server.id(), check ? " (checking it first)" : "");
   if (sql && sql->empty()) sql.reset();
@@ -367,6 +400,10 @@ void Proxy::server_synced(ServerConnection& server, bool ok) {
     run(pool, actions);
     return;
   }
+  if (c->second->mode() != config::PoolMode::Session) {
+    if (c->second->logged_in()) c->second->adopt_reported_settings(server.parameter_status());
+    server.mark_aligned(c->second->settings_hash());
+  }
   c->second->link(&server);
 }
 
@@ -402,8 +439,15 @@ void Proxy::handle_cancel(pool::CancelKey key) {
     return;
   }
   auto c = clients_.find(*client_id);
+  if (c == clients_.end()) return;
+  if (c->second->state() == ClientConnection::State::WaitingForServer && c->second->logged_in()) {
+    // The request is still queued for a server: it is answered here and never runs.
+    log_.info("cancel request for client {}: its request was waiting for a server", *client_id);
+    c->second->cancel_waiting_request();
+    return;
+  }
   // Only the server the client uses right now is cancelled; an idle client has nothing to cancel.
-  if (c == clients_.end() || !c->second->server() || c->second->state() != ClientConnection::State::Linked) return;
+  if (!c->second->server() || c->second->state() != ClientConnection::State::Linked) return;
   ServerConnection* server = c->second->server();
   auto backend = server->backend_key();
   log_.info("forwarding cancel request for client {} to server {} (pid {})", *client_id, server->id(), backend.pid);
@@ -430,9 +474,11 @@ void Proxy::server_ready(ServerConnection& server) {
   PoolEntry& pool = server.pool_entry();
   if (pool.last_connect_error) log_.info("pool {}/{}: database reachable again", pool.database, pool.user);
   pool.last_connect_error.reset();
+  pool.login_parameters.learn(server.parameter_status(), server.startup_parameters());
   std::vector<pool::PoolAction> actions;
   pool.servers.server_ready(server.id(), now(), actions);
   run(pool, actions);
+  complete_waiting_logins(pool);
 }
 
 void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {

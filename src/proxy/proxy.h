@@ -17,6 +17,7 @@
 #include "io/tcp_listener.h"
 #include "io/timer.h"
 #include "pool/cancel_registry.h"
+#include "pool/login_parameters.h"
 #include "pool/server_pool.h"
 #include "protocol/auth.h"
 #include "proxy/admin_view.h"
@@ -47,6 +48,8 @@ struct PoolEntry {
   std::optional<protocol::ScramClientKeys> scram_keys;  // from the latest SCRAM client login
   PoolCounters counters;
   bool paused = false;  // PAUSE: no new server assignments until RESUME
+  // What the pool's servers reported at login: lets a client log in without a server.
+  pool::LoginParameters login_parameters;
 };
 
 pool::PoolLimits pool_limits(const config::PoolSettings& settings);
@@ -132,6 +135,9 @@ class Proxy {
   void run(PoolEntry& pool, std::vector<pool::PoolAction>& actions);
   void assign(PoolEntry& pool, ClientConnection& client, ServerConnection& server, bool params_match, bool check);
   void fail_client(PoolEntry& pool, ClientConnection& client, pool::FailReason reason);
+  // Logins waiting for the pool's first server (only to learn its parameters) that need not
+  // wait for a server any longer complete without one.
+  void complete_waiting_logins(PoolEntry& pool);
   void tick();
   void destroy_server(pool::ServerId id);
   auth::BackendCredentials backend_credentials(const PoolEntry& pool) const;

@@ -16,10 +16,17 @@ constexpr std::size_t kMaxWholeServerMessage = 16u << 20;
 
 // While relaying, only these server messages are read whole; all others stream through.
 // (Every message that ends a reply is among them, so the proxy's own answers can follow it.)
+// Notices, ParameterStatus and notifications are read whole so they can reach the client at once,
+// ahead of output held back for a possible retry.
 const protocol::TypeSet kRelayWholeTypes{be::kReadyForQuery,   be::kParameterStatus,  be::kErrorResponse,
                                          be::kCommandComplete, be::kParseComplete,    be::kBindComplete,
                                          be::kCloseComplete,   be::kNoData,           be::kRowDescription,
-                                         be::kEmptyQueryResponse, be::kPortalSuspended};
+                                         be::kEmptyQueryResponse, be::kPortalSuspended, be::kNoticeResponse,
+                                         be::kNotification};
+
+bool is_asynchronous(char type) {
+  return type == be::kNoticeResponse || type == be::kParameterStatus || type == be::kNotification;
+}
 
 // During login every message is read whole.
 protocol::TypeSet all_types() {
@@ -132,16 +139,23 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
       input.consume(event.consumed);
       continue;
     }
+    ByteView raw = input.view().subspan(0, event.consumed);
     if (state_ != State::Linked) {
-      handle_relay_message(frame, to_client);  // internal queries and idle-time messages
+      handle_relay_message(frame, raw, to_client);  // internal queries and idle-time messages
       input.consume(event.consumed);
       continue;
     }
     session::Route route = replies_.on_server_message(frame.type, frame.body);
     proxy_.log().trace("server {} -> client: '{}' forward={} pending_ready={} queue={}", id_, frame.type,
                        route.forward, replies_.pending_ready(), replies_.size());
-    bool forward = handle_relay_message(frame, to_client) && route.forward;
-    if (forward) append(to_client, input.view().subspan(0, event.consumed));
+    bool forward = handle_relay_message(frame, raw, to_client) && route.forward;
+    if (forward && is_asynchronous(frame.type) && client_) {
+      // After what came before it, but never held back with a statement's output.
+      flush_to_client(to_client);
+      client_->send_asynchronous(frame.type, raw);
+    } else if (forward) {
+      append(to_client, raw);
+    }
     input.consume(event.consumed);
     append(to_client, route.answers);
     for (auto id : route.not_prepared) prepared_.forget(id, false);
@@ -230,13 +244,14 @@ void ServerConnection::handle_login_message(const protocol::Frame& frame) {
   }
 }
 
-bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes& to_client) {
+bool ServerConnection::handle_relay_message(const protocol::Frame& frame, ByteView raw, Bytes& to_client) {
   using namespace protocol;
   bool internal = state_ == State::Syncing || state_ == State::Resetting;
   switch (frame.type) {
     case be::kParameterStatus:
       if (auto ps = decode_parameter_status(frame.body)) {
         parameter_status_[std::string(ps->name)] = std::string(ps->value);
+        aligned_settings_ = 0;
         if (client_ && state_ == State::Linked) client_->parameter_changed(ps->name, ps->value);
       }
       return state_ == State::Linked;
@@ -255,11 +270,13 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes&
         pool_.counters.errors.inc(fields->sqlstate());
         if (client_ && state_ == State::Linked) client_->request_error(*fields);
       }
-      if (fields && client_ && state_ == State::Linked && client_->mode() != config::PoolMode::Session &&
+      if (fields && client_ && state_ == State::Linked &&
           (fields->severity() == "FATAL" || fields->severity() == "PANIC")) {
-        // The server is about to go, the pooled client's session is not: the client hears of it
-        // through the lost-server path instead of a FATAL that would make it disconnect.
+        // The server is about to go. The client hears PostgreSQL's own words when the proxy
+        // learns that the connection closed (ClientConnection::server_lost), not before: output
+        // held for a retry goes first, and a pooled client's session may outlive the server.
         fatal_message_ = std::string(fields->sqlstate()) + " " + std::string(fields->message());
+        fatal_error_.assign(raw.begin(), raw.end());
         return false;
       }
       if (fields && !cancel_reason_.empty() && fields->sqlstate() == sqlstate::kQueryCanceled &&
@@ -294,6 +311,7 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, Bytes&
       if (tag && (*tag == "DISCARD ALL" || *tag == "DEALLOCATE ALL")) {
         prepared_.clear();
         if (*tag == "DISCARD ALL") applied_.clear();
+        aligned_settings_ = 0;
         if (client_ && state_ == State::Linked) client_->prepared_statements_discarded();
       }
       return state_ == State::Linked;
@@ -383,6 +401,7 @@ void ServerConnection::unlink_and_reset(bool discard_session) {
     ++internal_replies_;
     applied_.clear();
     prepared_.clear();
+    aligned_settings_ = 0;
   }
   if (internal_replies_ == 0) {
     state_ = State::Idle;
@@ -431,7 +450,8 @@ void ServerConnection::close(std::string_view reason) {
     login_failed({"FATAL", std::string(sqlstate::kConnectionFailure), std::string(reason), {}});
     return;
   }
-  LostRequest lost{replies_.pending_ready(), !extended_pending_ && !stream_.mid_message(), transaction_status_};
+  LostRequest lost{replies_.pending_ready(), !extended_pending_ && !stream_.mid_message(), transaction_status_,
+                   fatal_error_};
   state_ = State::Closed;
   std::string why(reason);
   if (!fatal_message_.empty()) why += " (" + fatal_message_ + ")";

@@ -46,6 +46,9 @@ struct LostRequest {
   int replies_expected = 0;  // ReadyForQuery messages the client still waits for
   bool recoverable = false;  // the client can be told with an error and carry on
   char transaction_status = 'I';  // as the client last saw it
+  // PostgreSQL's own ErrorResponse (FATAL or PANIC, the whole message) sent before it closed;
+  // empty when the server vanished without one.
+  ByteView fatal_error;
 };
 
 class ServerConnection final : public io::TransportHandler {
@@ -64,6 +67,10 @@ class ServerConnection final : public io::TransportHandler {
   // What the server reported plus what the proxy set on it, by lower-case name.
   pool::Settings current_settings() const;
   const pool::Settings& applied_settings() const { return applied_; }
+  // The settings hash (ClientConnection::settings_hash) of the client whose settings this server
+  // has, as far as the proxy knows; 0 when unknown. Reset by anything that changes them.
+  std::uint64_t aligned_settings() const { return aligned_settings_; }
+  void mark_aligned(std::uint64_t settings_hash) { aligned_settings_ = settings_hash; }
   // The error of the last failed internal query (a client's setting PostgreSQL rejected).
   const std::optional<OwnedError>& internal_error() const { return internal_error_; }
   // What the server reported at login, before any client: PostgreSQL's defaults for this role
@@ -116,7 +123,7 @@ class ServerConnection final : public io::TransportHandler {
   void handle_login_message(const protocol::Frame& frame);
   // Returns whether the raw message goes to the client; sets `boundary` when the last
   // outstanding reply arrived.
-  bool handle_relay_message(const protocol::Frame& frame, Bytes& to_client);
+  bool handle_relay_message(const protocol::Frame& frame, ByteView raw, Bytes& to_client);
   void finish_internal_query();
   void flush_to_client(Bytes& to_client);
   void hide_replies();
@@ -139,6 +146,7 @@ class ServerConnection final : public io::TransportHandler {
   pool::Settings baseline_;
   pool::Settings applied_;          // settings the proxy SET that the server does not report
   pool::Settings pending_applied_;  // becomes applied_ when the running internal query succeeds
+  std::uint64_t aligned_settings_ = 0;
   protocol::BackendKeyData backend_key_;
   ClientConnection* client_ = nullptr;
   char transaction_status_ = 'I';
@@ -149,11 +157,12 @@ class ServerConnection final : public io::TransportHandler {
   int internal_replies_ = 0;       // ReadyForQuery of proxy-issued queries still to come
   bool internal_failed_ = false;
   std::string cancel_reason_;      // set when the proxy cancelled the running query
-  std::string fatal_message_;
+  std::string fatal_message_;      // "SQLSTATE message" of fatal_error_, for the log
+  Bytes fatal_error_;              // PostgreSQL's FATAL/PANIC to a linked client, passed on at close
   std::optional<OwnedError> internal_error_;  // what PostgreSQL said when a proxy-issued query failed
   TimePoint request_start_{};     // when the oldest unanswered request (or the last answer) came
   bool request_active_ = false;
-  bool cancel_sent_ = false;      // a FATAL the server sent before closing (kept from pooled clients)
+  bool cancel_sent_ = false;      // a cancel was forwarded to this backend (see cancel_sent())
 };
 
 }  // namespace ouroboros::proxy

@@ -487,11 +487,17 @@ class RawConn:
 
     def simple_query(self, sql):
         """Runs sql with the simple protocol; returns rows (lists of str/None) of all results.
-        Raises ServerError (after ReadyForQuery) on an ErrorResponse."""
+        Raises ServerError (after ReadyForQuery, or at the close that follows a FATAL) on an
+        ErrorResponse."""
         self.send(query_message(sql))
         rows, error = [], None
         while True:
-            mtype, payload = self.read_message()
+            try:
+                mtype, payload = self.read_message()
+            except ConnectionClosed:
+                if error and error.fields.get("S") in ("FATAL", "PANIC"):
+                    raise error  # the server ended the session with this error
+                raise
             if mtype == b"D":
                 (n,) = struct.unpack("!H", payload[:2])
                 pos, row = 2, []

@@ -123,7 +123,8 @@ def test_database_defaults_to_user_name(proxy):
 def test_bad_startup_parameter_fails_only_that_client(proxy):
     """PostgreSQL rejects a login whose startup parameters are invalid (22023). That is the
     client's own error: other clients logging in to the same pool at the same time must not
-    receive it (nor be refused because of it)."""
+    receive it (nor be refused because of it). A client bound to a server at login gets it at
+    login; one whose login completed without a server (the pool was busy) at its first query."""
     import threading
     from ouro_testlib import ServerError
     px = proxy()

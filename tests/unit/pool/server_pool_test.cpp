@@ -197,6 +197,37 @@ TEST_CASE("never more servers than `size`; waiters are served FIFO") {
   CHECK(h.pool.total() == 2);
 }
 
+TEST_CASE("can_serve_now: true while a request would not wait for another client") {
+  Harness h(2);
+  CHECK(h.pool.can_serve_now(h.now));  // empty pool: room to open a server
+  h.request(1);
+  CHECK(h.pool.can_serve_now(h.now));  // one connecting for client 1, room for another
+  h.request(2);
+  CHECK_FALSE(h.pool.can_serve_now(h.now));  // full: a third client would wait
+  const ServerId s = h.out[0].server;
+  h.ready(s);
+  h.release(s);
+  CHECK(h.pool.waiting_count() == 0);
+  CHECK_FALSE(h.pool.can_serve_now(h.now));  // the server went on to client 2, nothing is free
+  h.tick();
+  h.out.clear();
+  h.pool.set_paused(true, h.now, h.out);
+  CHECK_FALSE(h.pool.can_serve_now(h.now));
+}
+
+TEST_CASE("can_serve_now: an idle server is free; backing off is not room") {
+  Harness h(1);
+  h.make_idle(1, "");
+  CHECK(h.pool.can_serve_now(h.now));
+  h.request(2);  // takes the idle server
+  CHECK_FALSE(h.pool.can_serve_now(h.now));
+
+  Harness down(3);
+  down.request(1);
+  down.failed(down.out[0].server);
+  CHECK_FALSE(down.pool.can_serve_now(down.now));  // the next attempt waits for the backoff
+}
+
 TEST_CASE("a request with front=true goes ahead of the other waiters") {
   Harness h(1);
   const ServerId s = h.request(1).at(0).server;
@@ -455,14 +486,14 @@ TEST_CASE("cancel_request removes a waiter and keeps the others in order") {
   h.request(2);
   h.request(3);
   h.request(4);
-  h.pool.cancel_request(3);
-  h.pool.cancel_request(42);  // unknown: no effect
+  CHECK(h.pool.cancel_request(3));
+  CHECK_FALSE(h.pool.cancel_request(42));  // unknown: no effect
   CHECK(h.pool.waiting_count() == 2);
   REQUIRE(h.release(s).size() == 1);
   check_assign(h.out[0], 2, s);
   REQUIRE(h.release(s).size() == 1);
   check_assign(h.out[0], 4, s);
-  h.pool.cancel_request(4);  // already assigned: nothing to cancel
+  CHECK_FALSE(h.pool.cancel_request(4));  // already assigned: nothing to cancel
   CHECK(h.release(s).empty());
   CHECK(h.pool.idle_count() == 1);
 }

@@ -280,3 +280,31 @@ TEST_CASE("round trips: frontend messages") {
   REQUIRE(describe);
   CHECK(describe->name == "stmt");
 }
+
+TEST_CASE("encode_error_with_severity keeps every field of PostgreSQL's error but the severity") {
+  Bytes original;
+  MessageWriter(original, backend::kErrorResponse)
+      .int8('S').cstring("FATAL")
+      .int8('V').cstring("FATAL")
+      .int8('C').cstring("57P01")
+      .int8('M').cstring("terminating connection due to administrator command")
+      .int8('F').cstring("postgres.c")
+      .int8('L').cstring("3212")
+      .int8(0)
+      .finish();
+  const auto fields = decode_error_fields(only_frame(original).body);
+  REQUIRE(fields);
+  Bytes out;
+  encode_error_with_severity(out, *fields, "ERROR");
+  const Frame frame = only_frame(out);
+  CHECK(frame.type == backend::kErrorResponse);
+  const auto rewritten = decode_error_fields(frame.body);
+  REQUIRE(rewritten);
+  REQUIRE(rewritten->fields.size() == fields->fields.size());
+  CHECK(rewritten->get('S') == "ERROR");
+  CHECK(rewritten->severity() == "ERROR");
+  CHECK(rewritten->sqlstate() == "57P01");
+  CHECK(rewritten->message() == "terminating connection due to administrator command");
+  CHECK(rewritten->get('F') == "postgres.c");
+  CHECK(rewritten->get('L') == "3212");
+}
