@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "io/buffer_pool.h"
 #include "io/uv_handle.h"
 
 namespace ouroboros::io {
@@ -25,6 +26,8 @@ class EventLoop final : public TimeSource {
   // Runs fn on the next loop iteration, outside any callback currently on the stack: the safe
   // place to destroy objects whose callbacks are running now.
   void defer(std::function<void()> fn);
+  // Read buffers shared by this loop's connections.
+  BufferPool& buffers() { return buffers_; }
 
  private:
   void run_deferred();
@@ -32,6 +35,7 @@ class EventLoop final : public TimeSource {
   uv_loop_t loop_{};
   UvHandle<uv_idle_t> idle_;
   std::vector<std::function<void()>> deferred_;
+  BufferPool buffers_;
 };
 
 }  // namespace ouroboros::io

@@ -1,5 +1,7 @@
 #include "io/input_buffer.h"
 
+#include "io/buffer_pool.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -10,7 +12,19 @@ void InputBuffer::consume(std::size_t n) {
   if (begin_ == end_) begin_ = end_ = 0;
 }
 
+InputBuffer::~InputBuffer() {
+  if (pool_ && !data_.empty()) pool_->give(std::move(data_));
+}
+
+void InputBuffer::release_if_empty() {
+  if (!pool_ || !empty() || data_.empty()) return;
+  pool_->give(std::move(data_));
+  data_.clear();
+  begin_ = end_ = 0;
+}
+
 std::span<std::uint8_t> InputBuffer::tail(std::size_t want) {
+  if (data_.empty() && pool_ && limit_ >= BufferPool::kBlockSize) data_ = pool_->take();
   if (data_.size() - end_ >= want) return {data_.data() + end_, data_.size() - end_};
   // Move unconsumed bytes to the front before growing.
   if (begin_ > 0) {

@@ -9,9 +9,17 @@
 
 namespace ouroboros::io {
 
+class BufferPool;
+
 class InputBuffer {
  public:
-  explicit InputBuffer(std::size_t capacity_limit) : limit_(capacity_limit) {}
+  // Without a pool the buffer keeps its storage; with one it borrows a block when bytes arrive
+  // and gives it back (release_if_empty) once they are consumed.
+  explicit InputBuffer(std::size_t capacity_limit, BufferPool* pool = nullptr)
+      : limit_(capacity_limit), pool_(pool) {}
+  ~InputBuffer();
+  InputBuffer(const InputBuffer&) = delete;
+  InputBuffer& operator=(const InputBuffer&) = delete;
 
   ByteView view() const { return {data_.data() + begin_, end_ - begin_}; }
   std::size_t size() const { return end_ - begin_; }
@@ -23,12 +31,16 @@ class InputBuffer {
   std::span<std::uint8_t> tail(std::size_t want);
   void commit(std::size_t n) { end_ += n; }
   void set_limit(std::size_t limit) { limit_ = limit; }
+  // Everything was consumed: the storage goes back to the pool (an idle connection holds none).
+  void release_if_empty();
+  bool holds_storage() const { return !data_.empty(); }
 
  private:
   std::vector<std::uint8_t> data_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   std::size_t limit_;
+  BufferPool* pool_;
 };
 
 }  // namespace ouroboros::io

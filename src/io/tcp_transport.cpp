@@ -35,7 +35,7 @@ struct TcpTransport::WriteRequest {
   Bytes data;
 };
 
-TcpTransport::TcpTransport(EventLoop& loop) : handle_(this), input_(kDefaultInputLimit) {
+TcpTransport::TcpTransport(EventLoop& loop) : handle_(this), input_(kDefaultInputLimit, &loop.buffers()) {
   uv_tcp_init(loop.raw(), handle_.get());
   handle_.mark_initialized();
 }
@@ -84,9 +84,14 @@ void TcpTransport::on_read(ssize_t nread) {
     fail(nread == UV_EOF ? "connection closed by peer" : uv_strerror(static_cast<int>(nread)));
     return;
   }
-  if (nread == 0) return;
+  if (nread == 0) {
+    input_.release_if_empty();  // nothing arrived after all (EAGAIN): keep no buffer for it
+    return;
+  }
   input_.commit(static_cast<std::size_t>(nread));
   if (handler_) handler_->on_readable(input_);
+  // Destruction of a transport is deferred (never inside its own callbacks), so this is alive.
+  input_.release_if_empty();
 }
 
 bool TcpTransport::write(Bytes data) {
