@@ -584,6 +584,8 @@ def parse_args(argv):
     p.add_argument("--modes", default="simple,extended,prepared",
                    help="pgbench -M protocols, comma separated")
     p.add_argument("--logs", help="copy every proxy and PostgreSQL log into this directory")
+    p.add_argument("--profiles", help="copy the callgrind profiles into this directory "
+                   "(for callgrind_annotate)")
     a = p.parse_args(argv)
     a.modes = [m for m in re.split(r"[,\s]+", a.modes) if m]
     if any(m not in MODES for m in a.modes) or not a.modes:
@@ -679,6 +681,11 @@ def main(argv):
                                         os.path.join(args.logs, rel.replace(os.sep, "_")))
             except OSError as e:
                 log(f"cannot copy logs: {e}")
+        if args.profiles:
+            try:
+                shutil.copytree(bench.profiles, args.profiles, dirs_exist_ok=True)
+            except OSError as e:
+                log(f"cannot copy profiles: {e}")
         try:
             cluster.destroy()
         except Exception as e:

@@ -7,10 +7,10 @@
 # A run that fails for a protocol the proxy does not support (PgBouncer 1.18 and pgbench
 # -M prepared in transaction mode) is reported in the table as "fails" with pgbench's error.
 #
-# Usage (one command, about 10-15 minutes on 2 cores):
+# Usage (one command; about 5 minutes on a busy 2-core VM):
 #   tests/bench/instructions.sh [OUT.md] [--transactions 300] [--clients 20] [--pool-size 10]
 #                               [--idle-clients 10000] [--modes simple,extended,prepared]
-#                               [--logs DIR]
+#                               [--logs DIR] [--profiles DIR]
 #
 # In one run it
 #   1. starts a private PostgreSQL 15 cluster (tests/support/pgcluster.py, loopback only, trust
