@@ -451,38 +451,50 @@ class Bench:
         proxy = self.new_proxy(name, n)
         rss = {}
         try:
-            proxy.start()
-            rss["start"] = vm_rss_kib(proxy.pid)
-            clients = subprocess.Popen(
-                ["/usr/bin/python3", os.path.join(HERE, "idle_clients.py"), "--host", proxy.host,
-                 "--port", str(proxy.port), "--user", pgcluster.USER, "--dbname",
-                 pgcluster.DBNAME, "--count", str(n)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True)
-            try:
-                line = clients.stdout.readline().strip()
-                if line != f"ready {n}":
-                    raise BenchError(f"{n} idle clients could not log in to {name}: {line}\n"
-                                     f"{name} log tail:\n{tail(proxy.log_path)}")
-                rss["idle"] = vm_rss_kib(proxy.pid)
-                clients.stdin.write("query\n")
-                clients.stdin.flush()
-                line = clients.stdout.readline().strip()
-                if line != f"queried {n}":
-                    raise BenchError(f"one query on each of {n} clients failed through {name}: "
-                                     f"{line}\n{name} log tail:\n{tail(proxy.log_path)}")
-                rss["queried"] = vm_rss_kib(proxy.pid)
-                clients.stdin.write("close\n")
-                clients.stdin.flush()
-                clients.wait(120)
-            finally:
-                if clients.poll() is None:
-                    clients.kill()
-                    clients.wait()
+            self._measure_memory(proxy, n, rss)
+        except BenchError as e:
+            rss["failure"] = re.sub(r"\s+", " ", str(e))[:300]
+            log(f"memory: {name}: FAILED: {e}")
         finally:
             self.retire(proxy)
-        log(f"memory: {name}: " + ", ".join(f"{k} {v / 1024:.1f} MiB" for k, v in rss.items()))
+        log(f"memory: {name}: " + ", ".join(f"{k} {v / 1024:.1f} MiB" for k, v in rss.items()
+                                            if k != "failure"))
         return rss
+
+    def _measure_memory(self, proxy, n, rss):
+        """Fills rss (KiB) with 'start', 'idle' and 'queried' as far as it gets."""
+        name = proxy.name
+        proxy.start()
+        rss["start"] = vm_rss_kib(proxy.pid)
+        clients = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(HERE, "idle_clients.py"), "--host", proxy.host,
+             "--port", str(proxy.port), "--user", pgcluster.USER, "--dbname",
+             pgcluster.DBNAME, "--count", str(n)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        try:
+            line = clients.stdout.readline().strip()
+            if line != f"ready {n}":
+                raise BenchError(f"{n} idle clients could not log in to {name}: {line}\n"
+                                 f"{name} log tail:\n{tail(proxy.log_path)}")
+            rss["idle"] = vm_rss_kib(proxy.pid)
+            try:
+                clients.stdin.write("query\n")
+                clients.stdin.flush()
+            except BrokenPipeError:
+                pass  # the readline below reports what the client program said
+            line = clients.stdout.readline().strip()
+            if line != f"queried {n}":
+                raise BenchError(f"one query on each of {n} clients failed through {name}: "
+                                 f"{line}\n{name} log tail:\n{tail(proxy.log_path)}")
+            rss["queried"] = vm_rss_kib(proxy.pid)
+            clients.stdin.write("close\n")
+            clients.stdin.flush()
+            clients.wait(120)
+        finally:
+            if clients.poll() is None:
+                clients.kill()
+                clients.wait()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -520,17 +532,22 @@ def markdown(args, meta, instr, sysc, mem):
             md.append(f"| {label} | {mode} | {cell(o, nd)} | {cell(b, nd)} | "
                       f"{ratio_cell(o, b)} |")
     k = args.idle_clients
-    mib = {name: {s: v / 1024 for s, v in mem[name].items()} for name in PROXIES}
+
+    def rss(name, state, scale=1024.0):  # KiB measured; MiB shown, KiB per client
+        m = mem[name]
+        if state == "per_client" and "idle" in m:
+            return {"value": (m["idle"] - m["start"]) / k}
+        if state in m:
+            return {"value": m[state] / scale}
+        return {"failure": m.get("failure", "?")}
     for label, state, proto in (("RSS MiB, no clients", "start", "-"),
                                 (f"RSS MiB, {k:,} idle clients", "idle", "-"),
                                 (f"RSS MiB, {k:,} clients after one query each", "queried",
-                                 "simple")):
-        o, b = mib["ouroboros"][state], mib["pgbouncer"][state]
-        md.append(f"| {label} | {proto} | {num(o, 1)} | {num(b, 1)} | {o / b:.1f} |")
-    per = {name: (mem[name]["idle"] - mem[name]["start"]) / k for name in PROXIES}
-    rat = f"{per['ouroboros'] / per['pgbouncer']:.1f}" if per["pgbouncer"] > 0 else "-"
-    md.append(f"| RSS KiB per idle client (idle − no clients) | - | {num(per['ouroboros'], 1)} | "
-              f"{num(per['pgbouncer'], 1)} | {rat} |")
+                                 "simple"),
+                                ("RSS KiB per idle client (idle − no clients)", "per_client",
+                                 "-")):
+        o, b = rss("ouroboros", state), rss("pgbouncer", state)
+        md.append(f"| {label} | {proto} | {cell(o, 1)} | {cell(b, 1)} | {ratio_cell(o, b)} |")
     uneven = sorted({(r["kind"], r["proxy"], r["mode"]) for r in meta["runs"]
                      for q in meta["runs"]
                      if (q["kind"], q["proxy"], q["mode"]) == (r["kind"], r["proxy"], r["mode"])
@@ -541,6 +558,8 @@ def markdown(args, meta, instr, sysc, mem):
                + "; ".join(f"{k} {p} {m}" for k, p, m in uneven) + "."]
     failures = [(name, mode, t[(name, mode)]["failure"]) for t in (instr, sysc)
                 for mode in args.modes for name in PROXIES if "failure" in t[(name, mode)]]
+    failures += [(name, "memory", mem[name]["failure"]) for name in PROXIES
+                 if "failure" in mem[name]]
     if failures:
         md += ["", "Failed runs:", ""]
         seen = set()
