@@ -339,21 +339,23 @@ class Bench:
     def pgbench_args(self, mode, tx):
         return ["-S", "-M", mode, "-c", str(self.args.clients), "-j", "2", "-t", str(tx)]
 
-    def measured_run(self, name, mode, tx, wrapper, around):
-        """Fresh proxy (behind wrapper), pool filled, then `around(proxy, run)` brackets one
-        pgbench run. Returns (result of around's finish, failure reason or None, servers)."""
+    def measured_run(self, name, mode, tx, wrapper, before_run):
+        """One pgbench run (tx transactions per client) on a fresh proxy started behind wrapper,
+        after its pool is filled. before_run(proxy) is called right before pgbench and returns
+        after_run(proxy), called right after it. Returns (after_run's result, failure reason or
+        None, server connections held at the end)."""
         proxy = self.new_proxy(name, self.args.clients + self.args.pool_size)
         try:
             proxy.start(wrapper)
             fill_pool(self.pgbench, proxy, self.args, self.workdir)
-            finish = around(proxy)
+            after_run = before_run(proxy)
             rc, out = run_pgbench(self.pgbench, proxy, self.args, self.pgbench_args(mode, tx),
                                   1200)
             failure = pgbench_failure(rc, out, self.args.clients * tx)
             if failure is None and not proxy.running():
                 failure = f"{name} exited during the run; log tail:\n{tail(proxy.log_path)}"
             servers = server_connections(self.cluster)
-            value = finish(proxy)
+            value = after_run(proxy)
             return value, failure, servers
         finally:
             self.retire(proxy)
@@ -364,8 +366,9 @@ class Bench:
         out = os.path.join(self.profiles, f"callgrind-{name}-{mode}-{tx}.out")
         wrapper = ["valgrind", "--tool=callgrind", "--collect-atstart=yes",
                    "--dump-instr=no", "--dump-line=no", f"--callgrind-out-file={out}"]
-        _, failure, servers = self.measured_run(name, mode, tx, wrapper,
-                                                lambda proxy: (lambda p: None))
+        def nothing_to_bracket(_proxy):  # callgrind counts the whole process lifetime
+            return lambda _: None
+        _, failure, servers = self.measured_run(name, mode, tx, wrapper, nothing_to_bracket)
         total = callgrind_total(out) if failure is None else None
         return total, failure, servers
 
