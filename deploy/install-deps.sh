@@ -23,6 +23,7 @@ TEST_PKGS=(
   prometheus
   clang libclang-rt-14-dev
   procps iproute2
+  valgrind strace
 )
 
 mode=${1:-all}
