@@ -97,6 +97,18 @@ void TcpTransport::on_read(ssize_t nread) {
 bool TcpTransport::write(Bytes data) {
   if (!open_) return false;
   if (data.empty()) return true;
+  if (queued_ == 0) {
+    // Nothing queued: write now. Usually everything goes and no request is made (no allocation,
+    // and libuv does not arm and disarm write-readiness on the socket, an epoll_ctl each way).
+    uv_buf_t now = uv_buf_init(reinterpret_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+    int written = uv_try_write(handle_.as_stream(), &now, 1);
+    if (written == static_cast<int>(data.size())) return true;
+    if (written < 0 && written != UV_EAGAIN) {
+      fail(uv_strerror(written));
+      return false;
+    }
+    if (written > 0) data.erase(data.begin(), data.begin() + written);
+  }
   auto* wr = new WriteRequest;
   wr->data = std::move(data);
   wr->req.data = wr;

@@ -86,10 +86,11 @@ void ClientConnection::on_readable(io::InputBuffer& input) {
         input.consume(input.size());
         return close();
       }
-      // A new transaction: wait for a server with the request kept in the input buffer.
+      // A new transaction: wait for a server with the request kept in the input buffer. Reading
+      // stops only when no server came at once (stopping and restarting costs two epoll_ctl).
       wait_for_server();
-      transport_->stop_reading();
       proxy_.request_server(*this);
+      if (state_ == State::WaitingForServer) transport_->stop_reading();
       return;
     }
     case State::WaitingForServer:
@@ -537,7 +538,8 @@ void ClientConnection::retry_track(char type, ByteView raw, ByteView body) {
       return retry_release_held();  // the client wants output before its Sync
     case fe::kQuery: {
       auto sql = protocol::decode_query(body);
-      retry_.eligible = sql && sql::count_statements(*sql) == 1;
+      // Two statements need a ';' between them: without one, no need to lex the text.
+      retry_.eligible = sql && (sql->find(';') == std::string_view::npos || sql::count_statements(*sql) == 1);
       if (!retry_.eligible) retry_release_held();
       break;
     }
