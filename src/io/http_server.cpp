@@ -154,7 +154,8 @@ class HttpServer::Connection final : public TransportHandler {
     transport_->set_handler(this);
     // One byte over the head limit is how an oversized head is recognised.
     transport_->set_input_limit(server_.limits_.max_header_bytes + 1);
-    // With a high-water mark of 0, on_drained() reports that every queued byte was written.
+    // With a high-water mark of 0, on_drained() reports that every queued byte was written (an
+    // answer written at once is handled in answer()).
     transport_->set_high_water(0);
     timer_.start(server_.limits_.idle_timeout, [this] { server_.retire(this); });
     transport_->start_reading();
@@ -217,6 +218,8 @@ class HttpServer::Connection final : public TransportHandler {
     // The idle timeout now bounds how long a client may take to read the answer.
     timer_.start(server_.limits_.idle_timeout, [this] { server_.retire(this); });
     transport_->write(serialize(response, with_body));  // a failure calls on_transport_closed
+    // Written at once (nothing was queued): there will be no on_drained() to wait for.
+    if (transport_->is_open() && transport_->queued_bytes() == 0) on_drained();
   }
 
   HttpServer& server_;

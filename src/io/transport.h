@@ -28,7 +28,9 @@ class Transport {
   virtual void start_reading() = 0;
   virtual void stop_reading() = 0;
   virtual bool reading() const = 0;
-  // Queues bytes for sending. Returns false if the transport is closed.
+  // Sends bytes: at once when nothing is queued and the socket takes them all, else queued.
+  // Returns false if the transport is closed. Bytes written at once never queue, so they never
+  // lead to on_drained().
   virtual bool write(Bytes data) = 0;
   virtual std::size_t queued_bytes() const = 0;
   // Above this many queued bytes the relay stops reading the other side; on_drained() fires

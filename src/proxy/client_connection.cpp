@@ -217,6 +217,7 @@ void ClientConnection::start_admin(bool may_modify) {
   proxy_.log().info("client {} ({}): admin console for user \"{}\"{}", id_, peer_, user_,
                     may_modify ? "" : " (read-only)");
   if (!transport_->input().empty()) handle_admin(transport_->input());
+  transport_->input().release_if_empty();  // read outside on_read: its storage goes back here
 }
 
 void ClientConnection::handle_admin(io::InputBuffer& input) {
@@ -282,6 +283,7 @@ void ClientConnection::link(ServerConnection* server) {
   transport_->start_reading();
   // Anything the client sent before its server was ready is waiting in the input buffer.
   if (!transport_->input().empty()) relay(transport_->input());
+  transport_->input().release_if_empty();  // read outside on_read: its storage goes back here
 }
 
 void ClientConnection::finish_login(ServerConnection& server) {
@@ -306,6 +308,7 @@ void ClientConnection::login_without_server(const std::vector<std::pair<std::str
   arm_timer();
   transport_->start_reading();
   if (!transport_->input().empty()) on_readable(transport_->input());
+  transport_->input().release_if_empty();  // read outside on_read: its storage goes back here
 }
 
 void ClientConnection::send_login_reply(const std::vector<std::pair<std::string, std::string>>& parameters,
@@ -412,6 +415,7 @@ void ClientConnection::unlinked() {
   arm_timer();
   transport_->start_reading();
   if (!transport_->input().empty()) on_readable(transport_->input());
+  transport_->input().release_if_empty();  // read outside on_read: its storage goes back here
 }
 
 void ClientConnection::relay(io::InputBuffer& input) {
@@ -914,6 +918,7 @@ void ClientConnection::on_server_boundary() {
   if (state_ == State::Linked && !transport_->reading()) {
     transport_->start_reading();
     if (!transport_->input().empty()) relay(transport_->input());
+    transport_->input().release_if_empty();  // read outside on_read: its storage goes back here
   }
 }
 
