@@ -253,7 +253,7 @@ def test_raw_pipelines_same_name_and_close(pg, proxy, scratch_db):
     px.assert_alive()
 
 
-def same_as_postgres(pg, px, dbname, steps, clients=1, before_step=None, timeout=5.0):
+def same_as_postgres(pg, px, dbname, steps, clients=1, before_step=None, timeout=30.0):
     """Runs `steps` [(client index, bytes, message type that ends the reply)] on direct PostgreSQL
     sessions and on clients of the proxy, returns (PostgreSQL's replies, the proxy's). A reply the
     proxy never completes shows as ("timeout", ...). before_step(i) runs before step i (DDL)."""
@@ -319,7 +319,7 @@ def test_stale_plan_retry_keeps_the_described_row_shape(pg, proxy, scratch_db):
     with psycopg.connect(pg.dsn(dbname=scratch_db), autocommit=True) as direct:
         direct.execute("CREATE TABLE t (a int)")
         direct.execute("INSERT INTO t VALUES (1)")
-        raw = RawConn(px.host, px.port, timeout=5).startup(pg.user, pg.password, scratch_db)
+        raw = RawConn(px.host, px.port, timeout=30).startup(pg.user, pg.password, scratch_db)
         try:
             raw.send(raw_parse("s", "SELECT * FROM t") + raw_describe("s") + SYNC)
             described = None
@@ -381,7 +381,7 @@ def test_stale_plan_after_bind_and_flush_then_sync(pg, proxy, scratch_db):
             direct.execute("ALTER TABLE t DROP COLUMN IF EXISTS b")
 
     try:
-        want, got = same_as_postgres(pg, px, scratch_db, steps, before_step=ddl, timeout=4.0)
+        want, got = same_as_postgres(pg, px, scratch_db, steps, before_step=ddl)
     finally:
         direct.close()
     assert want[1] == ("E", [], ["0A000"])
@@ -418,7 +418,7 @@ def test_message_split_across_reads(pg, proxy, scratch_db):
     links a server, relays nothing, releases it, is handed it again at once and relays the same
     partial bytes again, recursing until the stack overflows: SIGSEGV)."""
     px = proxy(pool=tx_pool(1))
-    a = RawConn(px.host, px.port, timeout=5).startup(pg.user, pg.password, scratch_db)
+    a = RawConn(px.host, px.port, timeout=30).startup(pg.user, pg.password, scratch_db)
     try:
         a.send(raw_parse("s", "SELECT 'split'") + SYNC)
         assert replies(a) == ("1 Z", [], [])
