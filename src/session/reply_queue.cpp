@@ -82,6 +82,7 @@ void ReplyQueue::skip_to_sync(Route& route) {
       route.not_prepared.push_back(e.statement_id);
     if (e.kind == Kind::Close && e.fate == Expectation::Fate::Hide && e.statement_id != 0)
       route.not_closed.push_back(e.statement_id);
+    if (e.name_change) route.name_changes_undone.push_back(e.name_change);
     if (e.ends_with_ready()) --pending_ready_;
     queue_.pop_front();
   }
@@ -125,6 +126,7 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
         route.stale_statement = head.statement_id;
       if (head.ends_with_ready()) break;  // ReadyForQuery follows and ends it
       if (head.kind == Kind::Parse && head.statement_id != 0) route.not_prepared.push_back(head.statement_id);
+      if (head.name_change) route.name_changes_undone.push_back(head.name_change);
       queue_.pop_front();
       skip_to_sync(route);
       break;

@@ -11,8 +11,16 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "session/statement_registry.h"
 
 namespace ouroboros::session {
+
+// A client statement name a message changed (a named Parse, a Close or DEALLOCATE the proxy
+// answered) and what it meant before: restored when PostgreSQL rejects or skips the message.
+struct NameChange {
+  std::string name;
+  std::shared_ptr<const PreparedStatement> previous;  // null: the name was not in use
+};
 
 struct Expectation {
   enum class Kind : std::uint8_t {
@@ -35,6 +43,7 @@ struct Expectation {
   std::uint64_t statement_id = 0;  // Parse/Bind/Describe of a proxy statement
   char status = 'I';               // Answer::Deallocate/Refuse: transaction status for its ReadyForQuery
   std::shared_ptr<const std::pair<std::string, std::string>> refusal;  // Answer::Refuse: message, detail
+  std::shared_ptr<const NameChange> name_change;  // undone if the message fails or is skipped
 
   bool ends_with_ready() const { return kind == Kind::Sync || kind == Kind::Query || kind == Kind::FunctionCall; }
 };
@@ -55,6 +64,9 @@ struct Route {
   std::uint64_t stale_statement = 0;
   // Evictions (Close) the server skipped after an error: still prepared there, to close later.
   std::vector<std::uint64_t> not_closed;
+  // Client names changed by messages PostgreSQL rejected or skipped, in pipeline order: the
+  // caller undoes them (undo_name_changes) so the client's names match its server session.
+  std::vector<std::shared_ptr<const NameChange>> name_changes_undone;
   bool finished_request = false;  // a ReadyForQuery ended a Sync/Query/FunctionCall
 };
 

@@ -16,6 +16,18 @@ Expectation forward(Kind kind, std::uint64_t statement = 0) {
   return e;
 }
 
+// Points `name` at `statement` (erases it for null) and returns what it meant before.
+std::shared_ptr<const NameChange> change_name(ClientStatements& client, const std::string& name,
+                                              std::shared_ptr<const PreparedStatement> statement) {
+  auto change = std::make_shared<NameChange>();
+  change->name = name;
+  auto it = client.find(name);
+  if (it != client.end()) change->previous = it->second;
+  if (statement) client[name] = std::move(statement);
+  else if (it != client.end()) client.erase(it);
+  return change;
+}
+
 Expectation answered(Kind kind, Answer answer) {
   Expectation e = expectation(kind);
   e.fate = Fate::Answered;
@@ -45,7 +57,8 @@ void StatementRewriter::send_pending_closes(ServerStatements& server, ReplyQueue
 }
 
 void StatementRewriter::send_parse(const PreparedStatement& statement, Fate fate, ServerStatements& server,
-                                   ReplyQueue& replies, Bytes& to_server, Bytes& to_client) {
+                                   ReplyQueue& replies, Bytes& to_server, Bytes& to_client,
+                                   std::shared_ptr<const NameChange> name_change) {
   if (auto evicted = server.add(statement.id, statement.server_name)) {
     ++stats_.evictions;
     protocol::encode_close(to_server, 'S', evicted->server_name);
@@ -58,6 +71,7 @@ void StatementRewriter::send_parse(const PreparedStatement& statement, Fate fate
   Expectation e = expectation(Kind::Parse);
   e.fate = fate;
   e.statement_id = statement.id;
+  e.name_change = std::move(name_change);
   replies.expect(e, to_client);
   ++stats_.server_parses;
 }
@@ -89,12 +103,14 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
       }
       ++stats_.client_parses;
       auto statement = registry_.intern(parse->query, parse->parameter_types);
-      client[std::string(parse->statement)] = statement;
+      auto change = change_name(client, std::string(parse->statement), statement);
       if (server.use(statement->id)) {
         ++stats_.hits;
-        replies.expect(answered(Kind::Parse, Answer::ParseComplete), to_client);
+        Expectation e = answered(Kind::Parse, Answer::ParseComplete);
+        e.name_change = std::move(change);  // skipped if an earlier message of the pipeline fails
+        replies.expect(e, to_client);
       } else {
-        send_parse(*statement, Fate::Forward, server, replies, to_server, to_client);
+        send_parse(*statement, Fate::Forward, server, replies, to_server, to_client, std::move(change));
       }
       return result;
     }
@@ -131,9 +147,11 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
     case fe::kClose: {
       auto close = protocol::decode_close(body);
       if (!close) return {true};
-      if (caching && close->kind == 'S' && client.erase(std::string(close->name)) > 0) {
+      if (caching && close->kind == 'S' && client.count(std::string(close->name)) > 0) {
         // The server keeps the statement for other clients; only this client's name goes.
-        replies.expect(answered(Kind::Close, Answer::CloseComplete), to_client);
+        Expectation e = answered(Kind::Close, Answer::CloseComplete);
+        e.name_change = change_name(client, std::string(close->name), nullptr);
+        replies.expect(e, to_client);
         return result;
       }
       pass(Kind::Close);
@@ -157,11 +175,20 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
   }
 }
 
+void undo_name_changes(const Route& route, ClientStatements& client) {
+  for (auto it = route.name_changes_undone.rbegin(); it != route.name_changes_undone.rend(); ++it) {
+    const NameChange& change = **it;
+    if (change.previous) client[change.name] = change.previous;
+    else client.erase(change.name);
+  }
+}
+
 bool StatementRewriter::deallocate(const std::string& name, char transaction_status, ClientStatements& client,
                                    ReplyQueue& replies, Bytes& to_client) {
-  if (client.erase(name) == 0) return false;
+  if (client.count(name) == 0) return false;
   Expectation e = answered(Kind::Query, Answer::Deallocate);
   e.status = transaction_status;
+  e.name_change = change_name(client, name, nullptr);
   replies.expect(e, to_client);
   return true;
 }

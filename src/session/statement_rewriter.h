@@ -28,6 +28,10 @@ struct StatementStats {
   std::uint64_t sql_prepares = 0;   // SQL-level PREPARE/EXECUTE seen in transaction/statement mode
 };
 
+// Undoes, newest first, the client name changes of messages PostgreSQL rejected or skipped
+// (Route::name_changes_undone), so the client's names are again what its server session has.
+void undo_name_changes(const Route& route, ClientStatements& client);
+
 // Where one message's bytes go.
 struct Rewritten {
   bool malformed = false;  // the message could not be decoded (the caller ends the session)
@@ -59,7 +63,8 @@ class StatementRewriter {
                        Bytes& to_server, Bytes& to_client);
   void send_pending_closes(ServerStatements& server, ReplyQueue& replies, Bytes& to_server, Bytes& to_client);
   void send_parse(const PreparedStatement& statement, Expectation::Fate fate, ServerStatements& server,
-                  ReplyQueue& replies, Bytes& to_server, Bytes& to_client);
+                  ReplyQueue& replies, Bytes& to_server, Bytes& to_client,
+                  std::shared_ptr<const NameChange> name_change = nullptr);
 
   StatementRegistry& registry_;
   StatementStats& stats_;

@@ -33,6 +33,27 @@ def proxy_binary():
     return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
 
 
+def running_in_ci():
+    """CI=true (any value but empty/0/false/no): a missing test dependency is a failure there."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def missing_dependency(what):
+    """A test cannot run because `what` is missing: it fails under CI=true (deploy/install-deps.sh
+    installs every test dependency) and is skipped elsewhere, saying so."""
+    import pytest
+    if running_in_ci():
+        pytest.fail(f"{what} (CI=true: a missing test dependency fails; deploy/install-deps.sh "
+                    "installs it)", pytrace=False)
+    pytest.skip(f"{what} (a failure under CI=true)")
+
+
+def sanitized_build():
+    """True when the proxy under test is an ASan/UBSan build (CMake sets OUROBOROS_SANITIZE=ON
+    in the tests' environment for -DOUROBOROS_SANITIZE=ON)."""
+    return os.environ.get("OUROBOROS_SANITIZE", "").upper() in ("ON", "1", "TRUE", "YES")
+
+
 def quote_dsn(value):
     s = str(value)
     if s and all(c not in s for c in " '\\"):

@@ -10,9 +10,8 @@ import subprocess
 import threading
 
 import psycopg
-import pytest
 
-from ouro_testlib import wait_for
+from ouro_testlib import missing_dependency, wait_for
 from pooling_helpers import (Runner, backend_entry, client_dsn, connect,  # noqa: F401
                              private_cluster, scratch_db)
 from test_observability_support import (http_get, metric_value, metrics_settings, parse_samples,
@@ -24,7 +23,7 @@ CLIENTS, TRANSACTIONS = 5, 200
 
 def promtool_check(text):
     if not os.access(PROMTOOL, os.X_OK):
-        pytest.skip(f"{PROMTOOL} is not installed")
+        missing_dependency(f"{PROMTOOL} is not installed (Debian package prometheus)")
     proc = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, (f"promtool check metrics failed ({proc.returncode}):\n"

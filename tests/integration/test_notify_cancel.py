@@ -92,24 +92,37 @@ def test_cancel_inside_transaction_then_rollback(pg, proxy):
 
 
 def test_cancel_with_bogus_key_is_ignored(pg, proxy):
-    """A CancelRequest naming the real backend pid but a wrong secret key must not cancel it."""
+    """A CancelRequest naming the real backend pid but a wrong secret key must not cancel it. The
+    query waits for an advisory lock the test holds; the lock is released only once the proxy has
+    logged that it ignored the request, so a cancel forwarded anyway would hit the waiting query."""
     import socket
     import struct
     from ouro_testlib import CANCEL_REQUEST_CODE
-    px = proxy()
-    with px.connect() as conn:
-        pid = conn.info.backend_pid
-        result = []
-        t = threading.Thread(target=lambda: result.append(
-            conn.execute("SELECT pg_sleep(2), 'not cancelled'").fetchone()[1]))
-        t.start()
-        _wait_until_running(pg, pid, "pg_sleep(2)")
-        with socket.create_connection((px.host, px.port), timeout=10) as s:
-            s.sendall(struct.pack("!IIII", 16, CANCEL_REQUEST_CODE, pid, 0xDEADBEEF))
-            assert s.recv(1024) == b""  # the proxy closes without an answer
-        t.join(30)
-        assert result == ["not cancelled"]
-        px.assert_alive()
+    px = proxy(logging={"level": "debug"})
+    lock_key = 7_340_021
+    holder = pg.connect_super()
+    holder.execute("SELECT pg_advisory_lock(%s)", (lock_key,))
+    try:
+        with px.connect() as conn:
+            pid = conn.info.backend_pid
+            result = []
+            t = threading.Thread(target=lambda: result.append(conn.execute(
+                "SELECT pg_advisory_lock(%s), 'not cancelled'", (lock_key,)).fetchone()[1]))
+            t.start()
+            _wait_until_running(pg, pid, "pg_advisory_lock")
+            with socket.create_connection((px.host, px.port), timeout=10) as s:
+                s.sendall(struct.pack("!IIII", 16, CANCEL_REQUEST_CODE, pid, 0xDEADBEEF))
+                assert s.recv(1024) == b""  # the proxy closes without an answer
+            wait_for(lambda: "cancel request with unknown key ignored" in px.log_text(), 20,
+                     message="the proxy to log the ignored cancel request")
+            holder.execute("SELECT pg_advisory_unlock(%s)", (lock_key,))
+            t.join(30)
+            assert not t.is_alive()
+            assert result == ["not cancelled"]
+            assert "forwarding cancel request" not in px.log_text()
+    finally:
+        holder.close()
+    px.assert_alive()
 
 
 def test_cancel_while_result_is_backpressured(proxy):

@@ -7,16 +7,21 @@ failing every run is run retry.max_attempts times and the client sees only the l
 import psycopg
 import pytest
 
-from ouro_testlib import ServerError, parse_fields, query_message, raw_connect, wait_for
+from ouro_testlib import ServerError, message, parse_fields, query_message, raw_connect, wait_for
 from pooling_helpers import Runner, connect, scratch_db  # noqa: F401
 from test_observability_support import (json_records, metric_value, metrics_settings, scrape,
                                         wait_records)
 
-LOCK2 = """
+GATE = 7_340_101  # advisory lock key the test holds while the two clients line up
+
+# lock2(a, b) locks row a, waits at the gate (an advisory lock the test holds), then updates row
+# b. Two calls lock2(1, 2) and lock2(2, 1) that both reach the gate deadlock once it opens,
+# however slowly the machine runs. A re-run passes the open gate at once.
+LOCK2 = f"""
 CREATE FUNCTION lock2(a int, b int) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM 1 FROM t WHERE id = a FOR UPDATE;
-  PERFORM pg_sleep(0.3);
+  PERFORM pg_advisory_xact_lock_shared({GATE});
   UPDATE t SET v = v + 1 WHERE id = b;
 END $$"""
 
@@ -40,29 +45,52 @@ def rows(pg, dbname):
         return conn.execute("SELECT id, v FROM t ORDER BY id").fetchall()
 
 
-def wait_sleeping(pg, dbname, fragment):
-    """Waits until a backend of dbname runs a statement containing fragment and sits in
-    pg_sleep (wait_event PgSleep)."""
+def wait_blocked(pg, dbname, fragment, count=1):
+    """Waits until `count` backends of dbname run a statement containing fragment and wait for a
+    lock (the gate, or a row another transaction holds)."""
     sql = ("SELECT pid FROM pg_stat_activity WHERE datname = %s AND state = 'active' "
-           "AND wait_event = 'PgSleep' AND query LIKE %s AND pid <> pg_backend_pid()")
-    return wait_for(lambda: pg.super_query(sql, (dbname, f"%{fragment}%")), 20,
-                    message=f"a backend of {dbname} sleeping in {fragment!r}")
+           "AND wait_event_type = 'Lock' AND query LIKE %s AND pid <> pg_backend_pid()")
+
+    def blocked():
+        pids = pg.super_query(sql, (dbname, f"%{fragment}%"))
+        return pids if len(pids) >= count else None
+    return wait_for(blocked, 30, message=f"{count} backend(s) of {dbname} blocked in {fragment!r}")
+
+
+class Gate:
+    """The advisory lock GATE, held exclusively by a connection of the test until open()."""
+
+    def __init__(self, pg, dbname):
+        self.conn = psycopg.connect(pg.super_dsn(dbname), autocommit=True)
+        self.conn.execute("SELECT pg_advisory_lock(%s)", (GATE,))
+
+    def open(self):
+        self.conn.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
+
+    def close(self):
+        self.conn.close()
 
 
 def run_deadlock(pg, dbname, first, second):
-    """Runs first() (which must call lock2(1,2)) and, once its backend sleeps holding row 1,
-    second() (lock2(2,1)). Returns [(result or None, exception or None)] of both."""
-    a = Runner(first, name="lock2(1,2)")
-    a.start()
-    wait_sleeping(pg, dbname, "lock2(1, 2)")
-    b = Runner(second, name="lock2(2,1)")
-    b.start()
-    outcomes = []
-    for runner in (a, b):
-        try:
-            outcomes.append((runner.join_result(60), None))
-        except (psycopg.Error, ServerError) as e:
-            outcomes.append((None, e))
+    """Runs first() (which must call lock2(1,2)) and second() (lock2(2,1)); once both hold their
+    row and wait at the gate, opens it. Returns [(result or None, exception or None)] of both."""
+    gate = Gate(pg, dbname)
+    try:
+        a = Runner(first, name="lock2(1,2)")
+        a.start()
+        wait_blocked(pg, dbname, "lock2(1, 2)")
+        b = Runner(second, name="lock2(2,1)")
+        b.start()
+        wait_blocked(pg, dbname, "lock2(2, 1)")
+        gate.open()
+        outcomes = []
+        for runner in (a, b):
+            try:
+                outcomes.append((runner.join_result(60), None))
+            except (psycopg.Error, ServerError) as e:
+                outcomes.append((None, e))
+    finally:
+        gate.close()
     return outcomes
 
 
@@ -174,25 +202,33 @@ def test_serialization_failure_in_autocommit_is_retried(pg, proxy, scratch_db):
     options = "-c default_transaction_isolation=serializable"
     c1 = connect(px, scratch_db, options=options)
     c2 = connect(px, scratch_db, options=options)
-    sql = "UPDATE t SET v = v + 1 WHERE id = 1 AND pg_sleep(0.3) IS NOT NULL"
+    # Updates the row, then waits at the gate holding the row lock. The second update's snapshot
+    # predates the first's commit: once the gate opens it fails with 40001; its re-run succeeds.
+    sql = (f"WITH u AS (UPDATE t SET v = v + 1 WHERE id = 1 RETURNING v) "
+           f"SELECT v, pg_advisory_xact_lock_shared({GATE}) FROM u")
+    gate = Gate(pg, scratch_db)
     try:
         assert c1.execute("SHOW transaction_isolation").fetchone() == ("serializable",)
         first = Runner(lambda: c1.execute(sql).rowcount, name="first update")
         first.start()
-        wait_sleeping(pg, scratch_db, "UPDATE t SET v = v + 1")
+        wait_blocked(pg, scratch_db, "UPDATE t SET v = v + 1")
         second = Runner(lambda: c2.execute(sql).rowcount, name="second update")
         second.start()
+        wait_blocked(pg, scratch_db, "UPDATE t SET v = v + 1", count=2)
+        gate.open()
         assert first.join_result(60) == 1
         assert second.join_result(60) == 1, px.log_tail()
     finally:
+        gate.close()
         c1.close()
         c2.close()
     assert rows(pg, scratch_db) == [(1, 2)]
     retries = wait_records(px, "query_retry", where=lambda r: r.get("sqlstate") == "40001")
     assert len(retries) == 1, retries
     assert retries[0]["attempt"] == 1, retries
-    assert retries[0]["fingerprint"] == \
-        "update t set v = v + ? where id = ? and pg_sleep(?) is not null", retries
+    assert retries[0]["fingerprint"] == (
+        "with u as (update t set v = v + ? where id = ? returning v) "
+        "select v, pg_advisory_xact_lock_shared(?) from u"), retries
     assert json_records(px, "query_failed") == []
     wait_for(lambda: metric_value(scrape(px), "ouroboros_retries_total",
                                   reason="serialization_failure", outcome="success") == before + 1,
@@ -299,3 +335,118 @@ def test_request_with_more_than_1mib_of_output_is_not_retried(pg, proxy, seq_db)
     assert last_value(pg, seq_db) == 2000  # one run
     wait_records(px, "query_failed")
     assert json_records(px, "query_retry") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Once documented as known problems of retries (docs/observability.md); each case is now tested.
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_autocommit_copy_from_stdin_with_retries_on(pg, proxy, scratch_db, mode):
+    """A lone autocommit `COPY ... FROM STDIN` qualifies as a retryable request; the proxy must
+    still pass the server's CopyInResponse on at once (it once held it back and client and
+    server waited for each other)."""
+    with psycopg.connect(pg.dsn(dbname=scratch_db), autocommit=True) as conn:
+        conn.execute("CREATE TABLE c (id int, v text)")
+    px = proxy(pool={"mode": mode, "size": 2}, retry={"enabled": True, "max_attempts": 3})
+    raw = raw_connect(px, dbname=scratch_db)
+    raw.sock.settimeout(60)
+    try:
+        raw.send(query_message("COPY c FROM STDIN"))
+        mtype, _ = raw.read_message()
+        assert mtype == b"G", f"expected CopyInResponse, got {mtype!r}"
+        data = b"".join(b"%d\trow %d\n" % (i, i) for i in range(1, 1001))
+        raw.send(message(b"d", data) + message(b"c"))
+        answers = []
+        while True:
+            mtype, payload = raw.read_message()
+            answers.append((mtype, payload.rstrip(b"\0")))
+            if mtype == b"Z":
+                break
+        assert answers == [(b"C", b"COPY 1000"), (b"Z", b"I")], answers
+        assert raw.simple_query("SELECT count(*), max(id) FROM c") == [["1000", "1000"]]
+    finally:
+        raw.terminate()
+    px.assert_alive()
+
+
+def test_psql_copy_of_100000_rows_in_transaction_mode_with_retries_on(pg, proxy, scratch_db,
+                                                                       tmp_path):
+    """What a new user tries: psql's \\copy of 100,000 rows through transaction mode, retries
+    on (the default)."""
+    import os
+    import subprocess
+    with psycopg.connect(pg.dsn(dbname=scratch_db), autocommit=True) as conn:
+        conn.execute("CREATE TABLE big (id int PRIMARY KEY, v text)")
+    px = proxy(pool={"mode": "transaction", "size": 2}, retry={"enabled": True})
+    source = tmp_path / "rows.tsv"
+    source.write_text("".join(f"{i}\tvalue {i}\n" for i in range(1, 100_001)))
+    env = dict(os.environ, PGPASSWORD=pg.password, PGCONNECT_TIMEOUT="10")
+    cmd = [pg.bin("psql"), "-X", "-v", "ON_ERROR_STOP=1", "-h", px.host, "-p", str(px.port),
+           "-U", pg.user, "-d", scratch_db, "-c", f"\\copy big FROM '{source}'"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}\nproxy log:\n{px.log_tail()}"
+    assert proc.stdout.strip() == "COPY 100000", proc.stdout
+    assert rows_of(pg, scratch_db, "SELECT count(*), sum(id) FROM big") == [(100_000, 5_000_050_000)]
+    px.assert_alive()
+
+
+def rows_of(pg, dbname, sql):
+    with psycopg.connect(pg.dsn(dbname=dbname), autocommit=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_pipelined_request_during_retry_backoff_gets_both_answers(pg, proxy, seq_db):
+    """A client pipelines its next request while the proxy waits out the backoff before a re-run.
+    It must receive both answers, in order: the first request's (after its re-runs) and then the
+    second's (the first answer was once lost). The query_retry record is logged when the backoff
+    starts; the second request is sent after it, and the backoff (2s) leaves it time to arrive."""
+    px = proxy(pool=POOL, logging={"format": "json"},
+               retry={"enabled": True, "max_attempts": 3, "sqlstates": ["22012"],
+                      "backoff": {"initial": "2s", "max": "2s", "jitter": 0}})
+    raw = raw_connect(px, dbname=seq_db)
+    raw.sock.settimeout(60)
+    try:
+        # Fails on its first run (nextval = 1), succeeds on the re-run.
+        raw.send(query_message("SELECT 42 / (nextval('s')::int - 1)"))
+        wait_records(px, "query_retry", count=1, deadline=30)
+        raw.send(query_message("SELECT 'second'"))
+        first = raw_answer(raw)
+        second = raw_answer(raw)
+        assert first == ([["42"]], []), first
+        assert second == ([["second"]], []), second
+
+        # The same when every run fails: the client gets the last run's error, then the next
+        # request's answer.
+        raw.send(query_message("SELECT 1 / 0"))
+        wait_records(px, "query_retry", count=2, deadline=30)
+        raw.send(query_message("SELECT 'third'"))
+        first = raw_answer(raw)
+        second = raw_answer(raw)
+        assert first[0] == [] and [e.get("C") for e in first[1]] == ["22012"], first
+        assert second == ([["third"]], []), second
+        assert raw.simple_query("SELECT 'usable'") == [["usable"]]
+    finally:
+        raw.terminate()
+    px.assert_alive()
+
+
+def raw_answer(raw):
+    """(rows, [ErrorResponse fields]) of the next answer, up to its ReadyForQuery."""
+    import struct
+    rows, errors = [], []
+    while True:
+        mtype, payload = raw.read_message()
+        if mtype == b"D":
+            (n,) = struct.unpack("!H", payload[:2])
+            pos, row = 2, []
+            for _ in range(n):
+                (ln,) = struct.unpack("!i", payload[pos:pos + 4])
+                pos += 4
+                row.append(None if ln < 0 else payload[pos:pos + ln].decode())
+                pos += max(ln, 0)
+            rows.append(row)
+        elif mtype == b"E":
+            errors.append(parse_fields(payload))
+        elif mtype == b"Z":
+            return rows, errors

@@ -53,10 +53,27 @@ def parse_samples(text):
     return samples
 
 
-def metric_value(samples, name, **labels):
-    """Sum of the samples of `name` whose labels include `labels` (0.0 when none)."""
-    return sum(v for n, ls, v in samples
-               if n == name and all(ls.get(k) == str(want) for k, want in labels.items()))
+_REQUIRED = object()
+
+
+def metric_value(samples, name, default=_REQUIRED, **labels):
+    """Sum of the samples of `name` whose labels include `labels`. A series that is not there
+    fails the test (so `== 0` proves a zero was exported), unless `default` is given: the value
+    to use for a series the proxy has not created yet (a counter before its first event)."""
+    matching = [v for n, ls, v in samples
+                if n == name and all(ls.get(k) == str(want) for k, want in labels.items())]
+    if not matching:
+        if default is _REQUIRED:
+            names = sorted({n for n, _, _ in samples if n.startswith(name.rsplit("_", 1)[0])})
+            raise AssertionError(f"no sample of {name} with labels {labels} on /metrics "
+                                 f"(related series: {names[:20]})")
+        return default
+    return sum(matching)
+
+
+def unlabelled_metrics(px):
+    """{name: value} of the unlabelled samples on /metrics (waits for the metrics listener)."""
+    return {n: v for n, ls, v in scrape(px) if not ls}
 
 
 def scrape(px):

@@ -1,6 +1,8 @@
-"""Every pool and connection timeout, provoked once, with the error the client sees: the limits are
-configured small (500ms..1.5s) and the tests wait for their effect with deadlines, never with
-sleeps."""
+"""Every pool and connection timeout, provoked once, with the error the client sees. A timeout that
+must fire is configured small and the test asserts only on its outcome (the error), waiting with
+a generous deadline; where a client must get something done before a timeout (log in, send its
+next statement), the timeout is a few seconds, and a timeout that must not fire is shown not to by
+an event, never by a short window."""
 import re
 
 import psycopg
@@ -53,19 +55,22 @@ def test_query_wait_timeout_when_pool_is_saturated(pg, proxy, scratch_db):
 
 
 def test_client_login_timeout(proxy):
-    px = proxy(timeouts={"client_login_timeout": "500ms"})
-    with RawConn(px.host, px.port) as raw:  # connects and sends nothing
-        error = read_final_error(raw)
-    assert error.get("S") == "FATAL" and error.get("C") == "57P03", error
-    assert "client_login_timeout" in error.get("M", ""), error
-    with px.connect() as conn:  # a client that does log in is not affected
+    px = proxy(timeouts={"client_login_timeout": "3s"})
+    # Logs in (well within 3s) before the silent client connects, and is still connected after
+    # the silent client's timeout fired: the timer stops at login.
+    with px.connect() as conn:
+        with RawConn(px.host, px.port) as raw:  # connects and sends nothing
+            error = read_final_error(raw)
+        assert error.get("S") == "FATAL" and error.get("C") == "57P03", error
+        assert "client_login_timeout" in error.get("M", ""), error
         assert conn.execute("SELECT 1").fetchone() == (1,)
     px.assert_alive()
 
 
 @pytest.mark.parametrize("mode", ["transaction", "session"])
 def test_client_idle_timeout(pg, proxy, scratch_db, mode):
-    px = proxy(pool={"mode": mode, "size": 2, "client_idle_timeout": "500ms"})
+    # 2s: time enough to send the query right after login; then the client stays idle.
+    px = proxy(pool={"mode": mode, "size": 2, "client_idle_timeout": "2s"})
     with RawConn(px.host, px.port) as raw:
         raw.startup(pg.user, pg.password, scratch_db)
         assert raw.simple_query("SELECT 1") == [["1"]]
@@ -76,7 +81,8 @@ def test_client_idle_timeout(pg, proxy, scratch_db, mode):
 
 
 def test_idle_transaction_timeout_rolls_back(pg, proxy, scratch_db):
-    px = tx_proxy(proxy, idle_transaction_timeout="500ms")
+    # 2s: time enough between BEGIN and UPDATE; then the client stays idle in its transaction.
+    px = tx_proxy(proxy, idle_transaction_timeout="2s")
     with psycopg.connect(pg.dsn(dbname=scratch_db), autocommit=True) as conn:
         conn.execute("CREATE TABLE locked (id int PRIMARY KEY, v text)")
         conn.execute("INSERT INTO locked VALUES (1, 'original')")
@@ -95,10 +101,11 @@ def test_idle_transaction_timeout_rolls_back(pg, proxy, scratch_db):
         assert conn.execute("SELECT v FROM locked WHERE id = 1 FOR UPDATE").fetchone() == \
             ("original",)
         conn.commit()
-    # A client that is busy (not idle) inside its transaction is not cut off.
+    # A client that is busy (not idle) inside its transaction for longer than the timeout is not
+    # cut off: BEGIN and the statement in one request, so it is never idle before the sleep.
     with connect(px, scratch_db) as conn:
-        conn.execute("BEGIN")
-        assert conn.execute("SELECT pg_sleep(1.5), 'busy'").fetchone()[1] == "busy"
+        cur = conn.execute("BEGIN; SELECT pg_sleep(3), 'busy'")
+        assert cur.nextset() and cur.fetchone()[1] == "busy"
         conn.execute("COMMIT")
     px.assert_alive()
 
@@ -125,12 +132,12 @@ def test_server_idle_timeout_closes_idle_servers(pg, proxy, scratch_db):
     px = tx_proxy(proxy, server_idle_timeout="500ms", server_lifetime="0")
     with connect(px, scratch_db) as conn:
         first = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-        assert first in server_pids(pg, scratch_db)
         wait_for(lambda: first not in server_pids(pg, scratch_db), 20,
                  message=f"idle server {first} to be closed")
         second = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
         assert second != first
-        assert server_pids(pg, scratch_db) == {second}
+        # (The second server may be closed as idle already: only the first must be gone.)
+        assert first not in server_pids(pg, scratch_db)
     px.assert_alive()
 
 

@@ -25,8 +25,11 @@ TX = {"mode": "transaction"}
 
 def test_200_clients_share_10_servers(pg, proxy, scratch_db):
     clients, transactions, pool_size = 200, 3, 10
-    px = proxy(pool={"mode": "transaction", "size": pool_size, "query_wait_timeout": "60s"},
-               limits={"max_client_connections": 1000})
+    # 200 logins at once on a loaded machine (or under ASan) can take minutes: the test is about
+    # pooling, so the login and wait limits are far from anything it should meet.
+    px = proxy(pool={"mode": "transaction", "size": pool_size, "query_wait_timeout": "300s"},
+               limits={"max_client_connections": 1000},
+               timeouts={"client_login_timeout": "300s", "server_connect_timeout": "15s"})
     with psycopg.connect(pg.dsn(dbname=scratch_db), autocommit=True) as conn:
         conn.execute("CREATE TABLE hits (client int, i int, pid int)")
 
@@ -43,7 +46,7 @@ def test_200_clients_share_10_servers(pg, proxy, scratch_db):
     async def client(n):
         conn = await asyncpg.connect(host=px.host, port=px.port, user=pg.user,
                                      password=pg.password, database=scratch_db,
-                                     statement_cache_size=0, timeout=60)
+                                     statement_cache_size=0, timeout=300)
         try:
             pids = set()
             for i in range(transactions):
@@ -232,21 +235,31 @@ def test_cancel_reaches_the_server_the_client_uses_now(pg, proxy, scratch_db):
         held.rollback()
         held.close()
 
+        # The bystander runs until the test opens its gate (an advisory lock the test holds),
+        # so it is running for certain while the victim's cancel goes through.
+        gate_key = 7_340_201
+        gate = pg.connect_super(scratch_db)
+        gate.execute("SELECT pg_advisory_lock(%s)", (gate_key,))
         sleeper = Runner(lambda: victim.execute("SELECT pg_sleep(30), 'victim'").fetchone(),
                          name="victim")
-        slow = Runner(lambda: bystander.execute("SELECT pg_sleep(1), 'bystander'").fetchone()[1],
-                      name="bystander")
-        sleeper.start()
-        slow.start()
-        wait_running(pg, scratch_db, "pg_sleep(30)")
-        wait_running(pg, scratch_db, "pg_sleep(1)")
-        victim.cancel()
-        with pytest.raises(psycopg.errors.QueryCanceled) as exc:
-            sleeper.join_result(30)
-        assert exc.value.sqlstate == "57014"
-        assert settle_after_cancel(victim) == (1,)
-        assert other.execute("SELECT 'other'").fetchone() == ("other",)
-        assert slow.join_result(30) == "bystander"
+        slow = Runner(lambda: bystander.execute(
+            f"SELECT pg_advisory_xact_lock_shared({gate_key}), 'bystander'").fetchone()[1],
+            name="bystander")
+        try:
+            sleeper.start()
+            slow.start()
+            wait_running(pg, scratch_db, "pg_sleep(30)")
+            wait_running(pg, scratch_db, "pg_advisory_xact_lock_shared")
+            victim.cancel()
+            with pytest.raises(psycopg.errors.QueryCanceled) as exc:
+                sleeper.join_result(30)
+            assert exc.value.sqlstate == "57014"
+            assert settle_after_cancel(victim) == (1,)
+            assert other.execute("SELECT 'other'").fetchone() == ("other",)
+            gate.execute("SELECT pg_advisory_unlock(%s)", (gate_key,))
+            assert slow.join_result(30) == "bystander"
+        finally:
+            gate.close()
         # The cancelled client goes on.
         assert victim.execute("SELECT 2").fetchone() == (2,)
         assert bystander.execute("SELECT 3").fetchone() == (3,)

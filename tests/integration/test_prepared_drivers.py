@@ -12,6 +12,7 @@ import asyncpg
 import psycopg
 import pytest
 
+from ouro_testlib import missing_dependency
 from pooling_helpers import Runner, scratch_db  # noqa: F401
 
 NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node")
@@ -167,18 +168,21 @@ def test_psycopg_pipeline_mode_prepared_within_prepared_max(pg, proxy, scratch_d
 
 @pytest.fixture(scope="module")
 def node_pg():
+    """node, with node-postgres in tests/integration/node (deploy/install-deps.sh runs `npm
+    install` there). Missing pieces fail under CI=true; elsewhere npm install is tried first."""
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        missing_dependency("node is not installed (Debian package nodejs)")
     if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "pg")):
         npm = shutil.which("npm")
         if npm is None:
-            pytest.skip(f"node module pg missing in {NODE_DIR}/node_modules and npm is not installed")
+            missing_dependency(f"node module pg missing in {NODE_DIR}/node_modules and npm is not "
+                               "installed")
         proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR,
                               capture_output=True, text=True, timeout=300)
         if proc.returncode != 0 or not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "pg")):
-            pytest.skip(f"node module pg missing in {NODE_DIR}/node_modules and `npm install` failed "
-                        f"(exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+            missing_dependency(f"node module pg missing in {NODE_DIR}/node_modules and `npm install` "
+                               f"failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
     return node
 
 

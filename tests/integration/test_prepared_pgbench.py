@@ -4,33 +4,14 @@ the servers must prepare each statement about once, not once per client."""
 import os
 import re
 import subprocess
-import urllib.request
-
-import pytest
 
 from ouro_testlib import free_port
+from test_observability_support import unlabelled_metrics
 from pooling_helpers import scratch_db  # noqa: F401
 
 CLIENTS, TRANSACTIONS, POOL = 50, 50, 5
 # pgbench's built-in tpcb-like script: BEGIN, 3 UPDATEs, SELECT, INSERT, END, all prepared.
 SCRIPT_STATEMENTS = 7
-METRICS_RE = re.compile(r"metrics listening on (\S+):(\d+)")
-
-
-def metrics(px):
-    """{name: value} of the unlabelled samples on /metrics, or None when the proxy logged no
-    metrics listener."""
-    m = METRICS_RE.search(px.log_text())
-    if not m:
-        return None
-    with urllib.request.urlopen(f"http://{m.group(1)}:{m.group(2)}/metrics", timeout=10) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and "{" not in line:
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
 
 
 def _env(password):
@@ -61,9 +42,7 @@ def test_pgbench_prepared_50_clients_on_5_servers(pg, proxy, scratch_db):
     assert "ERROR" not in proc.stderr, report
     assert pg.super_query("SELECT count(*) FROM pgbench_history", dbname=scratch_db) == [(total,)]
 
-    counts = metrics(px)
-    if counts is None:
-        pytest.skip("metrics endpoint not yet available (no 'metrics listening on' in the proxy log)")
+    counts = unlabelled_metrics(px)
     print("prepared-statement counters:", {k: v for k, v in counts.items() if "prepared" in k})
     client_parses = counts["ouroboros_prepared_statements_client_parses_total"]
     server_parses = counts["ouroboros_prepared_statements_server_parses_total"]

@@ -37,9 +37,9 @@ def test_state_does_not_leak_to_the_next_client(pg, px):
         a.execute("LISTEN leftover_chan")
         a.execute("SELECT pg_advisory_lock(777)")
     with px.connect(application_name="second") as b:
-        if b.info.backend_pid != pid_a:
-            pytest.skip("the proxy did not reuse the server (it may close servers of ended "
-                        "sessions); nothing to check")
+        # A pool of one: the second session must run on the same, cleaned, backend.
+        assert b.info.backend_pid == pid_a, "the proxy did not reuse the server"
+        assert b.execute("SELECT pg_backend_pid()").fetchone() == (pid_a,)
         _fresh_session_checks(b, "second")
 
 

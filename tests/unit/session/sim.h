@@ -404,6 +404,7 @@ struct Pooler {
       append(c.received, route.answers);
       for (auto id : route.not_prepared) s.prepared.forget(id, false);
       for (auto id : route.not_closed) s.prepared.queue_close({id, session::server_statement_name(id)});
+      undo_name_changes(route, c.statements);
       if (route.stale_statement != 0) s.prepared.forget(route.stale_statement, true);
     }
   }
