@@ -23,6 +23,16 @@ void InputBuffer::release_if_empty() {
   begin_ = end_ = 0;
 }
 
+void InputBuffer::compact() {
+  if (!pool_ || data_.size() != BufferPool::kBlockSize || size() > BufferPool::kBlockSize / 8) return;
+  std::vector<std::uint8_t> own(data_.begin() + static_cast<std::ptrdiff_t>(begin_),
+                                data_.begin() + static_cast<std::ptrdiff_t>(end_));
+  pool_->give(std::move(data_));
+  data_ = std::move(own);
+  end_ = data_.size();
+  begin_ = 0;
+}
+
 std::span<std::uint8_t> InputBuffer::tail(std::size_t want) {
   if (data_.empty() && pool_ && limit_ >= BufferPool::kBlockSize) data_ = pool_->take();
   if (data_.size() - end_ >= want) return {data_.data() + end_, data_.size() - end_};

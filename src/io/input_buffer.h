@@ -33,6 +33,9 @@ class InputBuffer {
   void set_limit(std::size_t limit) { limit_ = limit; }
   // Everything was consumed: the storage goes back to the pool (an idle connection holds none).
   void release_if_empty();
+  // A few bytes that must wait (a request queued for a server): kept in storage of their own
+  // size, and the pool's block goes back, so thousands of waiting clients do not hold 64 KiB each.
+  void compact();
   bool holds_storage() const { return !data_.empty(); }
 
  private:

@@ -90,7 +90,10 @@ void ClientConnection::on_readable(io::InputBuffer& input) {
       // stops only when no server came at once (stopping and restarting costs two epoll_ctl).
       wait_for_server();
       proxy_.request_server(*this);
-      if (state_ == State::WaitingForServer) transport_->stop_reading();
+      if (state_ == State::WaitingForServer) {
+        transport_->stop_reading();
+        input.compact();
+      }
       return;
     }
     case State::WaitingForServer:

@@ -73,3 +73,20 @@ TEST_CASE("without a pool the buffer keeps its storage") {
   in.release_if_empty();
   CHECK(in.holds_storage());
 }
+
+TEST_CASE("compact keeps waiting bytes in storage of their own and gives the block back") {
+  BufferPool pool;
+  InputBuffer in(1 << 20, &pool);
+  put(in, "xxQ-request");
+  in.consume(2);
+  in.compact();
+  CHECK(pool.kept() == 1);
+  CHECK(in.size() == 9);
+  CHECK(std::memcmp(in.view().data(), "Q-request", 9) == 0);
+  put(in, "+more");  // grows beyond its own size when more arrives
+  CHECK(std::memcmp(in.view().data(), "Q-request+more", 14) == 0);
+  in.consume(in.size());
+  in.release_if_empty();
+  CHECK_FALSE(in.holds_storage());
+  CHECK(pool.kept() == 1);  // the grown storage was not a block: freed, not kept
+}
