@@ -147,9 +147,14 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
   parameters_ = pool::session_parameters(packet.parameters);
   desired_ = pool::startup_settings(parameters_);
 
-  const auto& auth = proxy_.config().auth;
+  // The authenticator keeps this snapshot of the configuration alive: a reload may come before
+  // the client answers.
+  auto snapshot = proxy_.config_snapshot();
+  const auto& auth = snapshot->auth;
   auto user_it = auth.users.find(user_);
-  const config::UserConfig* user = user_it == auth.users.end() ? nullptr : &user_it->second;
+  std::shared_ptr<const config::UserConfig> user;
+  if (user_it != auth.users.end())
+    user = std::shared_ptr<const config::UserConfig>(snapshot, &user_it->second);
   std::optional<protocol::ScramVerifier> verifier;
   if (user && auth.type != config::AuthType::Trust) verifier = proxy_.scram_verifier_for(user_);
   authenticator_.emplace(auth.type, user_, user, std::move(verifier), proxy_.mock_salt_for(user_));
