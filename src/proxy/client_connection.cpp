@@ -879,6 +879,12 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
     unlinked();
     return;
   }
+  if (lost.cut_mid_message) {
+    // The client holds the start of a message whose rest will never come: any byte more (an
+    // ErrorResponse) would be read as that message's content. Closing is the only clean end.
+    transport_->close_after_flush();
+    return close();
+  }
   fail(fatal(sqlstate::kConnectionFailure, "server connection lost: " + std::string(reason)));
 }
 

@@ -431,7 +431,8 @@ void ServerConnection::close(std::string_view reason) {
     login_failed({"FATAL", std::string(sqlstate::kConnectionFailure), std::string(reason), {}});
     return;
   }
-  LostRequest lost{replies_.pending_ready(), !extended_pending_ && !stream_.mid_message(), transaction_status_};
+  LostRequest lost{replies_.pending_ready(), !extended_pending_ && !stream_.mid_message(), transaction_status_,
+                   state_ == State::Linked && forwarding_ && stream_.mid_message()};
   state_ = State::Closed;
   std::string why(reason);
   if (!fatal_message_.empty()) why += " (" + fatal_message_ + ")";
