@@ -408,6 +408,7 @@ void ServerConnection::send_from_client(Bytes bytes, bool extended_pending) {
 void ServerConnection::cancel_running_query(std::string reason) {
   if (state_ != State::Linked || !request_in_flight()) return;
   cancel_reason_ = std::move(reason);
+  proxy_.log().info("server {}: cancelling the running query: {}", id_, cancel_reason_);
   proxy_.forward_cancel(*this);
 }
 

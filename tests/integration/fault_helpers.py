@@ -43,7 +43,7 @@ class Ledger:
         self.lock = threading.Lock()
         self.acked = []
         self.unknown = []
-        self.errors = []  # (sqlstate or None, message) of failed INSERTs
+        self.errors = []  # (sqlstate or None, message, connection broken) of failed INSERTs
         self.connect_errors = []  # messages of failed connection attempts (no INSERT sent)
 
     def ack(self, i):
@@ -54,10 +54,10 @@ class Ledger:
         with self.lock:
             self.connect_errors.append(str(error).strip())
 
-    def fail(self, i, error):
+    def fail(self, i, error, broken=False):
         with self.lock:
             self.unknown.append(i)
-            self.errors.append((getattr(error, "sqlstate", None), str(error).strip()))
+            self.errors.append((getattr(error, "sqlstate", None), str(error).strip(), broken))
 
 
 def create_ledger_table(conn, table):
@@ -115,12 +115,14 @@ class Writers:
                     self.progress[w] += 1
                 except psycopg.OperationalError as e:
                     # A failed connect never sent the INSERT: nothing unknown about it.
-                    if conn is not None:
-                        self.ledger.fail(i, e)
-                    else:
+                    if conn is None:
                         self.ledger.connect_failed(e)
-                    if conn is not None and (conn.closed or conn.broken):
-                        conn = None
+                    else:
+                        broken = conn.closed or conn.broken
+                        self.ledger.fail(i, e, broken)
+                        if broken:
+                            conn.close()
+                            conn = None
                     if not self.reconnect:
                         return
                     self.stop_event.wait(0.05)  # do not spin while the database is away
