@@ -9,12 +9,12 @@ namespace ouroboros::auth {
 using protocol::ScramVerifier;
 
 ClientAuthenticator::ClientAuthenticator(config::AuthType type, std::string user_name,
-                                         const config::UserConfig* user,
+                                         std::shared_ptr<const config::UserConfig> user,
                                          std::optional<ScramVerifier> scram_verifier,
                                          std::string mock_salt)
     : type_(type),
       user_name_(std::move(user_name)),
-      user_(user),
+      user_(std::move(user)),
       verifier_(std::move(scram_verifier)),
       mock_salt_(std::move(mock_salt)) {
   if (type_ == config::AuthType::Trust) {

@@ -2,6 +2,7 @@
 // Server side of client authentication: the proxy asks for and checks the client's password as
 // auth.type says (SCRAM-SHA-256, md5 or trust). Unknown users go through the same exchange and
 // fail at its end, as PostgreSQL does, so the outcome does not reveal which users exist.
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -20,10 +21,12 @@ struct AuthStep {
 
 class ClientAuthenticator {
  public:
-  // `user` is null for an unknown user. `scram_verifier` is the verifier to check against (the
-  // configured one, or one derived once from a plain password); `mock_salt` seeds the fake
-  // exchange for unknown users.
-  ClientAuthenticator(config::AuthType type, std::string user_name, const config::UserConfig* user,
+  // `user` is null for an unknown user; it keeps the configuration it points into alive (an
+  // aliasing pointer into a config::Config snapshot), so a reload during the exchange cannot free
+  // it. `scram_verifier` is the verifier to check against (the configured one, or one derived once
+  // from a plain password); `mock_salt` seeds the fake exchange for unknown users.
+  ClientAuthenticator(config::AuthType type, std::string user_name,
+                      std::shared_ptr<const config::UserConfig> user,
                       std::optional<protocol::ScramVerifier> scram_verifier, std::string mock_salt);
 
   // The first request to the client (or Success for trust).
@@ -41,7 +44,7 @@ class ClientAuthenticator {
 
   config::AuthType type_;
   std::string user_name_;
-  const config::UserConfig* user_;
+  std::shared_ptr<const config::UserConfig> user_;
   std::optional<protocol::ScramVerifier> verifier_;
   std::string mock_salt_;
   Method method_ = Method::Scram;

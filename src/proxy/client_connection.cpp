@@ -154,9 +154,14 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
   parameters_ = pool::session_parameters(packet.parameters);
   set_desired_settings(pool::startup_settings(parameters_));
 
-  const auto& auth = proxy_.config().auth;
+  // The authenticator keeps this snapshot of the configuration alive: a reload may come before
+  // the client answers.
+  auto snapshot = proxy_.config_snapshot();
+  const auto& auth = snapshot->auth;
   auto user_it = auth.users.find(user_);
-  const config::UserConfig* user = user_it == auth.users.end() ? nullptr : &user_it->second;
+  std::shared_ptr<const config::UserConfig> user;
+  if (user_it != auth.users.end())
+    user = std::shared_ptr<const config::UserConfig>(snapshot, &user_it->second);
   std::optional<protocol::ScramVerifier> verifier;
   if (user && auth.type != config::AuthType::Trust) verifier = proxy_.scram_verifier_for(user_);
   authenticator_.emplace(auth.type, user_, user, std::move(verifier), proxy_.mock_salt_for(user_));
@@ -989,6 +994,14 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
   std::optional<protocol::ErrorFields> said;
   if (lost.fatal_error.size() > 5) said = protocol::decode_error_fields(lost.fatal_error.subspan(5));
   proxy_.log().warn("client {} ({}): server connection lost: {}", id_, peer_, reason);
+  if (lost.cut_mid_message) {
+    // The client holds the start of a message whose rest will never come: any byte more (an
+    // ErrorResponse) would be read as that message's content. Closing is the only clean end.
+    retry_reset();
+    requests_.clear();
+    transport_->close_after_flush();
+    return close();
+  }
   if ((mode_ == config::PoolMode::Session || !lost.recoverable) && said) {
     // What the statement sent before the server died goes first, as on a direct connection.
     if (retry_.holding) retry_release_held();

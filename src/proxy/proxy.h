@@ -80,7 +80,10 @@ class Proxy {
   void reload(std::shared_ptr<const config::Config> config);
 
   io::EventLoop& loop() { return loop_; }
+  // The running configuration. A reload replaces (and may free) it: take no reference into it
+  // that outlives the current call; hold a snapshot instead.
   const config::Config& config() const { return *config_; }
+  std::shared_ptr<const config::Config> config_snapshot() const { return config_; }
   spdlog::logger& log() { return log_; }
   RandomSource& random() { return random_; }
 

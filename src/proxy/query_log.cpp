@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "sql/error_redact.h"
 #include "sql/redact.h"
 #include "sql/trace_context.h"
 
@@ -50,11 +51,15 @@ void QueryLog::write(std::string_view kind, spdlog::level::level_enum level, con
   // Field order is fixed so text records read the same way every time.
   std::vector<std::pair<std::string_view, std::string>> fields;
   if (event.error) {
+    // PostgreSQL quotes the offending values in its messages: they are hidden whenever the
+    // statement's literals are (the client still receives the full error).
+    bool hide_values = !logging_.log_literals || statement != event.sql;
+    auto text = [&](const std::string& s) { return hide_values ? sql::redact_error_text(s) : s; };
     fields.emplace_back("sqlstate", event.error->sqlstate);
     fields.emplace_back("severity", event.error->severity);
-    fields.emplace_back("error", event.error->message);
-    if (!event.error->detail.empty()) fields.emplace_back("detail", event.error->detail);
-    if (!event.error->hint.empty()) fields.emplace_back("hint", event.error->hint);
+    fields.emplace_back("error", text(event.error->message));
+    if (!event.error->detail.empty()) fields.emplace_back("detail", text(event.error->detail));
+    if (!event.error->hint.empty()) fields.emplace_back("hint", text(event.error->hint));
   }
   fields.emplace_back("statement", statement);
   if (!event.statement_name.empty()) fields.emplace_back("statement_name", std::string(event.statement_name));

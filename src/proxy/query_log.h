@@ -1,7 +1,8 @@
 #pragma once
 // Failed-query, slow-query and retry log records: one record per statement, JSON or text as
 // logging.format says. Statement text is redacted unless logging.log_literals is set, and
-// statements that may carry passwords are always redacted.
+// statements that may carry passwords are always redacted; the values PostgreSQL quotes in the
+// error's message, DETAIL and HINT are hidden whenever the statement's literals are.
 #include <spdlog/logger.h>
 
 #include <chrono>

@@ -428,6 +428,7 @@ void ServerConnection::send_from_client(Bytes bytes, bool extended_pending) {
 void ServerConnection::cancel_running_query(std::string reason) {
   if (state_ != State::Linked || !request_in_flight()) return;
   cancel_reason_ = std::move(reason);
+  proxy_.log().info("server {}: cancelling the running query: {}", id_, cancel_reason_);
   proxy_.forward_cancel(*this);
 }
 
@@ -452,7 +453,7 @@ void ServerConnection::close(std::string_view reason) {
     return;
   }
   LostRequest lost{replies_.pending_ready(), !extended_pending_ && !stream_.mid_message(), transaction_status_,
-                   fatal_error_};
+                   state_ == State::Linked && forwarding_ && stream_.mid_message(), fatal_error_};
   state_ = State::Closed;
   std::string why(reason);
   if (!fatal_message_.empty()) why += " (" + fatal_message_ + ")";

@@ -46,6 +46,7 @@ struct LostRequest {
   int replies_expected = 0;  // ReadyForQuery messages the client still waits for
   bool recoverable = false;  // the client can be told with an error and carry on
   char transaction_status = 'I';  // as the client last saw it
+  bool cut_mid_message = false;   // the client got part of a message whose rest never comes
   // PostgreSQL's own ErrorResponse (FATAL or PANIC, the whole message) sent before it closed;
   // empty when the server vanished without one.
   ByteView fatal_error;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -69,11 +70,11 @@ Bytes bytes_of(std::string_view s) {
   return Bytes(v.begin(), v.end());
 }
 
-config::UserConfig user(std::string name, std::string password) {
+std::shared_ptr<const config::UserConfig> user(std::string name, std::string password) {
   config::UserConfig u;
   u.name = std::move(name);
   u.password = std::move(password);
-  return u;
+  return std::make_shared<const config::UserConfig>(std::move(u));
 }
 
 BackendCredentials with_password(std::string name, std::string password) {
@@ -154,7 +155,7 @@ const std::vector<std::int32_t> kScramRejected = {kSasl, kSaslContinue};
 TEST_CASE("scram with a plain configured password succeeds and yields scram_keys") {
   auto alice = user("alice", "secret");
   const auto verifier = ScramVerifier::from_password("secret", "0123456789abcdef");
-  ClientAuthenticator server(AuthType::ScramSha256, "alice", &alice, verifier, kMockSalt);
+  ClientAuthenticator server(AuthType::ScramSha256, "alice", alice, verifier, kMockSalt);
   BackendAuthenticator client(with_password("alice", "secret"));
   CHECK_FALSE(server.scram_keys().has_value());
 
@@ -169,9 +170,9 @@ TEST_CASE("scram with a plain configured password succeeds and yields scram_keys
 
 TEST_CASE("scram with a configured SCRAM verifier and a client holding the plain password") {
   auto alice = user("alice", kPostgresVerifier);
-  const auto verifier = ScramVerifier::parse(alice.password);
+  const auto verifier = ScramVerifier::parse(alice->password);
   REQUIRE(verifier);
-  ClientAuthenticator server(AuthType::ScramSha256, "alice", &alice, verifier, kMockSalt);
+  ClientAuthenticator server(AuthType::ScramSha256, "alice", alice, verifier, kMockSalt);
   BackendAuthenticator client(BackendCredentials::from_secret("alice", "secret", std::nullopt));
   const Exchange ex = run(server, client);
   CHECK(ex.result == R::Success);
@@ -181,10 +182,10 @@ TEST_CASE("scram with a configured SCRAM verifier and a client holding the plain
 
 TEST_CASE("recovered scram_keys log in again without the password") {
   auto alice = user("alice", kPostgresVerifier);
-  const auto verifier = ScramVerifier::parse(alice.password);
+  const auto verifier = ScramVerifier::parse(alice->password);
   REQUIRE(verifier);
 
-  ClientAuthenticator first(AuthType::ScramSha256, "alice", &alice, verifier, kMockSalt);
+  ClientAuthenticator first(AuthType::ScramSha256, "alice", alice, verifier, kMockSalt);
   BackendAuthenticator with_pw(with_password("alice", "secret"));
   REQUIRE(run(first, with_pw).result == R::Success);
   REQUIRE(first.scram_keys().has_value());
@@ -197,7 +198,7 @@ TEST_CASE("recovered scram_keys log in again without the password") {
   CHECK_FALSE(creds.md5_hash.has_value());
 
   SUBCASE("against the same verifier") {
-    ClientAuthenticator second(AuthType::ScramSha256, "alice", &alice, verifier, kMockSalt);
+    ClientAuthenticator second(AuthType::ScramSha256, "alice", alice, verifier, kMockSalt);
     BackendAuthenticator with_keys(creds);
     const Exchange ex = run(second, with_keys);
     CHECK(ex.result == R::Success);
@@ -207,7 +208,7 @@ TEST_CASE("recovered scram_keys log in again without the password") {
   }
   SUBCASE("against a verifier of the same password with another salt: rejected") {
     const auto other = ScramVerifier::from_password("secret", "another-salt");
-    ClientAuthenticator second(AuthType::ScramSha256, "alice", &alice, other, kMockSalt);
+    ClientAuthenticator second(AuthType::ScramSha256, "alice", alice, other, kMockSalt);
     BackendAuthenticator with_keys(creds);
     const Exchange ex = run(second, with_keys);
     CHECK(ex.result == R::ServerRejected);
@@ -218,7 +219,7 @@ TEST_CASE("recovered scram_keys log in again without the password") {
 
 TEST_CASE("scram with a wrong password is rejected at the proof") {
   auto alice = user("alice", "secret");
-  ClientAuthenticator server(AuthType::ScramSha256, "alice", &alice,
+  ClientAuthenticator server(AuthType::ScramSha256, "alice", alice,
                              ScramVerifier::from_password("secret", "salt-salt-salt"), kMockSalt);
   BackendAuthenticator client(with_password("alice", "Secret"));
   const Exchange ex = run(server, client);
@@ -264,7 +265,7 @@ TEST_CASE("unknown users see a stable fake salt derived from mock_salt") {
 
 TEST_CASE("scram with an md5 hash configured cannot succeed (no verifier)") {
   auto alice = user("alice", protocol::md5_stored_hash("secret", "alice"));
-  ClientAuthenticator server(AuthType::ScramSha256, "alice", &alice, std::nullopt, kMockSalt);
+  ClientAuthenticator server(AuthType::ScramSha256, "alice", alice, std::nullopt, kMockSalt);
   BackendAuthenticator client(with_password("alice", "secret"));
   const Exchange ex = run(server, client);
   CHECK(ex.result == R::ServerRejected);
@@ -273,7 +274,7 @@ TEST_CASE("scram with an md5 hash configured cannot succeed (no verifier)") {
 
 TEST_CASE("a tampered server signature in SASLFinal is rejected by the backend side") {
   auto alice = user("alice", "secret");
-  ClientAuthenticator server(AuthType::ScramSha256, "alice", &alice,
+  ClientAuthenticator server(AuthType::ScramSha256, "alice", alice,
                              ScramVerifier::from_password("secret", "salt-salt-salt"), kMockSalt);
   BackendAuthenticator client(with_password("alice", "secret"));
   bool tampered = false;
@@ -293,7 +294,7 @@ TEST_CASE("a tampered server signature in SASLFinal is rejected by the backend s
 
 TEST_CASE("a tampered salt in SASLContinue makes the proof fail at the server side") {
   auto alice = user("alice", "secret");
-  ClientAuthenticator server(AuthType::ScramSha256, "alice", &alice,
+  ClientAuthenticator server(AuthType::ScramSha256, "alice", alice,
                              ScramVerifier::from_password("secret", "salt-salt-salt"), kMockSalt);
   BackendAuthenticator client(with_password("alice", "secret"));
   const Exchange ex = run(server, client, [&](std::int32_t code, Bytes& body) {
@@ -314,7 +315,7 @@ TEST_CASE("a tampered salt in SASLContinue makes the proof fail at the server si
 
 TEST_CASE("md5 with a plain configured password") {
   auto bob = user("bob", "hunter2");
-  ClientAuthenticator server(AuthType::Md5, "bob", &bob, ScramVerifier::from_password("hunter2", "s"),
+  ClientAuthenticator server(AuthType::Md5, "bob", bob, ScramVerifier::from_password("hunter2", "s"),
                              kMockSalt);
   SUBCASE("right password") {
     BackendAuthenticator client(with_password("bob", "hunter2"));
@@ -334,13 +335,13 @@ TEST_CASE("md5 with a plain configured password") {
 
 TEST_CASE("md5 with an md5 hash configured") {
   auto bob = user("bob", protocol::md5_stored_hash("hunter2", "bob"));
-  ClientAuthenticator server(AuthType::Md5, "bob", &bob, std::nullopt, kMockSalt);
+  ClientAuthenticator server(AuthType::Md5, "bob", bob, std::nullopt, kMockSalt);
   SUBCASE("client with the plain password") {
     BackendAuthenticator client(with_password("bob", "hunter2"));
     CHECK(run(server, client).result == R::Success);
   }
   SUBCASE("client with only the same md5 hash") {
-    BackendAuthenticator client(BackendCredentials::from_secret("bob", bob.password, std::nullopt));
+    BackendAuthenticator client(BackendCredentials::from_secret("bob", bob->password, std::nullopt));
     const Exchange ex = run(server, client);
     CHECK(ex.result == R::Success);
     CHECK(ex.codes == std::vector<std::int32_t>{kMd5, kOk});
@@ -348,6 +349,26 @@ TEST_CASE("md5 with an md5 hash configured") {
   SUBCASE("client hashing the password with another user name") {
     BackendAuthenticator client(with_password("robert", "hunter2"));
     CHECK(run(server, client).result == R::ServerRejected);
+  }
+}
+
+TEST_CASE("md5 and scram logins outlive the configuration they started with (reload mid-login)") {
+  // The proxy hands the authenticator a pointer into its configuration snapshot; a reload drops
+  // the proxy's reference while the client is still answering. The exchange must keep it alive.
+  for (AuthType type : {AuthType::Md5, AuthType::ScramSha256}) {
+    auto config = std::make_shared<config::Config>();
+    config->auth.users["bob"] = *user("bob", "hunter2");
+    std::weak_ptr<const config::Config> watch = config;
+    std::optional<ScramVerifier> verifier;
+    if (type == AuthType::ScramSha256) verifier = ScramVerifier::from_password("hunter2", "s");
+    ClientAuthenticator server(type, "bob",
+                               std::shared_ptr<const config::UserConfig>(config, &config->auth.users["bob"]),
+                               verifier, kMockSalt);
+    BackendAuthenticator client(with_password("bob", "hunter2"));
+    const Exchange ex = run(server, client, [&](std::int32_t, Bytes&) { config.reset(); });
+    CHECK(ex.result == R::Success);
+    CHECK_FALSE(config);
+    CHECK_FALSE(watch.expired());  // the authenticator still holds the snapshot
   }
 }
 
@@ -362,7 +383,7 @@ TEST_CASE("md5 with an unknown user: md5 challenge, then failure") {
 
 TEST_CASE("md5 auth type with a SCRAM verifier configured falls back to SCRAM") {
   auto alice = user("alice", kPostgresVerifier);
-  ClientAuthenticator server(AuthType::Md5, "alice", &alice, ScramVerifier::parse(alice.password),
+  ClientAuthenticator server(AuthType::Md5, "alice", alice, ScramVerifier::parse(alice->password),
                              kMockSalt);
   BackendAuthenticator client(with_password("alice", "secret"));
   const Exchange ex = run(server, client);
@@ -374,7 +395,7 @@ TEST_CASE("md5 auth type with a SCRAM verifier configured falls back to SCRAM") 
 TEST_CASE("md5 challenges use a fresh salt each time") {
   auto bob = user("bob", "hunter2");
   auto salt_of = [&] {
-    ClientAuthenticator server(AuthType::Md5, "bob", &bob, std::nullopt, kMockSalt);
+    ClientAuthenticator server(AuthType::Md5, "bob", bob, std::nullopt, kMockSalt);
     AuthStep step = server.start();
     auto messages = split(step.out);
     REQUIRE(messages.size() == 1);
@@ -390,8 +411,7 @@ TEST_CASE("md5 challenges use a fresh salt each time") {
 
 TEST_CASE("trust succeeds at once") {
   auto alice = user("alice", "secret");
-  for (const config::UserConfig* u : {static_cast<const config::UserConfig*>(&alice),
-                                      static_cast<const config::UserConfig*>(nullptr)}) {
+  for (const auto& u : {alice, std::shared_ptr<const config::UserConfig>()}) {
     ClientAuthenticator server(AuthType::Trust, "alice", u, std::nullopt, kMockSalt);
     BackendAuthenticator client(BackendCredentials{});
     const Exchange ex = run(server, client);
@@ -400,7 +420,7 @@ TEST_CASE("trust succeeds at once") {
     CHECK(ex.password_messages == 0);
   }
   // And after Success, any password message is refused.
-  ClientAuthenticator server(AuthType::Trust, "alice", &alice, std::nullopt, kMockSalt);
+  ClientAuthenticator server(AuthType::Trust, "alice", alice, std::nullopt, kMockSalt);
   REQUIRE(server.start().kind == AuthStep::Kind::Success);
   CHECK(server.on_password_message(bytes_of(std::string("secret\0", 7))).kind == AuthStep::Kind::Failure);
 }
@@ -590,10 +610,10 @@ Bytes concat(Bytes a, const Bytes& b) {
 
 TEST_CASE("password message before start() or after the end is refused") {
   auto alice = user("alice", "secret");
-  ClientAuthenticator server(AuthType::Md5, "alice", &alice, std::nullopt, kMockSalt);
+  ClientAuthenticator server(AuthType::Md5, "alice", alice, std::nullopt, kMockSalt);
   CHECK(server.on_password_message(bytes_of(std::string("x\0", 2))).kind == AuthStep::Kind::Failure);
 
-  ClientAuthenticator done(AuthType::Md5, "alice", &alice, std::nullopt, kMockSalt);
+  ClientAuthenticator done(AuthType::Md5, "alice", alice, std::nullopt, kMockSalt);
   done.start();
   CHECK(done.on_password_message(bytes_of("garbage")).kind == AuthStep::Kind::Failure);
   // After a failure the exchange is over, even for a well-formed message.
@@ -610,7 +630,7 @@ TEST_CASE("malformed md5 password messages fail") {
   };
   for (const Bytes& body : bodies) {
     CAPTURE(body.size());
-    ClientAuthenticator server(AuthType::Md5, "bob", &bob, std::nullopt, kMockSalt);
+    ClientAuthenticator server(AuthType::Md5, "bob", bob, std::nullopt, kMockSalt);
     REQUIRE(server.start().kind == AuthStep::Kind::Send);
     AuthStep step = server.on_password_message(body);
     CHECK(step.kind == AuthStep::Kind::Failure);
@@ -641,7 +661,7 @@ TEST_CASE("malformed SASLInitialResponse bodies fail") {
   };
   for (std::size_t i = 0; i < bodies.size(); ++i) {
     CAPTURE(i);
-    ClientAuthenticator server(AuthType::ScramSha256, "alice", &alice, verifier, kMockSalt);
+    ClientAuthenticator server(AuthType::ScramSha256, "alice", alice, verifier, kMockSalt);
     REQUIRE(server.start().kind == AuthStep::Kind::Send);
     AuthStep step = server.on_password_message(bodies[i]);
     CHECK(step.kind == AuthStep::Kind::Failure);
@@ -669,7 +689,7 @@ TEST_CASE("malformed or forged SASLResponse bodies fail") {
     return data.substr(2, data.find(',') - 2);  // the combined nonce
   };
 
-  ClientAuthenticator probe(AuthType::ScramSha256, "alice", &alice, verifier, kMockSalt);
+  ClientAuthenticator probe(AuthType::ScramSha256, "alice", alice, verifier, kMockSalt);
   const std::string nonce = at_final_stage(probe);
   CHECK(nonce.size() > client_nonce.size());
 
@@ -689,7 +709,7 @@ TEST_CASE("malformed or forged SASLResponse bodies fail") {
   };
   for (std::size_t i = 0; i < bodies.size(); ++i) {
     CAPTURE(i);
-    ClientAuthenticator server(AuthType::ScramSha256, "alice", &alice, verifier, kMockSalt);
+    ClientAuthenticator server(AuthType::ScramSha256, "alice", alice, verifier, kMockSalt);
     at_final_stage(server);
     AuthStep step = server.on_password_message(bytes_of(bodies[i]));
     CHECK(step.kind == AuthStep::Kind::Failure);
@@ -712,7 +732,7 @@ TEST_CASE("random password-message bodies at every stage never succeed and never
   int failures = 0;
   for (int i = 0; i < 300; ++i) {
     const AuthType type = i % 2 ? AuthType::Md5 : AuthType::ScramSha256;
-    ClientAuthenticator server(type, "alice", &alice, verifier, kMockSalt);
+    ClientAuthenticator server(type, "alice", alice, verifier, kMockSalt);
     REQUIRE(server.start().kind == AuthStep::Kind::Send);
     if (type == AuthType::ScramSha256 && i % 4 == 0) {
       // Reach the final stage first.
