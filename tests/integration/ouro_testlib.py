@@ -601,3 +601,27 @@ def connect_error_sqlstate(host, port, user, password, dbname, timeout=15):
         return None
 
     return asyncio.run(attempt())
+
+
+def first_query_error_sqlstate(host, port, user, password, dbname, timeout=15):
+    """Connects with asyncpg and runs SELECT 1; returns the SQLSTATE of the error that ends either
+    step, or None if both succeed. A login may complete without a server, so a client that needs
+    a server only learns at its first query that none can be had."""
+    import asyncio
+    import asyncpg
+
+    async def attempt():
+        try:
+            conn = await asyncpg.connect(host=host, port=port, user=user, password=password,
+                                         database=dbname, timeout=timeout)
+        except asyncpg.PostgresError as e:
+            return e.sqlstate
+        try:
+            await conn.fetchval("SELECT 1", timeout=timeout)
+        except asyncpg.PostgresError as e:
+            return e.sqlstate
+        finally:
+            conn.terminate()
+        return None
+
+    return asyncio.run(attempt())

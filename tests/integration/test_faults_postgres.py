@@ -9,7 +9,7 @@ import pytest
 
 from fault_helpers import (Baseline, Frozen, Writers, assert_serves, check_ledger, clean_failure,
                            create_ledger_table)
-from ouro_testlib import connect_error_sqlstate, small_asan_quarantine_env
+from ouro_testlib import first_query_error_sqlstate, small_asan_quarantine_env
 from pooling_helpers import Runner, backend_entry, connect, private_cluster, wait_log  # noqa: F401
 
 WRITERS = 8
@@ -100,8 +100,8 @@ def test_frozen_postgres_past_query_and_connect_timeouts(proxy, private_cluster,
         # A client that needs a new server (the writers hold all the others): the connection
         # attempts time out and, after query_wait_timeout, the client is told so instead of
         # waiting forever.
-        probe = Runner(lambda: connect_error_sqlstate(px.host, px.port, "ouro", "ouro_pw", "ouro",
-                                                      timeout=30), name="probe")
+        probe = Runner(lambda: first_query_error_sqlstate(px.host, px.port, "ouro", "ouro_pw", "ouro",
+                                                          timeout=30), name="probe")
         probe.start()
         probe_sqlstate = probe.join_result(40)
         wait_log(px, r"timeout after 1000ms", deadline=30)
