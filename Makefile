@@ -4,7 +4,7 @@ ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 CTEST_JOBS ?= 2
 
-.PHONY: all deps build test test-asan demo fuzz clean
+.PHONY: all deps build test test-asan demo fuzz image clean
 
 all: build
 
@@ -30,6 +30,13 @@ demo: build
 
 fuzz: deps
 	./tests/fuzz/smoke.sh
+
+# The container image (default tag ouroboros:VERSION; IMAGE=name:tag for another), without a
+# registry: starts dockerd (no bridge network) if none runs, makes the debian:bookworm base images
+# with debootstrap if missing, then docker build --network host. docs/deployment.md.
+image:
+	./deploy/install-deps.sh --container
+	./deploy/docker/image.sh $(IMAGE)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) .demo
