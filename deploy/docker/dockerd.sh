@@ -16,8 +16,16 @@ docker=${DOCKER:-$(command -v /usr/bin/docker || command -v docker || echo docke
 log=${DOCKERD_LOG:-/var/log/ouroboros-dockerd.log}
 deadline=${DOCKERD_START_DEADLINE:-60}
 pidfile=/var/run/docker.pid
+containerd_pidfile=/var/run/docker/containerd/containerd.pid
 
 answers() { "$docker" info >/dev/null 2>&1; }
+# A process with this pid exists and is not a zombie (a killed daemon nobody has reaped yet).
+is_alive() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+is_dockerd() { [ -n "$1" ] && is_alive "$1" && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = dockerd ]; }
 
 if answers; then
   echo "dockerd: reusing the running engine"
@@ -28,23 +36,29 @@ command -v dockerd >/dev/null || { echo "dockerd: no dockerd (Debian package doc
 # One starter at a time: a second caller waits here, then finds the first one's daemon.
 exec 9>/var/run/ouroboros-dockerd.lock
 flock 9
-if ! answers; then
+if answers; then
+  echo "dockerd: reusing the engine another caller started"
+else
   # A dockerd that is running but not answering yet (just started) is waited for, not replaced.
   pid=$(cat "$pidfile" 2>/dev/null || true)
-  if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]; then
+  if is_dockerd "$pid"; then
     echo "dockerd: waiting for the running dockerd (pid $pid)"
   else
-    # A pid file left by a daemon that died would make dockerd refuse to start.
+    # A pid file left by a daemon that died would make dockerd refuse to start. Its containerd's
+    # pid file, when that process is gone or a zombie (killed with it, not reaped yet), would
+    # make the new dockerd wait for that containerd instead of starting its own.
     rm -f "$pidfile"
+    is_alive "$(cat "$containerd_pidfile" 2>/dev/null || echo none)" || rm -f "$containerd_pidfile"
     echo "dockerd: starting dockerd --bridge=none --iptables=false (log: $log)"
-    # Its own session and no inherited descriptors: it outlives this script and whatever runs
-    # it (ctest waits for its children's output pipes to close).
-    setsid dockerd --bridge=none --iptables=false >>"$log" 2>&1 </dev/null &
+    # Its own session, working directory / and none of our descriptors (not the lock either):
+    # it outlives this script and whatever runs it (ctest waits for its children's output
+    # pipes to close), and does not hold the lock after we are gone.
+    (cd / && exec setsid dockerd --bridge=none --iptables=false >>"$log" 2>&1 </dev/null 9>&-) &
     pid=$!
   fi
   end=$((SECONDS + deadline))
   until answers; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! is_alive "$pid"; then
       tail -n 30 "$log" >&2 || true
       echo "dockerd: dockerd exited during start-up (log: $log)" >&2
       exit 1
