@@ -25,22 +25,27 @@ if has_image "$base" && has_image "$slim"; then
   exit 0
 fi
 if ! has_image "$base"; then
-  command -v debootstrap >/dev/null || { echo "base-images: debootstrap missing (deploy/install-deps.sh)" >&2; exit 1; }
+  if ! command -v debootstrap >/dev/null; then
+    echo "base-images: debootstrap missing (deploy/install-deps.sh --container)" >&2
+    exit 1
+  fi
   rootfs=$(mktemp -d "${ROOTFS_PARENT:-/var/tmp}/ouroboros-rootfs.XXXXXX")
-  trap 'rm -rf "$rootfs"' EXIT
+  log=$(mktemp "${ROOTFS_PARENT:-/var/tmp}/ouroboros-debootstrap.XXXXXX")
+  trap 'rm -rf "$rootfs" "$log"' EXIT
   echo "base-images: debootstrap --variant=minbase bookworm from $mirror"
   start=$SECONDS
-  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 || {
-    tail -n 30 "$rootfs.log" >&2; rm -f "$rootfs.log"; echo "base-images: debootstrap failed" >&2; exit 1; }
-  rm -f "$rootfs.log"
+  if ! debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "base-images: debootstrap failed" >&2
+    exit 1
+  fi
   # Debian 12's default sources, so images built on it get updates and security fixes.
-  cat >"$rootfs/etc/apt/sources.list" <<EOF
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
-deb $security_mirror bookworm-security main
-EOF
-  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
-  tar -C "$rootfs" --numeric-owner -c . | "$docker" import --change 'CMD ["bash"]' - "$base" >/dev/null
+  printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-security main\n' \
+    "$mirror" "$mirror" "$security_mirror" >"$rootfs/etc/apt/sources.list"
+  rm -rf "${rootfs:?}"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin \
+    "$rootfs"/var/cache/apt/archives/*.deb
+  tar -C "$rootfs" --numeric-owner -c . |
+    "$docker" import --change 'CMD ["bash"]' - "$base" >/dev/null
   echo "base-images: imported $base in $((SECONDS - start))s"
 fi
 # The runtime stage's slim image is the same root file system.

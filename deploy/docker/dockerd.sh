@@ -31,7 +31,10 @@ if answers; then
   echo "dockerd: reusing the running engine"
   exit 0
 fi
-command -v dockerd >/dev/null || { echo "dockerd: no dockerd (Debian package docker.io: deploy/install-deps.sh)" >&2; exit 1; }
+if ! command -v dockerd >/dev/null; then
+  echo "dockerd: no dockerd (Debian package docker.io: deploy/install-deps.sh --container)" >&2
+  exit 1
+fi
 
 # One starter at a time: a second caller waits here, then finds the first one's daemon.
 exec 9>/var/run/ouroboros-dockerd.lock

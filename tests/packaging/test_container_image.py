@@ -58,7 +58,8 @@ def preflight():
         missing.append("root (dockerd, debootstrap)")
     if not missing:
         return
-    msg = "needs " + ", ".join(missing) + " (deploy/install-deps.sh installs docker.io, debootstrap)"
+    msg = ("needs " + ", ".join(missing)
+           + " (deploy/install-deps.sh installs docker.io, debootstrap)")
     if os.environ.get("CI", "").lower() not in ("", "0", "false"):
         sys.exit(f"FAIL: {msg}")
     print(f"SKIP: {msg}")
@@ -73,7 +74,8 @@ def build_image():
     started = time.monotonic()
     with open(BUILD_LOG, "w") as log:
         r = subprocess.run([os.path.join(ROOT, "deploy/docker/image.sh"), TAG], stdout=log,
-                           stderr=subprocess.STDOUT, env=dict(os.environ, DOCKER=DOCKER), timeout=1500)
+                           stderr=subprocess.STDOUT, env=dict(os.environ, DOCKER=DOCKER),
+                           timeout=1500)
     with open(BUILD_LOG) as log:
         lines = log.readlines()
     for line in lines:
@@ -108,8 +110,8 @@ def http_status(port, path):
 def psql(port, sql, password=APP_PASSWORD):
     """psql through the proxy as client user `app`; returns the CompletedProcess."""
     env = dict(os.environ, PGPASSWORD=password, PGCONNECT_TIMEOUT="10")
-    return subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
-                           "-p", str(port), "-U", "app", "-d", "app", "-c", sql],
+    return subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                           "-h", "127.0.0.1", "-p", str(port), "-U", "app", "-d", "app", "-c", sql],
                           capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -190,7 +192,8 @@ def check_env_configuration(pg, listen_port, metrics_port):
     assert wrong.returncode != 0, "a wrong client password was accepted"
     assert "password authentication failed" in wrong.stderr, wrong.stderr
     # Clients ask for database `app`; the proxy serves it from OUROBOROS_PG_* as DB_PASSWORD's user.
-    row = psql_ok(listen_port, "SELECT current_user || ' ' || current_database() || ' ' || inet_server_port()")
+    row = psql_ok(listen_port, "SELECT current_user || ' ' || current_database()"
+                               " || ' ' || inet_server_port()")
     assert row == f"{pg.user} {pg.dbname} {pg.port}", row
     # OUROBOROS_POOL_MODE=transaction, OUROBOROS_POOL_SIZE=1: while one client stays connected
     # between transactions, another client runs on the same (only) server connection. In session
@@ -198,7 +201,8 @@ def check_env_configuration(pg, listen_port, metrics_port):
     with connect_app(listen_port, autocommit=True) as idle:
         first = idle.execute("SELECT pg_backend_pid()").fetchone()[0]
         second = int(psql_ok(listen_port, "SELECT pg_backend_pid()"))
-        assert first == second, f"backend pids {first} and {second}: not one shared server connection"
+        assert first == second, (f"backend pids {first} and {second}: "
+                                 "not one shared server connection")
 
 
 def check_psql_transactions(port):
@@ -234,19 +238,25 @@ def check_drain(pg, listen_port, metrics_port):
     assert rows == [("across SIGTERM",)], rows
 
 
+def untagged(images):
+    """Those of images that carry no tag (the base images made during this run keep theirs)."""
+    return {i for i in images
+            if docker("image", "inspect", "-f", "{{len .RepoTags}}", i, check=False) == "0"}
+
+
 def cleanup(images_before):
     docker("rm", "-f", CONTAINER, check=False)
     docker("rmi", TAG, check=False)
     # Intermediate images of this build, children before parents: retry until nothing moves.
-    leftover = all_images() - images_before
+    leftover = untagged(all_images() - images_before)
     while leftover:
         for image in sorted(leftover):
             docker("rmi", image, check=False)
-        remaining = all_images() - images_before
+        remaining = untagged(all_images() - images_before)
         if remaining == leftover:
-            print(f"warning: could not remove images {sorted(remaining)}")
             break
         leftover = remaining
+    return sorted(leftover)
 
 
 def main():
@@ -273,7 +283,8 @@ def main():
         check_uid()
         step("/healthz, /readyz 200; runs as uid 10001")
         check_env_configuration(pg, listen_port, metrics_port)
-        step("configuration from the environment: ports, passwords, database, transaction mode, pool size")
+        step("configuration from the environment: ports, passwords, database, "
+             "transaction mode, pool size")
         check_psql_transactions(listen_port)
         step("psql transactions commit and roll back through the container")
         check_drain(pg, listen_port, metrics_port)
@@ -285,8 +296,9 @@ def main():
             print(f"(no container logs: {e})")
         raise
     finally:
-        cleanup(images_before)
+        leftover = cleanup(images_before)
         pg.super_query(f"DROP TABLE IF EXISTS {TABLE}")
+    assert not leftover, f"could not remove the images this run made: {leftover}"
     print("ok")
 
 
