@@ -1,6 +1,7 @@
 # Ouroboros container image: the proxy alone, meant to run as a sidecar next to an application.
 #
-#   docker build -t ouroboros:0.1.0 .
+#   make image        (deploy/docker/image.sh: no registry needed; docker build --network host)
+#   docker build -t ouroboros:0.1.0 .      (where debian:bookworm(-slim) and a network exist)
 #   docker run --rm -p 127.0.0.1:6432:6432 -p 127.0.0.1:9930:9930 \
 #     -e OUROBOROS_PG_HOST=db.example.internal -e APP_PASSWORD=... -e DB_PASSWORD=... ouroboros:0.1.0
 #

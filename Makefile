@@ -3,11 +3,12 @@ BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 CTEST_JOBS ?= 2
-# The sanitizer pass repeats unit, integration and client-library tests, not the fuzz smoke run
-# or the packaging/package checks (labels fuzz, packaging, package).
-ASAN_CTEST_ARGS ?= -LE "fuzz|packag"
+# The sanitizer pass repeats unit, integration, faults and client-library tests, not the fuzz smoke
+# run, the packaging/package checks or the container test (labels fuzz, packaging, package,
+# container).
+ASAN_CTEST_ARGS ?= -LE "fuzz|packag|container"
 
-.PHONY: all deps build test test-asan demo fuzz clean
+.PHONY: all deps build test test-asan demo fuzz image clean
 
 all: build
 
@@ -34,6 +35,13 @@ demo: build
 
 fuzz: deps
 	./tests/fuzz/smoke.sh
+
+# The container image (default tag ouroboros:VERSION; IMAGE=name:tag for another), without a
+# registry: starts dockerd (no bridge network) if none runs, makes the debian:bookworm base images
+# with debootstrap if missing, then docker build --network host. docs/deployment.md.
+image:
+	./deploy/install-deps.sh --container
+	./deploy/docker/image.sh $(IMAGE)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) .demo

@@ -6,6 +6,7 @@
 #   deploy/install-deps.sh            build + run + test dependencies
 #   deploy/install-deps.sh --build    only what the Docker build stage needs
 #   deploy/install-deps.sh --runtime  only the shared libraries the daemon needs at run time
+#   deploy/install-deps.sh --container  only what `make image` needs (Docker engine, debootstrap)
 set -euo pipefail
 
 BUILD_PKGS=(
@@ -25,13 +26,17 @@ TEST_PKGS=(
   procps iproute2
   valgrind strace
 )
+# `make image` and the container_image test: Debian's Docker engine (unless one is installed
+# already, see below) and debootstrap for the base images (deploy/docker/base-images.sh).
+CONTAINER_PKGS=(debootstrap)
 
 mode=${1:-all}
 case "$mode" in
   --build) pkgs=("${BUILD_PKGS[@]}") ;;
   --runtime) pkgs=("${RUNTIME_PKGS[@]}") ;;
-  all|--all) pkgs=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}") ;;
-  *) echo "usage: $0 [--build|--runtime|--all]" >&2; exit 2 ;;
+  --container) pkgs=("${CONTAINER_PKGS[@]}") ;;
+  all|--all) pkgs=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${CONTAINER_PKGS[@]}") ;;
+  *) echo "usage: $0 [--build|--runtime|--container|--all]" >&2; exit 2 ;;
 esac
 
 SUDO=""
@@ -41,6 +46,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 if [ "$mode" = all ] || [ "$mode" = --all ]; then
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
+# Likewise a machine with a Docker engine (e.g. Docker's docker-ce) keeps it: docker.io conflicts.
+case "$mode" in
+  all|--all|--container) command -v dockerd >/dev/null 2>&1 || pkgs+=(docker.io) ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -5,8 +5,9 @@
   .dockerignore;
 - every script a RUN, HEALTHCHECK or ENTRYPOINT executes by path was copied into the image from
   the repository, exists, is executable and is not excluded by .dockerignore;
-- the build stage builds by calling deploy/docker/build.sh (the script CI runs too) and does not
-  repeat its cmake/ninja commands; the binary the runtime stage copies is where build.sh puts it;
+- the build stage builds by calling deploy/docker/build.sh (which also builds outside Docker) and
+  does not repeat its cmake/ninja commands; the binary the runtime stage copies is where build.sh
+  puts it;
 - the runtime stage: debian:bookworm-slim, install-deps.sh --runtime, a non-root USER, EXPOSE 6432
   9930, STOPSIGNAL SIGTERM, a HEALTHCHECK, the agreed ENTRYPOINT.
 
