@@ -1,10 +1,6 @@
 // COPY: a million typed rows in and out, raw text and CSV chunks, NULLs and special characters,
-// a COPY failing half-way in both directions, hooks, misuse.
-//
-// COPY FROM runs inside transactions in the "transaction_mode" suite: through the proxy, an
-// autocommit COPY ... FROM STDIN currently stalls while the proxy's retries are on (a known proxy
-// problem, docs/observability.md#which-requests-are-retried); the autocommit case is tested
-// directly only.
+// a COPY failing half-way in both directions, hooks, misuse, autocommit and abandoned COPYs.
+// Everything runs directly and through the proxy in both modes.
 #include <doctest/doctest.h>
 
 #include <charconv>
@@ -206,20 +202,20 @@ TEST_SUITE("transaction_mode") {
     CHECK(conn.query_value<std::int64_t>("SELECT count(*) FROM " + table) == 0);
   }
 
-}  // TEST_SUITE("transaction_mode")
-
-TEST_CASE("an autocommit COPY FROM, and one abandoned without finish()") {
-  Connection conn = client_test::connect();
-  client_test::Table table(conn, "copy_autocommit", "id int");
-  {
-    CopyWriter copy = conn.copy_from(table.name());
-    for (int i = 0; i < 1000; ++i) copy.write_row(i);
-    CHECK(copy.finish() == 1000);
+  TEST_CASE("an autocommit COPY FROM, and one abandoned without finish()") {
+    Connection conn = client_test::connect();
+    client_test::Table table(conn, "copy_autocommit", "id int");
+    {
+      CopyWriter copy = conn.copy_from(table.name());
+      for (int i = 0; i < 1000; ++i) copy.write_row(i);
+      CHECK(copy.finish() == 1000);
+    }
+    {
+      CopyWriter copy = conn.copy_from(table.name());
+      copy.write_row(5000);
+    }  // destroyed without finish(): aborted
+    CHECK(conn.query_value<std::int64_t>("SELECT count(*) FROM " + table) == 1000);
+    CHECK_FALSE(conn.in_transaction());
   }
-  {
-    CopyWriter copy = conn.copy_from(table.name());
-    copy.write_row(5000);
-  }  // destroyed without finish(): aborted
-  CHECK(conn.query_value<std::int64_t>("SELECT count(*) FROM " + table) == 1000);
-  CHECK_FALSE(conn.in_transaction());
-}
+
+}  // TEST_SUITE("transaction_mode")

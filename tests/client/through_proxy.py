@@ -60,13 +60,10 @@ metrics: {{ port: 0 }}
         f"host=127.0.0.1 port={port} user={info['user']} password={info['password']} dbname={info['dbname']}"))
     # Through a pooler a new connection may get the backend an earlier one used (after the proxy
     # cleaned it): the test that checks for a *new* backend pid holds only for direct connections.
-    # An autocommit COPY ... FROM STDIN stalls through the proxy while its retries are on (known
-    # proxy problem, docs/observability.md#which-requests-are-retried): tested directly only.
     if mode == "transaction":
         selection = ["--test-suite=transaction_mode"]
     else:
-        selection = ["--test-case-exclude=a broken idle connection is replaced*,"
-                     "an autocommit COPY FROM*"]
+        selection = ["--test-case-exclude=a broken idle connection is replaced*"]
     try:
         rc = subprocess.call([suite] + selection, env=env)
     finally:
