@@ -125,6 +125,9 @@ struct Connection::State {
     } catch (const std::exception& error) {
       observation.failed(error);
       throw;
+    } catch (...) {
+      observation.failed_unknown();
+      throw;
     }
   }
 

@@ -81,6 +81,13 @@ void Observation::failed(const std::exception& error) noexcept {
   finish();  // the exception outlives this call: the views stay valid
 }
 
+void Observation::failed_unknown() noexcept {
+  if (!active() || finished_) return;
+  event_.failed = true;
+  event_.error_class = "unknown";
+  finish();
+}
+
 void Observation::finish() noexcept {
   finished_ = true;
   event_.duration = std::chrono::steady_clock::now() - started_;

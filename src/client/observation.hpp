@@ -38,6 +38,7 @@ class Observation {
   // Report the end (only the first call counts).
   void succeeded(const pg_result* result) noexcept;
   void failed(const std::exception& error) noexcept;
+  void failed_unknown() noexcept;  // something not derived from std::exception was thrown
 
  private:
   void finish() noexcept;

@@ -22,8 +22,9 @@ void append_copy_field(std::string& out, std::string_view value, CopyFormat form
 void append_copy_null(std::string& out, CopyFormat format);
 }  // namespace detail
 
-// An open COPY ... FROM STDIN. Nothing else may run on the connection until finish() or
-// abort(); a writer destroyed before either aborts the COPY (the server discards every row).
+// An open COPY ... FROM STDIN; it must not outlive its Connection. Nothing else may run on the
+// connection until finish() or abort(); a writer destroyed before either aborts the COPY (the
+// server discards every row).
 class CopyWriter {
  public:
   CopyWriter(CopyWriter&&) noexcept;
