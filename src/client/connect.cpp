@@ -59,8 +59,13 @@ pg_conn* connect_with_backoff(const ConnectOptions& options,
   throw ConnectionError(std::move(report));
 }
 
-ConnectAttempt connect_once(const std::string& dsn) {
-  PGconn* conn = PQconnectdb(dsn.c_str());
+ConnectAttempt connect_once(const std::string& dsn, std::chrono::milliseconds timeout) {
+  // dsn is expanded as a connection string (expand_dbname); a later keyword overrides it.
+  const auto seconds = (timeout.count() + 999) / 1000;
+  const std::string timeout_text = std::to_string(seconds);
+  const char* keys[] = {"dbname", seconds > 0 ? "connect_timeout" : nullptr, nullptr};
+  const char* values[] = {dsn.c_str(), timeout_text.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, 1);
   if (conn == nullptr) return {nullptr, "out of memory allocating a connection"};
   if (PQstatus(conn) == CONNECTION_OK) return {conn, {}};
   ConnectAttempt failed{nullptr, PQerrorMessage(conn)};

@@ -2,6 +2,7 @@
 // Kept apart from Connection so it can be tested with a fake connector.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -25,7 +26,7 @@ bool is_permanent_connect_failure(std::string_view message);
 pg_conn* connect_with_backoff(const ConnectOptions& options,
                               const std::function<ConnectAttempt()>& attempt);
 
-// One libpq connection attempt (PQconnectdb).
-ConnectAttempt connect_once(const std::string& dsn);
+// One libpq connection attempt; a positive timeout overrides the DSN's connect_timeout.
+ConnectAttempt connect_once(const std::string& dsn, std::chrono::milliseconds timeout = {});
 
 }  // namespace ouroboros

@@ -4,20 +4,22 @@
 #include <libpq-fe.h>
 
 #include <cstdio>
+#include <optional>
 #include <random>
+#include <utility>
 
 #include "connect.hpp"
-#include "statement_cache.hpp"
+#include "connection_state.hpp"
 
 namespace ouroboros {
-namespace {
+namespace detail {
 
-std::string field(const PGresult* result, int code) {
+std::string error_field(const PGresult* result, int code) {
   const char* value = PQresultErrorField(result, code);
   return value ? value : "";
 }
 
-std::string random_prefix() {
+std::string random_statement_prefix() {
   std::random_device device;
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "ouro_%08x_", static_cast<unsigned>(device()));
@@ -30,93 +32,69 @@ std::string trimmed(const char* text) {
   return s;
 }
 
-}  // namespace
+}  // namespace detail
 
-struct Connection::State {
-  State(PGconn* connection, ConnectOptions connect_options)
-      : conn(connection),
-        options(std::move(connect_options)),
-        cache(options.statement_cache_size, random_prefix()) {}
-  ~State() { PQfinish(conn); }
-  State(const State&) = delete;
-  State& operator=(const State&) = delete;
-
-  // Throws the DatabaseError for a failed result (and frees it).
-  [[noreturn]] void raise(PGresult* result, std::string_view query) {
-    ErrorReport report;
-    if (result != nullptr) {
-      report.sqlstate = field(result, PG_DIAG_SQLSTATE);
-      report.severity = field(result, PG_DIAG_SEVERITY_NONLOCALIZED);
-      report.message = field(result, PG_DIAG_MESSAGE_PRIMARY);
-      report.detail = field(result, PG_DIAG_MESSAGE_DETAIL);
-      report.hint = field(result, PG_DIAG_MESSAGE_HINT);
-      report.schema = field(result, PG_DIAG_SCHEMA_NAME);
-      report.table = field(result, PG_DIAG_TABLE_NAME);
-      report.column = field(result, PG_DIAG_COLUMN_NAME);
-      report.constraint = field(result, PG_DIAG_CONSTRAINT_NAME);
-      report.datatype = field(result, PG_DIAG_DATATYPE_NAME);
-      if (std::string position = field(result, PG_DIAG_STATEMENT_POSITION); !position.empty())
-        report.position = std::atoi(position.c_str());
-      if (report.message.empty()) report.message = trimmed(PQresultErrorMessage(result));
-      PQclear(result);
-    }
-    if (report.message.empty()) report.message = trimmed(PQerrorMessage(conn));
-    report.query = std::string(query);
-    if (report.sqlstate.empty() && PQstatus(conn) == CONNECTION_BAD) {
-      report.sqlstate = "08006";  // connection_failure
-      if (report.severity.empty()) report.severity = "FATAL";
-    }
-    throw_database_error(std::move(report));
+// One statement on the extended protocol, through the prepared-statement cache when it is on and
+// no trace comment makes the text unique; records what the cache did.
+Result Connection::State::run_extended(std::string_view sql, const Params& params,
+                                       CacheOutcome& outcome) {
+  State& s = *this;
+  const int count = static_cast<int>(params.size());
+  if (!s.cache.enabled() || s.commented()) {
+    outcome = s.cache.enabled() ? CacheOutcome::Bypassed : CacheOutcome::NotUsed;
+    const std::string text = s.text_for(sql);
+    return s.check(PQexecParams(s.conn, text.c_str(), count, params.types(), params.values(),
+                                nullptr, nullptr, 0),
+                   sql);
   }
-
-  // Takes ownership of result; returns it wrapped, or throws its error.
-  Result check(PGresult* result, std::string_view query) {
-    if (result == nullptr) raise(nullptr, query);
-    switch (PQresultStatus(result)) {
-      case PGRES_TUPLES_OK:
-      case PGRES_COMMAND_OK:
-      case PGRES_EMPTY_QUERY:
-        return Result(std::make_shared<const detail::ResultData>(result));
-      case PGRES_COPY_IN:
-      case PGRES_COPY_OUT:
-      case PGRES_COPY_BOTH:
+  const std::string query(sql);
+  s.deallocate_retired();
+  const std::string key = params.type_signature() + '\n' + query;
+  for (bool retried = false;; retried = true) {
+    std::string name;
+    if (const std::string* cached = s.cache.find(key)) {
+      name = *cached;
+      outcome = CacheOutcome::Hit;
+    } else {
+      name = s.cache.insert(key);
+      outcome = retried ? CacheOutcome::Reprepared : CacheOutcome::Prepared;
+      PGresult* prepared = PQprepare(s.conn, name.c_str(), query.c_str(), count, params.types());
+      if (prepared == nullptr || PQresultStatus(prepared) != PGRES_COMMAND_OK) {
+        s.cache.forget(key);
+        s.raise(prepared, query);
+      }
+      PQclear(prepared);
+    }
+    PGresult* result =
+        PQexecPrepared(s.conn, name.c_str(), count, params.values(), nullptr, nullptr, 0);
+    const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+    if (status == PGRES_FATAL_ERROR && result != nullptr) {
+      const std::string state = detail::error_field(result, PG_DIAG_SQLSTATE);
+      const bool gone = state == "26000";  // invalid_sql_statement_name
+      const bool stale =
+          state == "0A000" &&
+          detail::error_field(result, PG_DIAG_MESSAGE_PRIMARY)
+                  .find("cached plan must not change result type") != std::string::npos;
+      if (gone) s.cache.forget(key);
+      if (stale) s.cache.retire(key);
+      // Re-prepare once, transparently, unless the error has aborted a transaction block.
+      if ((gone || stale) && !retried && PQtransactionStatus(s.conn) == PQTRANS_IDLE) {
         PQclear(result);
-        throw UsageError("COPY is not supported through query()/execute()");
-      default:
-        raise(result, query);
+        continue;
+      }
     }
+    return s.check(result, query);
   }
-
-  void require_open() const {
-    if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
-      ErrorReport report;
-      report.sqlstate = "08003";  // connection_does_not_exist
-      report.severity = "FATAL";
-      report.message = "the connection is closed";
-      throw ConnectionError(std::move(report));
-    }
-  }
-
-  // DEALLOCATE evicted statements, only outside transaction blocks (an error there would abort
-  // the caller's transaction). Failures are ignored: the statement may already be gone.
-  void deallocate_retired() {
-    if (PQtransactionStatus(conn) != PQTRANS_IDLE) return;
-    for (const std::string& name : cache.take_retired()) {
-      std::string sql = "DEALLOCATE " + name;
-      PQclear(PQexec(conn, sql.c_str()));
-    }
-  }
-
-  PGconn* conn;
-  ConnectOptions options;
-  StatementCache cache;
-  bool transaction_open = false;
-  unsigned savepoint_counter = 0;
-};
+}
 
 Connection::Connection(std::string_view dsn, ConnectOptions options) {
+  if (options.connect_timeout.count() < 0)
+    throw UsageError("ConnectOptions: connect_timeout must not be negative");
+  for (const auto& observer : options.observers)
+    if (!observer) throw UsageError("ConnectOptions: observers must not be null");
   std::string target(dsn);
-  PGconn* conn = connect_with_backoff(options, [&] { return connect_once(target); });
+  PGconn* conn =
+      connect_with_backoff(options, [&] { return connect_once(target, options.connect_timeout); });
   state_ = std::make_unique<State>(conn, std::move(options));
   PQsetNoticeProcessor(
       conn,
@@ -132,69 +110,31 @@ Connection::Connection(std::string_view dsn, ConnectOptions options) {
   // Results are parsed in ISO DateStyle and postgres IntervalStyle (the server defaults).
   const char* date_style = PQparameterStatus(conn, "DateStyle");
   if (date_style == nullptr || std::string_view(date_style).substr(0, 3) != "ISO")
-    run_simple("SET DateStyle = 'ISO, MDY'");
+    state_->check(PQexec(conn, "SET DateStyle = 'ISO, MDY'"), "SET DateStyle");
   const char* interval_style = PQparameterStatus(conn, "IntervalStyle");
   if (interval_style != nullptr && std::string_view(interval_style) != "postgres")
-    run_simple("SET IntervalStyle = postgres");
+    state_->check(PQexec(conn, "SET IntervalStyle = postgres"), "SET IntervalStyle");
 }
 
 Connection::~Connection() = default;
 Connection::Connection(Connection&&) noexcept = default;
 Connection& Connection::operator=(Connection&&) noexcept = default;
 
-Result Connection::run(std::string_view sql, const Params& params) {
+Result Connection::run(std::string_view sql, const Params& params, StatementKind kind) {
   if (!state_) throw UsageError("use of a moved-from Connection");
   State& s = *state_;
   s.require_open();
-  const std::string query(sql);
-  const int count = static_cast<int>(params.size());
-  if (!s.cache.enabled()) {
-    return s.check(PQexecParams(s.conn, query.c_str(), count, params.types(), params.values(),
-                                nullptr, nullptr, 0),
-                   query);
-  }
-  s.deallocate_retired();
-  const std::string key = params.type_signature() + '\n' + query;
-  for (bool retried = false;; retried = true) {
-    std::string name;
-    if (const std::string* cached = s.cache.find(key)) {
-      name = *cached;
-    } else {
-      name = s.cache.insert(key);
-      PGresult* prepared = PQprepare(s.conn, name.c_str(), query.c_str(), count, params.types());
-      if (prepared == nullptr || PQresultStatus(prepared) != PGRES_COMMAND_OK) {
-        s.cache.forget(key);
-        s.raise(prepared, query);
-      }
-      PQclear(prepared);
-    }
-    PGresult* result =
-        PQexecPrepared(s.conn, name.c_str(), count, params.values(), nullptr, nullptr, 0);
-    const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
-    if (status == PGRES_FATAL_ERROR && result != nullptr) {
-      const std::string state = field(result, PG_DIAG_SQLSTATE);
-      const bool gone = state == "26000";  // invalid_sql_statement_name
-      const bool stale =
-          state == "0A000" &&
-          field(result, PG_DIAG_MESSAGE_PRIMARY).find("cached plan must not change result type") !=
-              std::string::npos;
-      if (gone) s.cache.forget(key);
-      if (stale) s.cache.retire(key);
-      // Re-prepare once, transparently, unless the error has aborted a transaction block.
-      if ((gone || stale) && !retried && PQtransactionStatus(s.conn) == PQTRANS_IDLE) {
-        PQclear(result);
-        continue;
-      }
-    }
-    return s.check(result, query);
-  }
+  return s.observe(kind, sql, &params,
+                   [&](QueryEvent& event) { return s.run_extended(sql, params, event.cache); });
 }
 
-Result Connection::run_simple(std::string_view sql) {
+Result Connection::run_simple(std::string_view sql, StatementKind kind) {
   if (!state_) throw UsageError("use of a moved-from Connection");
-  state_->require_open();
-  const std::string query(sql);
-  return state_->check(PQexec(state_->conn, query.c_str()), query);
+  State& s = *state_;
+  s.require_open();
+  return s.observe(kind, sql, nullptr, [&](QueryEvent&) {
+    return s.check(PQexec(s.conn, s.text_for(sql).c_str()), sql);
+  });
 }
 
 Result Connection::query_with(std::string_view sql, const Params& params) {
@@ -220,9 +160,67 @@ Transaction Connection::begin(const TransactionOptions& options) {
   if (!state_) throw UsageError("use of a moved-from Connection");
   if (state_->transaction_open || in_transaction())
     throw UsageError("a transaction is already open on this connection; nest with savepoint()");
-  run_simple(sql);
+  if (!options.traceparent.empty()) {
+    state_->outer = std::exchange(state_->trace, TraceContext::parse(options.traceparent));
+  }
+  try {
+    run_simple(sql, StatementKind::Transaction);
+  } catch (...) {
+    end_transaction_trace();
+    throw;
+  }
   state_->transaction_open = true;
   return Transaction(*this, std::string());
+}
+
+void Connection::reset(bool discard_all) {
+  if (!state_) throw UsageError("use of a moved-from Connection");
+  state_->require_open();
+  if (in_transaction()) state_->check(PQexec(state_->conn, "ROLLBACK"), "ROLLBACK");
+  state_->transaction_open = false;
+  if (discard_all) {
+    state_->check(PQexec(state_->conn, "DISCARD ALL"), "DISCARD ALL");
+    state_->cache.clear();
+  }
+}
+
+void Connection::end_transaction_trace() noexcept {
+  if (state_ && state_->outer) {
+    state_->trace = *state_->outer;
+    state_->outer.reset();
+  }
+}
+
+TraceContext Connection::exchange_trace(TraceContext trace) noexcept {
+  return state_ ? std::exchange(state_->trace, trace) : TraceContext{};
+}
+
+void Connection::set_attempt(int attempt) noexcept {
+  if (state_) state_->attempt = attempt;
+}
+
+void Connection::add_observer(std::shared_ptr<QueryObserver> observer) {
+  if (!state_) throw UsageError("use of a moved-from Connection");
+  if (!observer) throw UsageError("add_observer: the observer is null");
+  state_->observers.push_back(std::move(observer));
+}
+
+void Connection::set_traceparent(std::string_view traceparent) {
+  if (!state_) throw UsageError("use of a moved-from Connection");
+  state_->trace = TraceContext::parse(traceparent);
+}
+
+const TraceContext& Connection::trace_context() const {
+  if (!state_) throw UsageError("use of a moved-from Connection");
+  return state_->trace;
+}
+
+ScopedTrace::ScopedTrace(Connection& connection, std::string_view traceparent)
+    : connection_(connection),
+      previous_(connection.exchange_trace(TraceContext::parse(traceparent))) {}
+
+ScopedTrace::~ScopedTrace() {
+  connection_.exchange_trace(previous_);
 }
 
 void Connection::mark_transaction(bool open) noexcept {

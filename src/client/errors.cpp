@@ -24,6 +24,31 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 DatabaseError::DatabaseError(ErrorReport report)
     : Error(describe(report)), report_(std::make_shared<const ErrorReport>(std::move(report))) {}
 
+std::string_view error_class_name(std::string_view state) noexcept {
+  if (state == "23505") return "ConflictError";
+  if (state == "23503") return "ForeignKeyError";
+  if (state == "23502") return "NotNullError";
+  if (state == "23514") return "CheckError";
+  if (state == "23P01") return "ExclusionError";
+  if (starts_with(state, "23")) return "IntegrityError";
+  if (state == "40P01") return "DeadlockError";
+  if (state == "40001") return "SerializationError";
+  if (starts_with(state, "40")) return "TransactionRollback";
+  if (starts_with(state, "22")) return "DataError";
+  if (state == "42601") return "SyntaxError";
+  if (state == "42P01") return "UndefinedTable";
+  if (state == "42703") return "UndefinedColumn";
+  if (state == "42883") return "UndefinedFunction";
+  if (state == "42501") return "PermissionDenied";
+  if (starts_with(state, "25")) return "TransactionStateError";
+  if (state == "57014") return "QueryCanceled";
+  if (starts_with(state, "08") || state == "57P01" || state == "57P02" || state == "57P03" ||
+      state == "53300")
+    return "ConnectionError";
+  if (starts_with(state, "28")) return "AuthenticationError";
+  return "DatabaseError";
+}
+
 void throw_database_error(ErrorReport report) {
   const std::string state = report.sqlstate;
   if (state == "23505") throw ConflictError(std::move(report));

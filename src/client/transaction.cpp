@@ -34,20 +34,25 @@ void Transaction::commit() {
   require_open("commit");
   open_ = false;
   if (is_nested()) {
-    connection_->run_simple("RELEASE SAVEPOINT " + savepoint_);
+    connection_->run_simple("RELEASE SAVEPOINT " + savepoint_, StatementKind::Transaction);
     return;
   }
   connection_->mark_transaction(false);
   Result result;
   try {
-    result = connection_->run_simple("COMMIT");
+    result = connection_->run_simple("COMMIT", StatementKind::Transaction);
+    connection_->end_transaction_trace();
   } catch (const ConnectionError& lost) {
+    connection_->end_transaction_trace();
     ErrorReport report = lost.report();
     report.message =
         "connection lost during COMMIT: the transaction may or may not have been "
         "committed (" +
         report.message + ")";
     throw InDoubtError(std::move(report));
+  } catch (...) {
+    connection_->end_transaction_trace();
+    throw;
   }
   if (result.command_tag() == "ROLLBACK") {
     ErrorReport report;
@@ -63,18 +68,23 @@ void Transaction::rollback() {
   require_open("roll back");
   open_ = false;
   if (is_nested()) {
-    connection_->run_simple("ROLLBACK TO SAVEPOINT " + savepoint_ + "; RELEASE SAVEPOINT " +
-                            savepoint_);
+    connection_->run_simple(
+        "ROLLBACK TO SAVEPOINT " + savepoint_ + "; RELEASE SAVEPOINT " + savepoint_,
+        StatementKind::Transaction);
     return;
   }
   connection_->mark_transaction(false);
-  if (connection_->is_open()) connection_->run_simple("ROLLBACK");
+  struct TraceRestore {
+    Connection* connection;
+    ~TraceRestore() { connection->end_transaction_trace(); }
+  } restore{connection_};
+  if (connection_->is_open()) connection_->run_simple("ROLLBACK", StatementKind::Transaction);
 }
 
 Transaction Transaction::savepoint() {
   require_open("nest in");
   std::string name = "ouro_sp_" + std::to_string(connection_->next_savepoint_number());
-  connection_->run_simple("SAVEPOINT " + name);
+  connection_->run_simple("SAVEPOINT " + name, StatementKind::Transaction);
   return Transaction(*connection_, std::move(name));
 }
 

@@ -2,6 +2,7 @@
 #include "ouroboros/transaction_options.hpp"
 
 #include "ouroboros/errors.hpp"
+#include "ouroboros/observer.hpp"
 
 namespace ouroboros {
 
@@ -10,6 +11,7 @@ void TransactionOptions::validate() const {
     throw UsageError(
         "TransactionOptions: deferrable is only meaningful for SERIALIZABLE READ ONLY transactions "
         "(set isolation = Isolation::Serializable and read_only = true, or drop deferrable)");
+  TraceContext::parse(traceparent);  // UsageError when malformed
 }
 
 std::string TransactionOptions::begin_statement() const {

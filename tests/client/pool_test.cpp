@@ -29,6 +29,7 @@ TEST_CASE("the pool lends at most max_size connections and times out") {
 TEST_CASE("a broken idle connection is replaced; one left in a transaction is not reused") {
   PoolOptions options;
   options.max_size = 1;
+  options.check_on_return = ReturnCheck::Close;
   Pool pool(client_test::dsn(), options);
   int first_pid = 0;
   {

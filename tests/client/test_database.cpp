@@ -69,6 +69,7 @@ const ClusterInfo& cluster() {
     c.data_dir = json_value(json, "data_dir");
     c.socket_dir = json_value(json, "socket_dir");
     c.bin_dir = json_value(json, "bin_dir");
+    c.log_file = json_value(json, "log_file");
     return c;
   }();
   return info;

@@ -15,7 +15,7 @@ struct ClusterInfo {
   int port = 0;
   std::string superuser, superuser_password;
   std::string user, password, dbname;
-  std::string data_dir, socket_dir, bin_dir;
+  std::string data_dir, socket_dir, bin_dir, log_file;
 };
 
 // The cluster described by OUROBOROS_PG_INFO (throws when unset or unreadable).

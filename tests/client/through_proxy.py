@@ -1,10 +1,16 @@
 #!/usr/bin/python3
-"""Runs the client library's integration suite through the proxy (session mode).
+"""Runs the client library's integration suite through the proxy.
 
 Starts $OUROBOROS_BIN in front of the shared test cluster ($OUROBOROS_PG_INFO), points the suite at
-it with OUROBOROS_CLIENT_TEST_DSN, and exits with the suite's exit code. Session mode, because the
-suite checks session-level behaviour (backend termination, prepared statements per connection)
-that a transaction pooler changes by design.
+it with OUROBOROS_CLIENT_TEST_DSN, and exits with the suite's exit code.
+
+  through_proxy.py SUITE                      session mode, the whole suite except one test
+  through_proxy.py SUITE --mode transaction   transaction mode (statement cache on), only the
+                                              doctest suite "transaction_mode"
+
+The whole suite runs in session mode because it checks session-level behaviour (backend
+termination, prepared statements per connection) that a transaction pooler changes by design; the
+tests in the "transaction_mode" suite hold in both modes.
 """
 import json
 import os
@@ -16,11 +22,14 @@ import tempfile
 import time
 
 suite = sys.argv[1]
+mode = "transaction" if sys.argv[2:4] == ["--mode", "transaction"] else "session"
 binary = os.environ["OUROBOROS_BIN"]
 info = json.load(open(os.environ["OUROBOROS_PG_INFO"]))
 
 with tempfile.TemporaryDirectory(prefix="ouro-client-proxy-") as work:
     config = os.path.join(work, "proxy.yaml")
+    pool_settings = ("{ mode: transaction, size: 8, max_prepared_statements: 200 }"
+                     if mode == "transaction" else "{ mode: session, size: 40 }")
     with open(config, "w") as f:
         f.write(f"""listen: {{ host: 127.0.0.1, port: 0 }}
 auth:
@@ -28,7 +37,7 @@ auth:
   users:
     "{info['user']}": {{ password: "{info['password']}" }}
     "{info['superuser']}": {{ password: "{info['superuser_password']}" }}
-pool: {{ mode: session, size: 40 }}
+pool: {pool_settings}
 databases:
   "*": {{ host: "{info['host']}", port: {info['port']} }}
 metrics: {{ port: 0 }}
@@ -51,9 +60,12 @@ metrics: {{ port: 0 }}
         f"host=127.0.0.1 port={port} user={info['user']} password={info['password']} dbname={info['dbname']}"))
     # Through a pooler a new connection may get the backend an earlier one used (after the proxy
     # cleaned it): the test that checks for a *new* backend pid holds only for direct connections.
-    exclude = "--test-case-exclude=a broken idle connection is replaced*"
+    if mode == "transaction":
+        selection = ["--test-suite=transaction_mode"]
+    else:
+        selection = ["--test-case-exclude=a broken idle connection is replaced*"]
     try:
-        rc = subprocess.call([suite, exclude], env=env)
+        rc = subprocess.call([suite] + selection, env=env)
     finally:
         proxy.send_signal(signal.SIGTERM)
         try:

@@ -21,6 +21,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace ouroboros {
 
@@ -136,6 +137,10 @@ class ConnectionError : public DatabaseError {  // 08xxx, 57P01-57P03, 53300
   using DatabaseError::DatabaseError;
   bool is_transient() const noexcept override { return true; }
 };
+
+// The name of the DatabaseError subclass throw_database_error uses for sqlstate, e.g.
+// "ConflictError" for 23505, "DatabaseError" for a state without a class of its own.
+std::string_view error_class_name(std::string_view sqlstate) noexcept;
 
 // Throws the DatabaseError subclass that matches report.sqlstate.
 [[noreturn]] void throw_database_error(ErrorReport report);

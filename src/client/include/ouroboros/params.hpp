@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ouroboros/convert.hpp"
@@ -39,6 +40,9 @@ class Params {
   std::size_t size() const noexcept { return types_.size(); }
   bool empty() const noexcept { return types_.empty(); }
   const Oid* types() const noexcept { return types_.data(); }
+  bool is_null(std::size_t index) const { return nulls_.at(index); }
+  // The value's text as sent ("" for NULL).
+  std::string_view text(std::size_t index) const { return texts_.at(index); }
   // Pointers to the NUL-terminated values (nullptr for NULL); valid until the next add().
   const char* const* values() const;
   // Identifies the parameter types, for caching prepared statements per (sql, types).

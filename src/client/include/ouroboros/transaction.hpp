@@ -57,7 +57,12 @@ template <class Fn>
 auto Connection::transaction(const TransactionOptions& options, const RetryPolicy& retry, Fn&& fn) {
   using Returned = std::invoke_result_t<Fn&, Transaction&>;
   options.validate();
-  return with_retry(retry, [&](int) -> Returned {
+  struct AttemptReset {
+    Connection& connection;
+    ~AttemptReset() { connection.set_attempt(1); }
+  } reset{*this};
+  return with_retry(retry, [&](int attempt) -> Returned {
+    set_attempt(attempt);
     Transaction tx = begin(options);
     if constexpr (std::is_void_v<Returned>) {
       fn(tx);

@@ -14,6 +14,9 @@ struct TransactionOptions {
   // Only meaningful (and only accepted) for SERIALIZABLE READ ONLY: the transaction waits for a
   // safe snapshot and then never fails with a serialization error.
   bool deferrable = false;
+  // A W3C traceparent for the statements of this transaction (BEGIN to COMMIT/ROLLBACK), in
+  // place of the connection's; empty: the connection's. Checked by validate().
+  std::string traceparent{};
 
   // Throws UsageError for an invalid combination, before anything reaches the server.
   void validate() const;
