@@ -45,7 +45,8 @@ void StatementRewriter::send_pending_closes(ServerStatements& server, ReplyQueue
 }
 
 void StatementRewriter::send_parse(const PreparedStatement& statement, Fate fate, ServerStatements& server,
-                                   ReplyQueue& replies, Bytes& to_server, Bytes& to_client) {
+                                   ReplyQueue& replies, Bytes& to_server, Bytes& to_client,
+                                   std::shared_ptr<const std::string> client_name) {
   if (auto evicted = server.add(statement.id, statement.server_name)) {
     ++stats_.evictions;
     protocol::encode_close(to_server, 'S', evicted->server_name);
@@ -58,6 +59,7 @@ void StatementRewriter::send_parse(const PreparedStatement& statement, Fate fate
   Expectation e = expectation(Kind::Parse);
   e.fate = fate;
   e.statement_id = statement.id;
+  e.client_name = std::move(client_name);
   replies.expect(e, to_client);
   ++stats_.server_parses;
 }
@@ -88,13 +90,29 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
         return result;
       }
       ++stats_.client_parses;
+      if (auto existing = client.find(std::string(parse->statement)); existing != client.end()) {
+        // PostgreSQL refuses to redefine a name (42P05) and keeps the old statement: have the
+        // server refuse the statement's own server name, so it also skips to Sync and aborts a
+        // transaction, and report the error under the client's name.
+        ensure_prepared(*existing->second, server, replies, to_server, to_client);
+        protocol::encode_parse(to_server, existing->second->server_name, parse->query,
+                               parse->parameter_types);
+        Expectation e = expectation(Kind::Parse);
+        e.duplicate_name = std::make_shared<const std::string>(parse->statement);
+        replies.expect(e, to_client);
+        return result;
+      }
       auto statement = registry_.intern(parse->query, parse->parameter_types);
       client[std::string(parse->statement)] = statement;
+      auto name = std::make_shared<const std::string>(parse->statement);
       if (server.use(statement->id)) {
         ++stats_.hits;
-        replies.expect(answered(Kind::Parse, Answer::ParseComplete), to_client);
+        Expectation e = answered(Kind::Parse, Answer::ParseComplete);
+        e.statement_id = statement->id;
+        e.client_name = std::move(name);
+        replies.expect(e, to_client);
       } else {
-        send_parse(*statement, Fate::Forward, server, replies, to_server, to_client);
+        send_parse(*statement, Fate::Forward, server, replies, to_server, to_client, std::move(name));
       }
       return result;
     }
@@ -159,7 +177,8 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
 
 bool StatementRewriter::deallocate(const std::string& name, char transaction_status, ClientStatements& client,
                                    ReplyQueue& replies, Bytes& to_client) {
-  if (client.erase(name) == 0) return false;
+  // After an error the server ignores everything up to Sync, this DEALLOCATE too.
+  if (replies.skipping() || client.erase(name) == 0) return false;
   Expectation e = answered(Kind::Query, Answer::Deallocate);
   e.status = transaction_status;
   replies.expect(e, to_client);
@@ -169,6 +188,13 @@ bool StatementRewriter::deallocate(const std::string& name, char transaction_sta
 }  // namespace ouroboros::session
 
 namespace ouroboros::session {
+
+void StatementRewriter::forget_names(const Route& route, ClientStatements& client) {
+  for (const auto& [name, id] : route.names_not_prepared) {
+    auto it = client.find(name);
+    if (it != client.end() && it->second->id == id) client.erase(it);
+  }
+}
 
 void StatementRewriter::answer(Expectation::Kind kind, Expectation::Answer answer_kind, ReplyQueue& replies,
                                Bytes& to_client) {

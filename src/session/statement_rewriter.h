@@ -51,6 +51,8 @@ class StatementRewriter {
   void refuse(std::string message, std::string detail, ReplyQueue& replies, Bytes& to_client);
   bool deallocate(const std::string& name, char transaction_status, ClientStatements& client, ReplyQueue& replies,
                   Bytes& to_client);
+  // A Route's names_not_prepared: the client's names for statements PostgreSQL never created.
+  static void forget_names(const Route& route, ClientStatements& client);
 
  private:
   // Makes sure the server has `statement`, injecting a hidden Parse (and a Close for an evicted
@@ -59,7 +61,8 @@ class StatementRewriter {
                        Bytes& to_server, Bytes& to_client);
   void send_pending_closes(ServerStatements& server, ReplyQueue& replies, Bytes& to_server, Bytes& to_client);
   void send_parse(const PreparedStatement& statement, Expectation::Fate fate, ServerStatements& server,
-                  ReplyQueue& replies, Bytes& to_server, Bytes& to_client);
+                  ReplyQueue& replies, Bytes& to_server, Bytes& to_client,
+                  std::shared_ptr<const std::string> client_name = nullptr);
 
   StatementRegistry& registry_;
   StatementStats& stats_;
