@@ -4,7 +4,7 @@ ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 CTEST_JOBS ?= 2
 
-.PHONY: all deps build test test-asan demo fuzz clean
+.PHONY: all deps build test test-asan demo fuzz fuzz-long clean
 
 all: build
 
@@ -30,6 +30,11 @@ demo: build
 
 fuzz: deps
 	./tests/fuzz/smoke.sh
+
+# Every fuzz target for 10 million executions (inputs up to 64 KiB); the corpora grow in
+# /tmp/ouroboros-fuzz (FUZZ_WORK_DIR), outside the repository. Prints the table for docs/testing.md.
+fuzz-long: deps
+	./tests/fuzz/long_run.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) .demo
