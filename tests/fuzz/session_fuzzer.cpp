@@ -179,14 +179,21 @@ class ModelRun {
     const std::size_t server = arg / 2 % 2;
     Session& holder = sessions_[sessions_[0].server == server ? 0 : 1];
     if (!idle(sessions_[current_]) || !idle(next) || !idle(holder)) return;
-    if (&holder != &next) holder.server = next.server;
+    current_ = arg % 2;
+    if (&holder == &next) return;  // it holds that server already
+    holder.server = next.server;
     next.server = server;
-    // The unnamed statement and portals belong to one server session, not to the client.
+    // The unnamed statement and portals belong to one server session, not to the client: a
+    // client that changes servers loses its own and must not see the other client's (drivers
+    // parse the unnamed statement in the batch that uses it).
     for (Session& s : sessions_) {
       s.client.reference.statements.erase("");
       s.client.reference.portals.clear();
     }
-    current_ = arg % 2;
+    for (SimServer& s : servers_) {
+      s.pg.statements.erase("");
+      s.pg.portals.clear();
+    }
   }
 
   void check() const {
