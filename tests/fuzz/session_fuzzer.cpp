@@ -181,6 +181,9 @@ class ModelRun {
     if (!idle(sessions_[current_]) || !idle(next) || !idle(holder)) return;
     current_ = arg % 2;
     if (&holder == &next) return;  // it holds that server already
+    // Without the statement cache, named statements stay on the server that prepared them, where
+    // the next client would meet them: transaction pooling needs the cache for them.
+    if (!pooler_.caching) return;
     holder.server = next.server;
     next.server = server;
     // The unnamed statement and portals belong to one server session, not to the client: a
