@@ -8,7 +8,7 @@ CTEST_JOBS ?= 2
 # container).
 ASAN_CTEST_ARGS ?= -LE "fuzz|packag|container"
 
-.PHONY: all deps build test test-asan demo fuzz image clean
+.PHONY: all deps build test test-asan demo fuzz fuzz-long image clean
 
 all: build
 
@@ -42,6 +42,11 @@ fuzz: deps
 image:
 	./deploy/install-deps.sh --container
 	./deploy/docker/image.sh $(IMAGE)
+
+# Every fuzz target for 10 million executions (inputs up to 64 KiB); the corpora grow in
+# /tmp/ouroboros-fuzz (FUZZ_WORK_DIR), outside the repository. Prints the table for docs/testing.md.
+fuzz-long: deps
+	./tests/fuzz/long_run.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) .demo

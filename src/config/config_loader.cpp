@@ -1,6 +1,8 @@
 // The configuration schema: which keys exist where, their types, defaults and cross-checks.
 #include "config/config_loader.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -8,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <sstream>
 
 #include "config/password_format.h"
 #include "config/yaml_reader.h"
@@ -386,6 +389,54 @@ class ConfigBuilder {
   Config& config_;
 };
 
+// Where the second YAML document of `text` starts, if there is one. yaml-cpp 0.7's LoadAll()
+// never returns on some malformed streams (a stray ',' at the top level makes it append null
+// documents forever, jbeder/yaml-cpp#1040), so the documents are counted with the event parser,
+// reading at most two.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  // Per document: where its first node is (where it starts, for a document without one).
+  std::vector<YAML::Mark> marks;
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    marks.push_back(mark);
+    node_seen_ = false;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (!node_seen_ && !marks.empty()) marks.back() = mark;
+    node_seen_ = true;
+  }
+  bool node_seen_ = false;
+};
+
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  for (int i = 0; i < 2 && parser.HandleNextDocument(starts); ++i) {
+  }
+  if (starts.marks.size() < 2) return std::nullopt;
+  return starts.marks[1];
+}
+
 void sort_by_position(std::vector<ConfigError>& errors) {
   std::stable_sort(errors.begin(), errors.end(), [](const ConfigError& a, const ConfigError& b) {
     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
@@ -400,10 +451,10 @@ LoadResult parse_config(std::string_view yaml_text, std::string_view file_name,
   YamlReader reader(std::string(file_name), env, result);
   Config config;
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
-    YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
-    if (documents.size() > 1) {
-      reader.error(documents[1].Mark(), "", "the file holds more than one YAML document");
+    const std::string text(yaml_text);
+    YAML::Node root = YAML::Load(text);  // the first document; never LoadAll (see above)
+    if (const auto second = second_document(text)) {
+      reader.error(*second, "", "the file holds more than one YAML document");
     }
     const YAML::Mark start =
         root.IsDefined() && !root.IsNull() ? root.Mark() : YAML::Mark::null_mark();

@@ -14,15 +14,10 @@
 
 #include "common/clock.h"
 #include "io/event_loop.h"
+#include "io/http_request.h"
 #include "io/tcp_listener.h"
 
 namespace ouroboros::io {
-
-struct HttpRequest {
-  std::string method;  // "GET" or "HEAD"
-  std::string path;    // the request target up to '?', as sent (not percent-decoded)
-  std::string query;   // after the '?', "" without one
-};
 
 struct HttpResponse {
   int status = 200;

@@ -32,8 +32,14 @@ bool is_connection_parameter(const std::string& name) {
 
 StartupParameters session_parameters(const std::vector<std::pair<std::string, std::string>>& client) {
   StartupParameters out;
-  for (const auto& [k, v] : client)
-    if (!is_connection_parameter(k)) out.emplace_back(k, v);
+  for (const auto& [k, v] : client) {
+    if (is_connection_parameter(k)) continue;
+    // PostgreSQL applies the parameters in order, so of a name sent twice the last value counts;
+    // keeping only that one lets every later step look names up once.
+    const std::string name = lower(k);
+    std::erase_if(out, [&name](const auto& entry) { return lower(entry.first) == name; });
+    out.emplace_back(k, v);
+  }
   return out;
 }
 

@@ -15,7 +15,8 @@ using StartupParameters = std::vector<std::pair<std::string, std::string>>;
 // Client parameters that are not session settings and never reach the server as such.
 bool is_connection_parameter(const std::string& name);
 
-// Parameters to forward from a client's StartupMessage (drops user, database, replication).
+// Parameters to forward from a client's StartupMessage (drops user, database, replication). Of a
+// name sent more than once (in any case) only the last value is kept, as PostgreSQL applies it.
 StartupParameters session_parameters(const std::vector<std::pair<std::string, std::string>>& client);
 
 // A canonical text for matching servers to clients: equal keys mean equal parameters.

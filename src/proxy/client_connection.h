@@ -122,8 +122,10 @@ class ClientConnection final : public io::TransportHandler {
   void parameter_changed(std::string_view name, std::string_view value);
   // DEALLOCATE ALL / DISCARD ALL ran: the client's statement names are gone.
   void prepared_statements_discarded() { statements_.clear(); }
-  // Its statement names, for undoing changes PostgreSQL rejected or skipped.
-  session::ClientStatements& statements() { return statements_; }
+  // The server rejected or skipped some of the client's named Parses: those names do not exist.
+  void statements_not_prepared(const session::Route& route) {
+    session::StatementRewriter::forget_names(route, statements_);
+  }
   // The server answered everything the client sent (ReadyForQuery with nothing outstanding).
   void on_server_boundary();
   void resume_reading();

@@ -8,7 +8,9 @@ namespace {
 namespace be = protocol::backend;
 using Kind = Expectation::Kind;
 
-void encode_answer(const Expectation& e, Bytes& out) {
+// `status`: the transaction status of the server's latest ReadyForQuery, for the answers that end
+// with one of their own.
+void encode_answer(const Expectation& e, char status, Bytes& out) {
   switch (e.answer) {
     case Expectation::Answer::ParseComplete:
       protocol::encode_parse_complete(out);
@@ -18,7 +20,7 @@ void encode_answer(const Expectation& e, Bytes& out) {
       break;
     case Expectation::Answer::Deallocate:
       protocol::encode_command_complete(out, "DEALLOCATE");
-      protocol::encode_ready_for_query(out, e.status);
+      protocol::encode_ready_for_query(out, status);
       break;
     case Expectation::Answer::Refuse: {
       protocol::ErrorSpec error;
@@ -27,7 +29,7 @@ void encode_answer(const Expectation& e, Bytes& out) {
       error.message = e.refusal->first;
       error.detail = e.refusal->second;
       protocol::encode_error_response(out, error);
-      protocol::encode_ready_for_query(out, e.status);
+      protocol::encode_ready_for_query(out, status);
       break;
     }
     case Expectation::Answer::BindComplete:
@@ -47,6 +49,14 @@ void encode_answer(const Expectation& e, Bytes& out) {
       break;
   }
 }
+void encode_duplicate_statement(const std::string& name, Bytes& out) {
+  const std::string message = "prepared statement \"" + name + "\" already exists";
+  protocol::ErrorSpec error;
+  error.severity = "ERROR";
+  error.sqlstate = "42P05";
+  error.message = message;
+  protocol::encode_error_response(out, error);
+}
 }  // namespace
 
 void ReplyQueue::expect(Expectation e, Bytes& to_client) {
@@ -59,7 +69,8 @@ void ReplyQueue::expect(Expectation e, Bytes& to_client) {
 void ReplyQueue::flush_answers(Bytes& out) {
   while (!queue_.empty() && queue_.front().fate == Expectation::Fate::Answered) {
     if (queue_.front().ends_with_ready()) --pending_ready_;
-    encode_answer(queue_.front(), out);
+    // Requests answered before this one may have changed the status since it was queued.
+    encode_answer(queue_.front(), status_ != 0 ? status_ : queue_.front().status, out);
     queue_.pop_front();
   }
 }
@@ -78,11 +89,12 @@ void ReplyQueue::skip_to_sync(Route& route) {
   // (and the proxy's answers standing in for them) never come.
   while (!queue_.empty() && queue_.front().kind != Kind::Sync) {
     const Expectation& e = queue_.front();
+    if (e.kind == Kind::Parse && e.client_name)
+      route.names_not_prepared.emplace_back(*e.client_name, e.statement_id);
     if (e.kind == Kind::Parse && e.fate != Expectation::Fate::Answered && e.statement_id != 0)
       route.not_prepared.push_back(e.statement_id);
     if (e.kind == Kind::Close && e.fate == Expectation::Fate::Hide && e.statement_id != 0)
       route.not_closed.push_back(e.statement_id);
-    if (e.name_change) route.name_changes_undone.push_back(e.name_change);
     if (e.ends_with_ready()) --pending_ready_;
     queue_.pop_front();
   }
@@ -116,17 +128,25 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
       if (head.kind == Kind::Execute) pop(route);
       break;
     case be::kReadyForQuery:
+      if (body.size() == 1) status_ = static_cast<char>(body[0]);
       if (head.ends_with_ready()) pop(route);
       break;
     case be::kErrorResponse: {
       // The client must see every error, including one caused by a Parse the proxy injected.
       route.forward = true;
-      if (auto fields = protocol::decode_error_fields(body);
-          fields && fields->sqlstate() == "0A000" && fields->message() == kCachedPlanChanged)
+      const auto fields = protocol::decode_error_fields(body);
+      if (fields && fields->sqlstate() == "0A000" && fields->message() == kCachedPlanChanged)
         route.stale_statement = head.statement_id;
+      // The server refused the statement's server name: the client hears of its own name. Other
+      // errors (a syntax error is found first) are about the query text and pass as they are.
+      if (head.duplicate_name && fields && fields->sqlstate() == "42P05") {
+        route.forward = false;
+        encode_duplicate_statement(*head.duplicate_name, route.answers);
+      }
       if (head.ends_with_ready()) break;  // ReadyForQuery follows and ends it
       if (head.kind == Kind::Parse && head.statement_id != 0) route.not_prepared.push_back(head.statement_id);
-      if (head.name_change) route.name_changes_undone.push_back(head.name_change);
+      if (head.kind == Kind::Parse && head.client_name)
+        route.names_not_prepared.emplace_back(*head.client_name, head.statement_id);
       queue_.pop_front();
       skip_to_sync(route);
       break;

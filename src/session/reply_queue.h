@@ -11,16 +11,8 @@
 #include <vector>
 
 #include "common/bytes.h"
-#include "session/statement_registry.h"
 
 namespace ouroboros::session {
-
-// A client statement name a message changed (a named Parse, a Close or DEALLOCATE the proxy
-// answered) and what it meant before: restored when PostgreSQL rejects or skips the message.
-struct NameChange {
-  std::string name;
-  std::shared_ptr<const PreparedStatement> previous;  // null: the name was not in use
-};
 
 struct Expectation {
   enum class Kind : std::uint8_t {
@@ -42,8 +34,15 @@ struct Expectation {
   Answer answer = Answer::None;
   std::uint64_t statement_id = 0;  // Parse/Bind/Describe of a proxy statement
   char status = 'I';               // Answer::Deallocate/Refuse: transaction status for its ReadyForQuery
+                                   // when the queue has seen no ReadyForQuery yet
   std::shared_ptr<const std::pair<std::string, std::string>> refusal;  // Answer::Refuse: message, detail
-  std::shared_ptr<const NameChange> name_change;  // undone if the message fails or is skipped
+  // A forwarded Parse of a statement name the client already has, sent under that statement's
+  // server name so the server fails it (and skips to Sync) as it would the client's name: its
+  // 42P05 ErrorResponse is reported under the client's statement name instead.
+  std::shared_ptr<const std::string> duplicate_name;
+  // A client's named Parse (sent or answered by the proxy): if the server rejects or skips it,
+  // the client's name must go, as PostgreSQL never creates it.
+  std::shared_ptr<const std::string> client_name;
 
   bool ends_with_ready() const { return kind == Kind::Sync || kind == Kind::Query || kind == Kind::FunctionCall; }
 };
@@ -64,9 +63,9 @@ struct Route {
   std::uint64_t stale_statement = 0;
   // Evictions (Close) the server skipped after an error: still prepared there, to close later.
   std::vector<std::uint64_t> not_closed;
-  // Client names changed by messages PostgreSQL rejected or skipped, in pipeline order: the
-  // caller undoes them (undo_name_changes) so the client's names match its server session.
-  std::vector<std::shared_ptr<const NameChange>> name_changes_undone;
+  // Client statement names (with the statement each stood for) whose Parse failed or was
+  // skipped: the caller drops them from the client's names if they still mean that statement.
+  std::vector<std::pair<std::string, std::uint64_t>> names_not_prepared;
   bool finished_request = false;  // a ReadyForQuery ended a Sync/Query/FunctionCall
 };
 
@@ -78,7 +77,8 @@ class ReplyQueue {
   // Sync: the caller drops such messages instead of sending them.
   bool skipping() const { return skipping_; }
   // Called for every message from the server, before it is forwarded. `body` is needed for
-  // ErrorResponse only (to recognise a stale cached plan); pass an empty view otherwise.
+  // ErrorResponse (to recognise a stale cached plan) and ReadyForQuery (the transaction status
+  // of the proxy's own answers that end with one); an empty view will do for the others.
   Route on_server_message(char type, ByteView body);
 
   // ReadyForQuery messages still to come.
@@ -89,6 +89,7 @@ class ReplyQueue {
     queue_.clear();
     pending_ready_ = 0;
     skipping_ = false;
+    status_ = 0;
   }
 
  private:
@@ -99,6 +100,7 @@ class ReplyQueue {
   std::deque<Expectation> queue_;
   int pending_ready_ = 0;
   bool skipping_ = false;
+  char status_ = 0;  // of the latest ReadyForQuery; 0 before the first
 };
 
 // The exact message a PostgreSQL server gives for a plan invalidated by DDL (SQLSTATE 0A000).

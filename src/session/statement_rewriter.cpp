@@ -16,18 +16,6 @@ Expectation forward(Kind kind, std::uint64_t statement = 0) {
   return e;
 }
 
-// Points `name` at `statement` (erases it for null) and returns what it meant before.
-std::shared_ptr<const NameChange> change_name(ClientStatements& client, const std::string& name,
-                                              std::shared_ptr<const PreparedStatement> statement) {
-  auto change = std::make_shared<NameChange>();
-  change->name = name;
-  auto it = client.find(name);
-  if (it != client.end()) change->previous = it->second;
-  if (statement) client[name] = std::move(statement);
-  else if (it != client.end()) client.erase(it);
-  return change;
-}
-
 Expectation answered(Kind kind, Answer answer) {
   Expectation e = expectation(kind);
   e.fate = Fate::Answered;
@@ -58,7 +46,7 @@ void StatementRewriter::send_pending_closes(ServerStatements& server, ReplyQueue
 
 void StatementRewriter::send_parse(const PreparedStatement& statement, Fate fate, ServerStatements& server,
                                    ReplyQueue& replies, Bytes& to_server, Bytes& to_client,
-                                   std::shared_ptr<const NameChange> name_change) {
+                                   std::shared_ptr<const std::string> client_name) {
   if (auto evicted = server.add(statement.id, statement.server_name)) {
     ++stats_.evictions;
     protocol::encode_close(to_server, 'S', evicted->server_name);
@@ -71,7 +59,7 @@ void StatementRewriter::send_parse(const PreparedStatement& statement, Fate fate
   Expectation e = expectation(Kind::Parse);
   e.fate = fate;
   e.statement_id = statement.id;
-  e.name_change = std::move(name_change);
+  e.client_name = std::move(client_name);
   replies.expect(e, to_client);
   ++stats_.server_parses;
 }
@@ -102,15 +90,29 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
         return result;
       }
       ++stats_.client_parses;
+      if (auto existing = client.find(std::string(parse->statement)); existing != client.end()) {
+        // PostgreSQL refuses to redefine a name (42P05) and keeps the old statement: have the
+        // server refuse the statement's own server name, so it also skips to Sync and aborts a
+        // transaction, and report the error under the client's name.
+        ensure_prepared(*existing->second, server, replies, to_server, to_client);
+        protocol::encode_parse(to_server, existing->second->server_name, parse->query,
+                               parse->parameter_types);
+        Expectation e = expectation(Kind::Parse);
+        e.duplicate_name = std::make_shared<const std::string>(parse->statement);
+        replies.expect(e, to_client);
+        return result;
+      }
       auto statement = registry_.intern(parse->query, parse->parameter_types);
-      auto change = change_name(client, std::string(parse->statement), statement);
+      client[std::string(parse->statement)] = statement;
+      auto name = std::make_shared<const std::string>(parse->statement);
       if (server.use(statement->id)) {
         ++stats_.hits;
         Expectation e = answered(Kind::Parse, Answer::ParseComplete);
-        e.name_change = std::move(change);  // skipped if an earlier message of the pipeline fails
+        e.statement_id = statement->id;
+        e.client_name = std::move(name);
         replies.expect(e, to_client);
       } else {
-        send_parse(*statement, Fate::Forward, server, replies, to_server, to_client, std::move(change));
+        send_parse(*statement, Fate::Forward, server, replies, to_server, to_client, std::move(name));
       }
       return result;
     }
@@ -147,11 +149,9 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
     case fe::kClose: {
       auto close = protocol::decode_close(body);
       if (!close) return {true};
-      if (caching && close->kind == 'S' && client.count(std::string(close->name)) > 0) {
+      if (caching && close->kind == 'S' && client.erase(std::string(close->name)) > 0) {
         // The server keeps the statement for other clients; only this client's name goes.
-        Expectation e = answered(Kind::Close, Answer::CloseComplete);
-        e.name_change = change_name(client, std::string(close->name), nullptr);
-        replies.expect(e, to_client);
+        replies.expect(answered(Kind::Close, Answer::CloseComplete), to_client);
         return result;
       }
       pass(Kind::Close);
@@ -175,20 +175,12 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
   }
 }
 
-void undo_name_changes(const Route& route, ClientStatements& client) {
-  for (auto it = route.name_changes_undone.rbegin(); it != route.name_changes_undone.rend(); ++it) {
-    const NameChange& change = **it;
-    if (change.previous) client[change.name] = change.previous;
-    else client.erase(change.name);
-  }
-}
-
 bool StatementRewriter::deallocate(const std::string& name, char transaction_status, ClientStatements& client,
                                    ReplyQueue& replies, Bytes& to_client) {
-  if (client.count(name) == 0) return false;
+  // After an error the server ignores everything up to Sync, this DEALLOCATE too.
+  if (replies.skipping() || client.erase(name) == 0) return false;
   Expectation e = answered(Kind::Query, Answer::Deallocate);
   e.status = transaction_status;
-  e.name_change = change_name(client, name, nullptr);
   replies.expect(e, to_client);
   return true;
 }
@@ -196,6 +188,13 @@ bool StatementRewriter::deallocate(const std::string& name, char transaction_sta
 }  // namespace ouroboros::session
 
 namespace ouroboros::session {
+
+void StatementRewriter::forget_names(const Route& route, ClientStatements& client) {
+  for (const auto& [name, id] : route.names_not_prepared) {
+    auto it = client.find(name);
+    if (it != client.end() && it->second->id == id) client.erase(it);
+  }
+}
 
 void StatementRewriter::answer(Expectation::Kind kind, Expectation::Answer answer_kind, ReplyQueue& replies,
                                Bytes& to_client) {

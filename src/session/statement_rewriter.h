@@ -28,10 +28,6 @@ struct StatementStats {
   std::uint64_t sql_prepares = 0;   // SQL-level PREPARE/EXECUTE seen in transaction/statement mode
 };
 
-// Undoes, newest first, the client name changes of messages PostgreSQL rejected or skipped
-// (Route::name_changes_undone), so the client's names are again what its server session has.
-void undo_name_changes(const Route& route, ClientStatements& client);
-
 // Where one message's bytes go.
 struct Rewritten {
   bool malformed = false;  // the message could not be decoded (the caller ends the session)
@@ -55,6 +51,8 @@ class StatementRewriter {
   void refuse(std::string message, std::string detail, ReplyQueue& replies, Bytes& to_client);
   bool deallocate(const std::string& name, char transaction_status, ClientStatements& client, ReplyQueue& replies,
                   Bytes& to_client);
+  // A Route's names_not_prepared: the client's names for statements PostgreSQL never created.
+  static void forget_names(const Route& route, ClientStatements& client);
 
  private:
   // Makes sure the server has `statement`, injecting a hidden Parse (and a Close for an evicted
@@ -64,7 +62,7 @@ class StatementRewriter {
   void send_pending_closes(ServerStatements& server, ReplyQueue& replies, Bytes& to_server, Bytes& to_client);
   void send_parse(const PreparedStatement& statement, Expectation::Fate fate, ServerStatements& server,
                   ReplyQueue& replies, Bytes& to_server, Bytes& to_client,
-                  std::shared_ptr<const NameChange> name_change = nullptr);
+                  std::shared_ptr<const std::string> client_name = nullptr);
 
   StatementRegistry& registry_;
   StatementStats& stats_;

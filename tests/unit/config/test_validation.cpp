@@ -24,6 +24,17 @@ TEST_CASE("more than one YAML document is an error") {
   check_error(parse(minimal("---\nlisten: {}\n")), "", 4, 1, "more than one YAML document");
 }
 
+// Found by fuzz_config: yaml-cpp 0.7's LoadAll() never returns (and allocates without bound) on a
+// stray ',' at the top level; the loader must report it instead.
+TEST_CASE("a stray comma at the top level is reported, not a hang") {
+  for (const std::string text : {"\n,\n", "listen: {port: 6432}\n , port: 1\n"}) {
+    CAPTURE(text);
+    const LoadResult result = parse(text);
+    CHECK_FALSE(result.config.has_value());
+    CHECK_FALSE(result.errors.empty());
+  }
+}
+
 TEST_CASE("the top level must be a mapping") {
   check_error(parse("- a\n- b\n"), "", 1, 1, "expected a mapping");
   check_error(parse("just text\n"), "", 1, 1, "expected a mapping");

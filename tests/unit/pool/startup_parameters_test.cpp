@@ -20,6 +20,22 @@ TEST_CASE("session_parameters drops user, database and replication and keeps the
   CHECK(session_parameters({{"user", "u"}}).empty());
 }
 
+// Found by fuzz_startup: with a name sent twice, the key and the SET statements looked at the
+// first value while PostgreSQL applies the last, so clients asking for different values could
+// share a server unsynchronised.
+TEST_CASE("session_parameters keeps the last value of a name sent twice, in any case") {
+  const std::vector<std::pair<std::string, std::string>> first = {
+      {"user", "u"}, {"search_path", "a"}, {"TimeZone", "UTC"}, {"SEARCH_PATH", "b"}};
+  const std::vector<std::pair<std::string, std::string>> second = {
+      {"user", "u"}, {"SEARCH_PATH", "b"}, {"TimeZone", "UTC"}, {"search_path", "a"}};
+  CHECK(session_parameters(first) == StartupParameters{{"TimeZone", "UTC"}, {"SEARCH_PATH", "b"}});
+  CHECK(session_parameters(second) == StartupParameters{{"TimeZone", "UTC"}, {"search_path", "a"}});
+  CHECK(parameters_key(session_parameters(first)) != parameters_key(session_parameters(second)));
+  CHECK(sync_sql(session_parameters(first), session_parameters(second)) ==
+        std::optional<std::string>("SELECT pg_catalog.set_config('search_path', 'a', false)"));
+  CHECK(sync_sql(session_parameters(first), session_parameters(first)) == std::optional<std::string>(""));
+}
+
 TEST_CASE("is_connection_parameter") {
   CHECK(is_connection_parameter("user"));
   CHECK(is_connection_parameter("database"));

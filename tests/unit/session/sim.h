@@ -7,7 +7,13 @@
 //
 // The oracle: the replies a client receives through the Pooler must equal the replies a FakePg
 // session of its own would have sent for the client's unmodified messages.
+// The model's own checks: doctest's REQUIRE/FAIL in the unit tests; the session fuzz target
+// defines SIM_REQUIRE and SIM_FAIL itself before including this header.
+#ifndef SIM_REQUIRE
 #include <doctest/doctest.h>
+#define SIM_REQUIRE(...) REQUIRE(__VA_ARGS__)
+#define SIM_FAIL(...) FAIL(__VA_ARGS__)
+#endif
 
 #include <cstdint>
 #include <cstring>
@@ -110,11 +116,11 @@ inline std::vector<Msg> split(ByteView bytes) {
   std::vector<Msg> out;
   std::size_t pos = 0;
   while (pos < bytes.size()) {
-    REQUIRE(bytes.size() - pos >= 5);
+    SIM_REQUIRE(bytes.size() - pos >= 5);
     std::uint32_t len = (std::uint32_t(bytes[pos + 1]) << 24) | (std::uint32_t(bytes[pos + 2]) << 16) |
                         (std::uint32_t(bytes[pos + 3]) << 8) | std::uint32_t(bytes[pos + 4]);
-    REQUIRE(len >= 4);
-    REQUIRE(bytes.size() - pos >= 1 + len);
+    SIM_REQUIRE(len >= 4);
+    SIM_REQUIRE(bytes.size() - pos >= 1 + len);
     Msg m;
     m.type = static_cast<char>(bytes[pos]);
     m.body.assign(bytes.begin() + static_cast<std::ptrdiff_t>(pos + 5),
@@ -229,7 +235,7 @@ class FakePg {
     switch (m.type) {
       case 'P': {
         auto p = pr::decode_parse(m.body);
-        REQUIRE(p);
+        SIM_REQUIRE(p);
         if (aborted(out, true)) return;
         if (p->query.find("syntax error") != std::string_view::npos)
           return error(out, "42601", "syntax error at or near \"error\"", true);
@@ -242,7 +248,7 @@ class FakePg {
       }
       case 'B': {
         auto b = pr::decode_bind(m.body);
-        REQUIRE(b);
+        SIM_REQUIRE(b);
         if (aborted(out, true)) return;
         auto it = statements.find(std::string(b->statement));
         if (it == statements.end())
@@ -256,7 +262,7 @@ class FakePg {
       }
       case 'D': {
         auto d = pr::decode_describe(m.body);
-        REQUIRE(d);
+        SIM_REQUIRE(d);
         if (aborted(out, true)) return;
         if (d->kind == 'S') {
           auto it = statements.find(std::string(d->name));
@@ -275,7 +281,7 @@ class FakePg {
       }
       case 'E': {
         auto e = pr::decode_execute(m.body);
-        REQUIRE(e);
+        SIM_REQUIRE(e);
         if (aborted(out, true)) return;
         auto it = portals.find(std::string(e->portal));
         if (it == portals.end()) return error(out, "34000", "portal " + quoted(e->portal) + " does not exist", true);
@@ -288,7 +294,7 @@ class FakePg {
       }
       case 'C': {
         auto c = pr::decode_close(m.body);
-        REQUIRE(c);  // (allowed in an aborted transaction, as in PostgreSQL)
+        SIM_REQUIRE(c);  // (allowed in an aborted transaction, as in PostgreSQL)
         if (c->kind == 'S') statements.erase(std::string(c->name));
         else portals.erase(std::string(c->name));
         return empty(out, pr::backend::kCloseComplete);
@@ -302,13 +308,13 @@ class FakePg {
         return;
       case 'Q': {
         auto q = pr::decode_query(m.body);
-        REQUIRE(q);
+        SIM_REQUIRE(q);
         simple_query(std::string(*q), out);
         pr::encode_ready_for_query(out, status);
         return;
       }
       default:
-        FAIL("FakePg got an unexpected message type ", m.type);
+        SIM_FAIL("FakePg got an unexpected message type ", m.type);
     }
   }
 
@@ -378,7 +384,7 @@ struct Pooler {
       }
       Rewritten r = rewriter.on_client_message(m.type, m.body, m.raw, caching, c.statements, s.prepared, s.replies,
                                                to_server, to_client);
-      REQUIRE_FALSE(r.malformed);
+      SIM_REQUIRE(!r.malformed);
     }
     append(c.received, to_client);
     append(s.pending, to_server);
@@ -391,7 +397,7 @@ struct Pooler {
     append(s.sent, in);
     Bytes replies = s.pg.feed(in);
     for (const Msg& m : split(replies)) {
-      Route route = s.replies.on_server_message(m.type, m.type == 'E' ? ByteView(m.body) : ByteView());
+      Route route = s.replies.on_server_message(m.type, m.type == 'E' || m.type == 'Z' ? ByteView(m.body) : ByteView());
       if (m.type == 'Z') s.transaction_status = static_cast<char>(m.body.at(0));
       if (m.type == 'C') {
         auto tag = pr::decode_command_complete(m.body);
@@ -403,8 +409,8 @@ struct Pooler {
       if (route.forward) append(c.received, m.raw);
       append(c.received, route.answers);
       for (auto id : route.not_prepared) s.prepared.forget(id, false);
+      StatementRewriter::forget_names(route, c.statements);
       for (auto id : route.not_closed) s.prepared.queue_close({id, session::server_statement_name(id)});
-      undo_name_changes(route, c.statements);
       if (route.stale_statement != 0) s.prepared.forget(route.stale_statement, true);
     }
   }
