@@ -159,7 +159,8 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     input.consume(event.consumed);
     append(to_client, route.answers);
     for (auto id : route.not_prepared) prepared_.forget(id, false);
-    if (client_ && !route.names_not_prepared.empty()) client_->statements_not_prepared(route);
+    if (client_ && (!route.names_not_prepared.empty() || !route.names_restored.empty()))
+      client_->statements_not_prepared(route);
     for (auto id : route.not_closed) prepared_.queue_close({id, session::server_statement_name(id)});
     // A plan invalidated by DDL stays on the server under its name: close it, prepare anew.
     if (route.stale_statement != 0) prepared_.forget(route.stale_statement, true);

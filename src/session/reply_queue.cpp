@@ -95,6 +95,7 @@ void ReplyQueue::skip_to_sync(Route& route) {
       route.not_prepared.push_back(e.statement_id);
     if (e.kind == Kind::Close && e.fate == Expectation::Fate::Hide && e.statement_id != 0)
       route.not_closed.push_back(e.statement_id);
+    if (e.kind == Kind::Close && e.closed_name) route.names_restored.push_back(*e.closed_name);
     if (e.ends_with_ready()) --pending_ready_;
     queue_.pop_front();
   }

@@ -14,6 +14,10 @@
 
 namespace ouroboros::session {
 
+struct PreparedStatement;
+// A client statement name and the statement it stood for.
+using NamedStatement = std::pair<std::string, std::shared_ptr<const PreparedStatement>>;
+
 struct Expectation {
   enum class Kind : std::uint8_t {
     Parse, Bind, Close, DescribeStatement, DescribePortal, Execute,
@@ -43,6 +47,9 @@ struct Expectation {
   // A client's named Parse (sent or answered by the proxy): if the server rejects or skips it,
   // the client's name must go, as PostgreSQL never creates it.
   std::shared_ptr<const std::string> client_name;
+  // A client's Close of a named statement, answered by the proxy: if the server skips it (after
+  // an error earlier in the pipeline), PostgreSQL keeps the statement, so the name comes back.
+  std::shared_ptr<const NamedStatement> closed_name;
 
   bool ends_with_ready() const { return kind == Kind::Sync || kind == Kind::Query || kind == Kind::FunctionCall; }
 };
@@ -66,6 +73,9 @@ struct Route {
   // Client statement names (with the statement each stood for) whose Parse failed or was
   // skipped: the caller drops them from the client's names if they still mean that statement.
   std::vector<std::pair<std::string, std::uint64_t>> names_not_prepared;
+  // Client names whose Close the server skipped: the caller gives them back (after dropping
+  // names_not_prepared).
+  std::vector<NamedStatement> names_restored;
   bool finished_request = false;  // a ReadyForQuery ended a Sync/Query/FunctionCall
 };
 

@@ -149,9 +149,14 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
     case fe::kClose: {
       auto close = protocol::decode_close(body);
       if (!close) return {true};
-      if (caching && close->kind == 'S' && client.erase(std::string(close->name)) > 0) {
-        // The server keeps the statement for other clients; only this client's name goes.
-        replies.expect(answered(Kind::Close, Answer::CloseComplete), to_client);
+      auto named = caching && close->kind == 'S' ? client.find(std::string(close->name)) : client.end();
+      if (named != client.end()) {
+        // The server keeps the statement for other clients; only this client's name goes (and
+        // comes back if the server skips this Close after an earlier error).
+        Expectation e = answered(Kind::Close, Answer::CloseComplete);
+        e.closed_name = std::make_shared<const NamedStatement>(named->first, named->second);
+        client.erase(named);
+        replies.expect(e, to_client);
         return result;
       }
       pass(Kind::Close);
@@ -194,6 +199,7 @@ void StatementRewriter::forget_names(const Route& route, ClientStatements& clien
     auto it = client.find(name);
     if (it != client.end() && it->second->id == id) client.erase(it);
   }
+  for (const auto& [name, statement] : route.names_restored) client.emplace(name, statement);
 }
 
 void StatementRewriter::answer(Expectation::Kind kind, Expectation::Answer answer_kind, ReplyQueue& replies,

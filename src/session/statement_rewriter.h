@@ -52,6 +52,8 @@ class StatementRewriter {
   bool deallocate(const std::string& name, char transaction_status, ClientStatements& client, ReplyQueue& replies,
                   Bytes& to_client);
   // A Route's names_not_prepared: the client's names for statements PostgreSQL never created.
+  // Applies what the server did not do: drops names whose Parse failed or was skipped, and gives
+  // back names whose Close was skipped.
   static void forget_names(const Route& route, ClientStatements& client);
 
  private:
