@@ -4,6 +4,7 @@
 // (fuzz_support.h), each one message from the peer.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -108,10 +109,13 @@ void check_client(Records& records) {
 
 // The proxy authenticating a client: password messages from the input.
 void check_client_authenticator(std::uint8_t variant, Records& records) {
-  static const config::UserConfig plain{"alice", "pencil", std::nullopt};
-  static const config::UserConfig md5{"alice", md5_stored_hash("pencil", "alice"), std::nullopt};
-  static const config::UserConfig scram{"alice", verifier().to_string(), std::nullopt};
-  const config::UserConfig* users[] = {&plain, &md5, &scram};
+  static const auto plain = std::make_shared<const config::UserConfig>(
+      config::UserConfig{"alice", "pencil", std::nullopt});
+  static const auto md5 = std::make_shared<const config::UserConfig>(
+      config::UserConfig{"alice", md5_stored_hash("pencil", "alice"), std::nullopt});
+  static const auto scram = std::make_shared<const config::UserConfig>(
+      config::UserConfig{"alice", verifier().to_string(), std::nullopt});
+  const std::shared_ptr<const config::UserConfig> users[] = {plain, md5, scram};
   const config::AuthType types[] = {config::AuthType::ScramSha256, config::AuthType::Md5,
                                     config::AuthType::Trust};
   const config::AuthType type = types[variant % 3];
