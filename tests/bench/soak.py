@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "support"))
 sys.path.insert(0, HERE)
 import pgcluster  # noqa: E402  (tests/support/pgcluster.py)
 from idle_clients import query_message, startup_message  # noqa: E402
-from pgbench_compare import (BenchError, alive, log, machine_note, port_accepts,  # noqa: E402
+from pgbench_compare import (BenchError, log, machine_note, port_accepts,  # noqa: E402
                              tail)
 
 SAMPLE_EVERY = 10.0   # seconds between samples (RSS, fds, client counters, metrics)
@@ -469,7 +469,8 @@ def markdown(soak, meta, ledger):
           f"mode, pool size {a.pool_size}, trust; SIGHUP with a changed configuration every "
           f"{RELOAD_EVERY:.0f} s; `pg_ctl restart -m fast` at {a.duration / 2 / 60:.1f} min. "
           f"Logins took {soak.login_secs:.0f} s (concurrency {a.login_concurrency}).", "",
-          "| proxy sample | time s | VmRSS MiB | open fds | threads | clients connected (client side) |",
+          "| proxy sample | time s | VmRSS MiB | open fds | threads "
+          "| clients connected (client side) |",
           "|---|--:|--:|--:|--:|--:|"]
 
     def row(label, r):
