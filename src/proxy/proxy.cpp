@@ -208,7 +208,8 @@ void Proxy::client_authenticated(ClientConnection& client) {
 }
 
 void Proxy::complete_waiting_logins(PoolEntry& pool) {
-  if (pool.login_parameters.empty()) return;
+  // Nobody queued in the pool (the usual case): no need to look through every client.
+  if (pool.login_parameters.empty() || pool.servers.waiting_count() == 0) return;
   std::vector<ClientConnection*> waiting;
   for (auto& [id, c] : clients_)
     if (c->pool_entry() == &pool && c->state() == ClientConnection::State::WaitingForServer && !c->logged_in())
