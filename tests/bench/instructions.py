@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "support"))
 sys.path.insert(0, HERE)
 import pgcluster  # noqa: E402  (tests/support/pgcluster.py)
 from pgbench_compare import (BenchError, Interrupted, _on_signal, alive, log,  # noqa: E402
-                             machine_note, port_accepts, tail)
+                             machine_note, port_accepts, tail, trust_proxy_logins)
 
 PROXIES = ("ouroboros", "pgbouncer")
 MODES = ("simple", "extended", "prepared")
@@ -652,12 +652,7 @@ def main(argv):
         # Both proxies log in to PostgreSQL without a password check (loopback, throwaway
         # cluster): server logins are outside what is measured, and this keeps them fast under
         # valgrind. The clients' logins to the proxies are trust too.
-        hba = os.path.join(cluster.data_dir, "pg_hba.conf")
-        with open(hba) as f:
-            rules = f.read()
-        with open(hba, "w") as f:
-            f.write(f"host {pgcluster.DBNAME} {pgcluster.USER} 127.0.0.1/32 trust\n" + rules)
-        cluster.psql("SELECT pg_reload_conf()")
+        trust_proxy_logins(cluster, pgcluster.DBNAME, pgcluster.USER)
         init = subprocess.run([bench.pgbench, "-i", "-s", "1", "-q", "-h", cluster.host, "-p",
                                str(cluster.port), "-U", pgcluster.USER, pgcluster.DBNAME],
                               env=pgbench_env(), capture_output=True, text=True, timeout=600)

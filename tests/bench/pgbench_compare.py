@@ -73,6 +73,17 @@ def alive(pid):
     return cpu_ticks(pid) is not None
 
 
+def trust_proxy_logins(cluster, dbname, user):
+    """Lets `user` log in to `dbname` over 127.0.0.1 without a password check (a throwaway
+    cluster): a proxy's own server logins are then cheap, also under valgrind."""
+    hba = os.path.join(cluster.data_dir, "pg_hba.conf")
+    with open(hba) as f:
+        rules = f.read()
+    with open(hba, "w") as f:
+        f.write(f"host {dbname} {user} 127.0.0.1/32 trust\n" + rules)
+    cluster.psql("SELECT pg_reload_conf()")
+
+
 def port_accepts(host, port):
     try:
         with socket.create_connection((host, port), timeout=0.5):

@@ -28,7 +28,7 @@ sys.path.insert(0, HERE)
 import pgcluster  # noqa: E402  (tests/support/pgcluster.py)
 from idle_clients import query_message, startup_message  # noqa: E402
 from pgbench_compare import (BenchError, log, machine_note, port_accepts,  # noqa: E402
-                             tail)
+                             tail, trust_proxy_logins)
 
 SAMPLE_EVERY = 10.0   # seconds between samples (RSS, fds, client counters, metrics)
 RELOAD_EVERY = 10.0   # seconds between SIGHUPs
@@ -602,12 +602,7 @@ def main(argv):
         log(f"starting PostgreSQL in {cluster.base_dir}")
         cluster.start()
         # The proxy logs in to PostgreSQL without a password check (loopback, throwaway cluster).
-        hba = os.path.join(cluster.data_dir, "pg_hba.conf")
-        with open(hba) as f:
-            rules = f.read()
-        with open(hba, "w") as f:
-            f.write(f"host {pgcluster.DBNAME} {pgcluster.USER} 127.0.0.1/32 trust\n" + rules)
-        cluster.psql("SELECT pg_reload_conf()")
+        trust_proxy_logins(cluster, pgcluster.DBNAME, pgcluster.USER)
         cluster.psql(f"CREATE TABLE soak_ledger (writer int NOT NULL, seq bigint NOT NULL); "
                      f"ALTER TABLE soak_ledger OWNER TO {pgcluster.USER}", dbname=pgcluster.DBNAME)
         proxy.start()
