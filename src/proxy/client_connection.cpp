@@ -5,6 +5,7 @@
 
 #include "protocol/sqlstate.h"
 #include "sql/command.h"
+#include "sql/query_shape.h"
 #include "sql/statement_splitter.h"
 #include "pool/backoff.h"
 #include "proxy/errors.h"
@@ -551,7 +552,8 @@ void ClientConnection::retry_track(char type, ByteView raw, ByteView body) {
     case fe::kQuery: {
       auto sql = protocol::decode_query(body);
       // Two statements need a ';' between them: without one, no need to lex the text.
-      retry_.eligible = sql && (sql->find(';') == std::string_view::npos || sql::count_statements(*sql) == 1);
+      retry_.eligible = sql && (sql->find(';') == std::string_view::npos ||
+                                sql::count_statements_quickly(*sql, sql::query_shape(*sql)) == 1);
       if (!retry_.eligible) retry_release_held();
       break;
     }

@@ -6,6 +6,7 @@
 #include "proxy/client_connection.h"
 #include "proxy/errors.h"
 #include "sql/fingerprint.h"
+#include "sql/query_shape.h"
 
 namespace ouroboros::proxy {
 
@@ -608,18 +609,21 @@ void Proxy::maybe_finish_shutdown() {
   }
 }
 
-const std::string& Proxy::fingerprint_of(const std::string& sql) {
-  // Prepared statements repeat their text: lex each text once.
-  auto it = fingerprints_.find(sql);
+const Proxy::Fingerprint& Proxy::fingerprint_of(std::string_view sql) {
+  std::uint64_t key = sql::query_shape(sql).key;
+  auto it = fingerprints_.find(key);
   if (it != fingerprints_.end()) return it->second;
   if (fingerprints_.size() >= 4096) fingerprints_.clear();
-  return fingerprints_.emplace(sql, sql::fingerprint(sql)).first->second;
+  Fingerprint fingerprint{sql::fingerprint(sql), 0};
+  fingerprint.hash = std::hash<std::string_view>{}(fingerprint.text);
+  return fingerprints_.emplace(key, std::move(fingerprint)).first->second;
 }
 
 void Proxy::query_finished(ClientConnection& client, const std::string& sql, const std::string& statement,
                            const QueryErrorInfo* error, std::uint64_t rows, std::chrono::microseconds elapsed,
                            std::chrono::microseconds wait) {
-  query_stats_.record(fingerprint_of(sql), elapsed, error != nullptr, rows);
+  const Fingerprint& fingerprint = fingerprint_of(sql);
+  query_stats_.record(fingerprint.hash, fingerprint.text, elapsed, error != nullptr, rows);
   auto threshold = config_->logging.slow_query_threshold;
   bool slow = threshold.count() > 0 && elapsed >= threshold;
   if (!error && !slow) return;
@@ -699,7 +703,7 @@ void Proxy::query_retried(ClientConnection& client, const std::string& sql, cons
   QueryEvent event = query_event(client, sql, statement, elapsed, application_name);
   event.error = &error;
   event.attempt = attempt;
-  query_log_.retry(event, fingerprint_of(sql), delay);
+  query_log_.retry(event, fingerprint_of(sql).text, delay);
 }
 
 void Proxy::reload(std::shared_ptr<const config::Config> config) {

@@ -120,7 +120,14 @@ class Proxy {
   // A statement failed with a transient error and runs again after `delay`: the retry record.
   void query_retried(ClientConnection& client, const std::string& sql, const std::string& statement,
                      const QueryErrorInfo& error, std::chrono::microseconds elapsed, int attempt, Duration delay);
-  const std::string& fingerprint_of(const std::string& sql);
+  // A statement text's fingerprint and its hash (the query statistics key). Texts that differ
+  // only in literals share one cache entry (sql::query_shape), so the fingerprint string is built
+  // once per query shape, not per query.
+  struct Fingerprint {
+    std::string text;
+    std::uint64_t hash = 0;
+  };
+  const Fingerprint& fingerprint_of(std::string_view sql);
   const session::QueryStatsStore& query_stats() const { return query_stats_; }
   QueryLog& query_log() { return query_log_; }
   // Prometheus text for /metrics.
@@ -172,7 +179,7 @@ class Proxy {
   ProxyCounters counters_;
   QueryLog query_log_;
   session::QueryStatsStore query_stats_;
-  std::unordered_map<std::string, std::string> fingerprints_;  // SQL text -> fingerprint (bounded)
+  std::unordered_map<std::uint64_t, Fingerprint> fingerprints_;  // sql::query_shape key -> (bounded)
   session::StatementRegistry statements_;
   session::StatementStats statement_stats_;
   session::StatementRewriter rewriter_{statements_, statement_stats_};

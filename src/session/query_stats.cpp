@@ -4,17 +4,17 @@
 
 namespace ouroboros::session {
 
-void QueryStatsStore::record(std::string_view fingerprint, std::chrono::microseconds elapsed, bool error,
-                             std::uint64_t rows) {
-  auto it = stats_.find(std::string(fingerprint));
+void QueryStatsStore::record(std::uint64_t key, std::string_view fingerprint, std::chrono::microseconds elapsed,
+                             bool error, std::uint64_t rows) {
+  auto it = stats_.find(key);
   if (it == stats_.end()) {
     while (stats_.size() >= capacity_) {
       auto least = std::min_element(stats_.begin(), stats_.end(),
                                     [](const auto& a, const auto& b) { return a.second.total < b.second.total; });
       stats_.erase(least);
     }
-    it = stats_.emplace(std::string(fingerprint), QueryStats{}).first;
-    it->second.fingerprint = it->first;
+    it = stats_.emplace(key, QueryStats{}).first;
+    it->second.fingerprint = std::string(fingerprint);
   }
   QueryStats& s = it->second;
   ++s.calls;

@@ -2,6 +2,7 @@
 // Per-fingerprint aggregates (calls, errors, time, rows) in bounded memory: when full, the
 // fingerprint with the least total time makes room, so the expensive statements stay.
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,7 +24,13 @@ class QueryStatsStore {
  public:
   explicit QueryStatsStore(std::size_t capacity) : capacity_(capacity < 1 ? 1 : capacity) {}
 
-  void record(std::string_view fingerprint, std::chrono::microseconds elapsed, bool error, std::uint64_t rows);
+  // `key` stands for the fingerprint (a hash of it): equal fingerprints, equal keys. The text is
+  // copied only when the fingerprint is new.
+  void record(std::uint64_t key, std::string_view fingerprint, std::chrono::microseconds elapsed, bool error,
+              std::uint64_t rows);
+  void record(std::string_view fingerprint, std::chrono::microseconds elapsed, bool error, std::uint64_t rows) {
+    record(std::hash<std::string_view>{}(fingerprint), fingerprint, elapsed, error, rows);
+  }
   // The `limit` fingerprints with the most total time, most first.
   std::vector<QueryStats> top(std::size_t limit) const;
   std::size_t size() const { return stats_.size(); }
@@ -31,7 +38,7 @@ class QueryStatsStore {
 
  private:
   std::size_t capacity_;
-  std::unordered_map<std::string, QueryStats> stats_;
+  std::unordered_map<std::uint64_t, QueryStats> stats_;
 };
 
 }  // namespace ouroboros::session

@@ -8,6 +8,7 @@
 #include "sql/command.h"
 #include "sql/fingerprint.h"
 #include "sql/lexer.h"
+#include "sql/query_shape.h"
 #include "sql/redact.h"
 #include "sql/statement_splitter.h"
 #include "sql/trace_context.h"
@@ -68,6 +69,14 @@ void check_fingerprint(std::string_view text) {
   }
 }
 
+// The quick pass agrees with the lexer wherever it does not fall back.
+void check_query_shape(std::string_view text) {
+  const QueryShape shape = query_shape(text);
+  if (!shape.scanned) return;
+  require(shape.key == query_shape_by_lexer(text));
+  if (shape.statements >= 0) require(static_cast<std::size_t>(shape.statements) == count_statements(text));
+}
+
 void check_classify(std::string_view text) {
   const Command command = classify(text);
   const bool named = command.kind == CommandKind::Prepare || command.kind == CommandKind::Execute ||
@@ -101,6 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_statements(text);
   check_redaction(text);
   check_fingerprint(text);
+  check_query_shape(text);
   check_classify(text);
   check_trace(text);
   return 0;

@@ -1,0 +1,199 @@
+#include "sql/query_shape.h"
+
+#include "sql/lexer.h"
+#include "sql/statement_splitter.h"
+#include "sql/token.h"
+
+namespace ouroboros::sql {
+namespace {
+
+constexpr std::uint64_t kOffset = 1469598103934665603ull;
+constexpr std::uint64_t kPrime = 1099511628211ull;
+
+// The classes below must agree with sql/lexer.cpp for every text the quick pass accepts (the
+// sql fuzz target checks that its tokens are the lexer's).
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool is_operator_char(char c) {
+  switch (c) {
+    case '~': case '!': case '@': case '#': case '^': case '&': case '|': case '`': case '?':
+    case '+': case '-': case '*': case '/': case '%': case '<': case '>': case '=':
+      return true;
+    default:
+      return false;
+  }
+}
+
+class Hash {
+ public:
+  void byte(unsigned char c) { h_ = (h_ ^ c) * kPrime; }
+  void kind(TokenKind k) { byte(static_cast<unsigned char>(0xE0 | static_cast<unsigned char>(k))); }
+  void text(std::string_view s) {
+    for (char c : s) byte(static_cast<unsigned char>(c));
+  }
+  std::uint64_t value() const { return h_; }
+
+ private:
+  std::uint64_t h_ = kOffset;
+};
+
+}  // namespace
+
+QueryShape query_shape(std::string_view sql) {
+  Hash hash;
+  std::size_t i = 0;
+  const std::size_t n = sql.size();
+  int statements = 0;
+  bool in_statement = false;  // a significant token since the last ';'
+  bool more = false;          // something significant after the first statement's ';'
+  auto fallback = [&] {
+    Hash whole;
+    whole.byte(0xFF);  // never equal to a scanned key's start
+    whole.text(sql);
+    return QueryShape{false, whole.value(), -1};
+  };
+  auto token = [&](TokenKind kind) {
+    if (kind != TokenKind::Semicolon && !in_statement) {
+      if (statements > 0) more = true;
+      in_statement = true;
+      ++statements;
+    }
+    hash.kind(kind);
+  };
+  while (i < n) {
+    const char c = sql[i];
+    if (is_space(c)) {
+      ++i;
+      continue;
+    }
+    if (is_letter(c)) {
+      // E'..', B'..', X'..', N'..' and U&'..' are strings with a prefix: the lexer's business.
+      if (i + 1 < n && (sql[i + 1] == '\'' || sql[i + 1] == '&')) return fallback();
+      std::size_t start = i;
+      while (i < n && (is_letter(sql[i]) || is_digit(sql[i]))) ++i;
+      if (i < n && (sql[i] == '$' || static_cast<unsigned char>(sql[i]) >= 0x80)) return fallback();
+      token(TokenKind::Identifier);
+      for (std::size_t k = start; k < i; ++k) hash.byte(static_cast<unsigned char>(to_lower_ascii(sql[k])));
+      continue;
+    }
+    if (is_digit(c)) {
+      while (i < n && is_digit(sql[i])) ++i;
+      // Decimals, exponents, radix prefixes and 1_000 are the lexer's business.
+      if (i < n && (is_letter(sql[i]) || is_digit(sql[i]) || sql[i] == '.' || sql[i] == '$' ||
+                    static_cast<unsigned char>(sql[i]) >= 0x80))
+        return fallback();
+      token(TokenKind::Number);  // a literal: its digits are not part of the shape
+      continue;
+    }
+    switch (c) {
+      case '\'': {
+        ++i;
+        for (;;) {
+          if (i >= n) return fallback();  // unterminated
+          if (sql[i] == '\'') {
+            if (i + 1 < n && sql[i + 1] == '\'') {
+              i += 2;
+              continue;
+            }
+            ++i;
+            break;
+          }
+          ++i;
+        }
+        token(TokenKind::String);
+        continue;
+      }
+      case '"': {
+        std::size_t start = i++;
+        for (;;) {
+          if (i >= n) return fallback();
+          if (sql[i] == '"') {
+            if (i + 1 < n && sql[i + 1] == '"') {
+              i += 2;
+              continue;
+            }
+            ++i;
+            break;
+          }
+          ++i;
+        }
+        token(TokenKind::QuotedIdentifier);
+        hash.text(sql.substr(start, i - start));
+        continue;
+      }
+      case '$': {
+        std::size_t start = ++i;
+        while (i < n && is_digit(sql[i])) ++i;
+        if (i == start) return fallback();  // a dollar quote
+        token(TokenKind::Parameter);
+        continue;
+      }
+      case ';':
+        ++i;
+        in_statement = false;
+        hash.kind(TokenKind::Semicolon);
+        continue;
+      case ':':
+        if (i + 1 < n && (sql[i + 1] == ':' || sql[i + 1] == '=')) {
+          token(TokenKind::Operator);
+          hash.text(sql.substr(i, 2));
+          i += 2;
+          continue;
+        }
+        [[fallthrough]];
+      case '(': case ')': case '[': case ']': case ',':
+        token(TokenKind::Punctuation);
+        hash.byte(static_cast<unsigned char>(c));
+        ++i;
+        continue;
+      case '.':
+        if (i + 1 < n && (sql[i + 1] == '.' || is_digit(sql[i + 1]))) return fallback();
+        token(TokenKind::Punctuation);
+        hash.byte('.');
+        ++i;
+        continue;
+      default:
+        break;
+    }
+    // One operator character standing alone; runs (and comments) are the lexer's business.
+    if (is_operator_char(c) && !(i + 1 < n && is_operator_char(sql[i + 1]))) {
+      token(TokenKind::Operator);
+      hash.byte(static_cast<unsigned char>(c));
+      ++i;
+      continue;
+    }
+    return fallback();
+  }
+  return QueryShape{true, hash.value(), more ? -1 : statements};
+}
+
+std::uint64_t query_shape_by_lexer(std::string_view sql) {
+  Hash hash;
+  Lexer lexer(sql);
+  while (auto t = lexer.next()) {
+    if (!is_significant(*t)) continue;
+    hash.kind(t->kind);
+    switch (t->kind) {
+      case TokenKind::Identifier:
+        for (char c : t->text) hash.byte(static_cast<unsigned char>(to_lower_ascii(c)));
+        break;
+      case TokenKind::QuotedIdentifier:
+      case TokenKind::Operator:
+      case TokenKind::Punctuation:
+      case TokenKind::Unknown:
+        hash.text(t->text);
+        break;
+      default:
+        break;  // literals, parameters and ';' count by their kind alone
+    }
+  }
+  return hash.value();
+}
+
+std::size_t count_statements_quickly(std::string_view sql, const QueryShape& shape) {
+  if (shape.scanned && shape.statements >= 0) return static_cast<std::size_t>(shape.statements);
+  return count_statements(sql);
+}
+
+}  // namespace ouroboros::sql
