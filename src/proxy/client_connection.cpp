@@ -487,11 +487,11 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
       continue;
     }
     retry_start_if_possible();
+    track_request_message(type, event.frame.body);
     if (retry_.holding) retry_track(type, raw, event.frame.body);
     if (type == fe::kSync || type == fe::kQuery) extended_pending_ = false;
     else if (is_extended(type)) extended_pending_ = true;
     proxy_.log().trace("client {} -> server {}: '{}'", id_, server_->id(), type);
-    track_request_message(type, event.frame.body);
     auto rewritten = proxy_.statement_rewriter().on_client_message(
         type, event.frame.body, raw, caching, statements_, server_->prepared(), server_->replies(), to_server,
         to_client);
@@ -552,8 +552,10 @@ void ClientConnection::retry_track(char type, ByteView raw, ByteView body) {
     case fe::kQuery: {
       auto sql = protocol::decode_query(body);
       // Two statements need a ';' between them: without one, no need to lex the text.
-      retry_.eligible = sql && (sql->find(';') == std::string_view::npos ||
-                                sql::count_statements_quickly(*sql, sql::query_shape(*sql)) == 1);
+      // track_request_message scanned it just now.
+      retry_.eligible = sql && !requests_.empty() &&
+                        (sql->find(';') == std::string_view::npos ||
+                         sql::count_statements_quickly(*sql, requests_.back().shape) == 1);
       if (!retry_.eligible) retry_release_held();
       break;
     }
@@ -809,17 +811,18 @@ void ClientConnection::track_request_message(char type, ByteView body) {
         statement_text_.erase(std::string(close->name));
       return;
     case fe::kQuery:
-      if (auto sql = protocol::decode_query(body)) requests_.push_back({std::string(*sql), {}, {}, 0, last_wait_});
+      if (auto sql = protocol::decode_query(body))
+        requests_.push_back({std::string(*sql), {}, {}, 0, last_wait_, sql::query_shape(*sql)});
       last_wait_ = std::chrono::microseconds(0);
       return;
     case fe::kSync:
-      requests_.push_back({std::move(batch_sql_), std::move(batch_statement_), {}, 0, last_wait_});
+      requests_.push_back({std::move(batch_sql_), std::move(batch_statement_), {}, 0, last_wait_, {}});
       batch_sql_.clear();
       batch_statement_.clear();
       last_wait_ = std::chrono::microseconds(0);
       return;
     case fe::kFunctionCall:
-      requests_.push_back({"<function call>", {}, {}, 0, last_wait_});
+      requests_.push_back({"<function call>", {}, {}, 0, last_wait_, {}});
       return;
     default:
       return;
@@ -843,8 +846,8 @@ void ClientConnection::request_finished(std::chrono::microseconds elapsed) {
   requests_.pop_front();
   if (retry_decide(request, elapsed)) return;
   if (retry_.holding) retry_release_held();
-  proxy_.query_finished(*this, request.sql, request.statement, request.error ? &*request.error : nullptr,
-                        request.rows, elapsed, request.wait);
+  proxy_.query_finished(*this, request.sql, request.shape.key, request.statement,
+                        request.error ? &*request.error : nullptr, request.rows, elapsed, request.wait);
 }
 
 std::string ClientConnection::application_name() const {

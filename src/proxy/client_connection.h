@@ -26,6 +26,7 @@
 #include "protocol/message_stream.h"
 #include "protocol/messages.h"
 #include "session/statement_rewriter.h"
+#include "sql/query_shape.h"
 
 namespace ouroboros::proxy {
 
@@ -192,6 +193,7 @@ class ClientConnection final : public io::TransportHandler {
     std::optional<QueryErrorInfo> error;
     std::uint64_t rows = 0;
     std::chrono::microseconds wait{0};
+    sql::QueryShape shape;  // a simple Query's, scanned once when it is sent; key 0 otherwise
   };
   void track_request_message(char type, ByteView body);
   // Relays complete client messages from `data`; returns the bytes used. `input_consumed`

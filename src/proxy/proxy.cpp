@@ -609,8 +609,8 @@ void Proxy::maybe_finish_shutdown() {
   }
 }
 
-const Proxy::Fingerprint& Proxy::fingerprint_of(std::string_view sql) {
-  std::uint64_t key = sql::query_shape(sql).key;
+const Proxy::Fingerprint& Proxy::fingerprint_of(std::string_view sql, std::uint64_t shape_key) {
+  std::uint64_t key = shape_key != 0 ? shape_key : sql::query_shape(sql).key;
   auto it = fingerprints_.find(key);
   if (it != fingerprints_.end()) return it->second;
   if (fingerprints_.size() >= 4096) fingerprints_.clear();
@@ -619,10 +619,11 @@ const Proxy::Fingerprint& Proxy::fingerprint_of(std::string_view sql) {
   return fingerprints_.emplace(key, std::move(fingerprint)).first->second;
 }
 
-void Proxy::query_finished(ClientConnection& client, const std::string& sql, const std::string& statement,
+void Proxy::query_finished(ClientConnection& client, const std::string& sql, std::uint64_t shape_key,
+                           const std::string& statement,
                            const QueryErrorInfo* error, std::uint64_t rows, std::chrono::microseconds elapsed,
                            std::chrono::microseconds wait) {
-  const Fingerprint& fingerprint = fingerprint_of(sql);
+  const Fingerprint& fingerprint = fingerprint_of(sql, shape_key);
   query_stats_.record(fingerprint.hash, fingerprint.text, elapsed, error != nullptr, rows);
   auto threshold = config_->logging.slow_query_threshold;
   bool slow = threshold.count() > 0 && elapsed >= threshold;

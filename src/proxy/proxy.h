@@ -114,7 +114,9 @@ class Proxy {
   std::size_t client_count() const { return clients_.size(); }
   ProxyCounters& counters() { return counters_; }
   // One statement finished: query stats, failed/slow-query log.
-  void query_finished(ClientConnection& client, const std::string& sql, const std::string& statement,
+  // `shape_key`: sql::query_shape(sql).key when the caller has it, else 0.
+  void query_finished(ClientConnection& client, const std::string& sql, std::uint64_t shape_key,
+                      const std::string& statement,
                       const QueryErrorInfo* error, std::uint64_t rows, std::chrono::microseconds elapsed,
                       std::chrono::microseconds wait);
   // A statement failed with a transient error and runs again after `delay`: the retry record.
@@ -127,7 +129,7 @@ class Proxy {
     std::string text;
     std::uint64_t hash = 0;
   };
-  const Fingerprint& fingerprint_of(std::string_view sql);
+  const Fingerprint& fingerprint_of(std::string_view sql, std::uint64_t shape_key = 0);
   const session::QueryStatsStore& query_stats() const { return query_stats_; }
   QueryLog& query_log() { return query_log_; }
   // Prometheus text for /metrics.

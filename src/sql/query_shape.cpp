@@ -1,5 +1,7 @@
 #include "sql/query_shape.h"
 
+#include <array>
+
 #include "sql/lexer.h"
 #include "sql/statement_splitter.h"
 #include "sql/token.h"
@@ -8,13 +10,18 @@ namespace ouroboros::sql {
 namespace {
 
 constexpr std::uint64_t kOffset = 1469598103934665603ull;
-constexpr std::uint64_t kPrime = 1099511628211ull;
+constexpr std::uint64_t kPrime = 0x9E3779B97F4A7C15ull;
 
 // The classes below must agree with sql/lexer.cpp for every text the quick pass accepts (the
 // sql fuzz target checks that its tokens are the lexer's).
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+constexpr bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+constexpr auto kWordChar = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) table[c] = is_letter(static_cast<char>(c)) || is_digit(static_cast<char>(c));
+  return table;
+}();
 bool is_operator_char(char c) {
   switch (c) {
     case '~': case '!': case '@': case '#': case '^': case '&': case '|': case '`': case '?':
@@ -25,17 +32,33 @@ bool is_operator_char(char c) {
   }
 }
 
+// FNV-style over 8-byte words: the byte stream is packed into a 64-bit accumulator and mixed
+// in once per 8 bytes, so hashing costs a shift and an or per byte.
 class Hash {
  public:
-  void byte(unsigned char c) { h_ = (h_ ^ c) * kPrime; }
+  void byte(unsigned char c) {
+    word_ = (word_ << 8) | c;
+    if (++count_ == 8) flush();
+  }
   void kind(TokenKind k) { byte(static_cast<unsigned char>(0xE0 | static_cast<unsigned char>(k))); }
   void text(std::string_view s) {
     for (char c : s) byte(static_cast<unsigned char>(c));
   }
-  std::uint64_t value() const { return h_; }
+  std::uint64_t value() {
+    if (count_ > 0) flush();
+    return h_ ^ (h_ >> 29);
+  }
 
  private:
+  void flush() {
+    h_ = (h_ ^ word_ ^ count_) * kPrime;
+    h_ ^= h_ >> 32;
+    word_ = 0;
+    count_ = 0;
+  }
   std::uint64_t h_ = kOffset;
+  std::uint64_t word_ = 0;
+  unsigned count_ = 0;
 };
 
 }  // namespace
@@ -70,11 +93,12 @@ QueryShape query_shape(std::string_view sql) {
     if (is_letter(c)) {
       // E'..', B'..', X'..', N'..' and U&'..' are strings with a prefix: the lexer's business.
       if (i + 1 < n && (sql[i + 1] == '\'' || sql[i + 1] == '&')) return fallback();
-      std::size_t start = i;
-      while (i < n && (is_letter(sql[i]) || is_digit(sql[i]))) ++i;
-      if (i < n && (sql[i] == '$' || static_cast<unsigned char>(sql[i]) >= 0x80)) return fallback();
       token(TokenKind::Identifier);
-      for (std::size_t k = start; k < i; ++k) hash.byte(static_cast<unsigned char>(to_lower_ascii(sql[k])));
+      while (i < n && kWordChar[static_cast<unsigned char>(sql[i])]) {
+        hash.byte(static_cast<unsigned char>(to_lower_ascii(sql[i])));
+        ++i;
+      }
+      if (i < n && (sql[i] == '$' || static_cast<unsigned char>(sql[i]) >= 0x80)) return fallback();
       continue;
     }
     if (is_digit(c)) {
