@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "io/buffer_pool.h"
+#include "io/scratch_pool.h"
 #include "io/uv_handle.h"
 
 namespace ouroboros::io {
@@ -28,6 +29,8 @@ class EventLoop final : public TimeSource {
   void defer(std::function<void()> fn);
   // Read buffers shared by this loop's connections.
   BufferPool& buffers() { return buffers_; }
+  // Output buffers for the relay (see scratch_pool.h).
+  ScratchPool& scratch() { return scratch_; }
 
  private:
   void run_deferred();
@@ -36,6 +39,7 @@ class EventLoop final : public TimeSource {
   UvHandle<uv_idle_t> idle_;
   std::vector<std::function<void()>> deferred_;
   BufferPool buffers_;
+  ScratchPool scratch_;
 };
 
 }  // namespace ouroboros::io

@@ -94,6 +94,20 @@ void TcpTransport::on_read(ssize_t nread) {
   input_.release_if_empty();
 }
 
+bool TcpTransport::send(ByteView data) {
+  if (!open_) return false;
+  if (data.empty()) return true;
+  if (queued_ == 0) {
+    // As in write(): usually the socket takes everything and nothing is copied.
+    uv_buf_t now = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(data.data())),
+                               static_cast<unsigned>(data.size()));
+    int written = uv_try_write(handle_.as_stream(), &now, 1);
+    if (written == static_cast<int>(data.size())) return true;
+    if (written > 0) data = data.subspan(static_cast<std::size_t>(written));
+  }
+  return write(Bytes(data.begin(), data.end()));
+}
+
 bool TcpTransport::write(Bytes data) {
   if (!open_) return false;
   if (data.empty()) return true;

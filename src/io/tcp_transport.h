@@ -23,6 +23,7 @@ class TcpTransport final : public Transport {
   void stop_reading() override;
   bool reading() const override { return reading_; }
   bool write(Bytes data) override;
+  bool send(ByteView data) override;
   std::size_t queued_bytes() const override { return queued_; }
   void set_high_water(std::size_t bytes) override { high_water_ = bytes; }
   bool above_high_water() const override { return queued_ > high_water_; }

@@ -32,6 +32,9 @@ class Transport {
   // Returns false if the transport is closed. Bytes written at once never queue, so they never
   // lead to on_drained().
   virtual bool write(Bytes data) = 0;
+  // The same for bytes the caller keeps (a scratch buffer it reuses): only what the socket does
+  // not take at once is copied.
+  virtual bool send(ByteView data) { return write(Bytes(data.begin(), data.end())); }
   virtual std::size_t queued_bytes() const = 0;
   // Above this many queued bytes the relay stops reading the other side; on_drained() fires
   // once the queue falls to a quarter of it.

@@ -438,8 +438,10 @@ void ClientConnection::relay(io::InputBuffer& input) {
 }
 
 std::size_t ClientConnection::relay_bytes(ByteView data) {
-  Bytes to_server;
-  Bytes to_client;
+  io::Scratch server_bytes(proxy_.loop().scratch());
+  io::Scratch client_bytes(proxy_.loop().scratch());
+  Bytes& to_server = server_bytes.bytes();
+  Bytes& to_client = client_bytes.bytes();
   std::size_t used = 0;
   auto rest = [&] { return data.subspan(used); };
   // Transaction/statement mode maps statement names onto the shared statement cache.
@@ -468,8 +470,8 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     if (type == fe::kTerminate) {
       // The client is done; the server stays with the proxy.
       used += event.consumed;
-      if (!to_client.empty()) transport_->write(std::move(to_client));
-      if (!to_server.empty()) server_->send_from_client(std::move(to_server), extended_pending_);
+      if (!to_client.empty()) transport_->send(to_client);
+      if (!to_server.empty()) server_->send_from_client(to_server, extended_pending_);
       close();
       return data.size();
     }
@@ -501,7 +503,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
       return data.size();
     }
   }
-  if (!to_client.empty()) send_from_server(std::move(to_client));
+  if (!to_client.empty()) send_from_server(to_client);
   if (!to_server.empty()) answered_alone_ = false;
   if (!to_server.empty() && server_) {
     if (pool_) pool_->counters.bytes_received.inc(to_server.size());
@@ -510,7 +512,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
       transaction_start_ = proxy_.loop().now();
     }
     request_at_ = std::chrono::system_clock::now();
-    server_->send_from_client(std::move(to_server), extended_pending_);
+    server_->send_from_client(to_server, extended_pending_);
     arm_timer();
     if (server_ && server_->transport()->above_high_water()) transport_->stop_reading();
   }
@@ -526,7 +528,9 @@ void ClientConnection::retry_start_if_possible() {
   if (!retry.enabled || retry.max_attempts < 2 || !server_ || !requests_.empty() ||
       server_->transaction_status() != 'I' || server_->request_in_flight())
     return;
-  retry_ = RetryState{};
+  retry_clear();
+  retry_.request = proxy_.loop().scratch().take();
+  retry_.held = proxy_.loop().scratch().take();
   retry_.holding = true;
   retry_.backoff.set_policy({retry.backoff.initial, retry.backoff.max, retry.backoff.multiplier, retry.backoff.jitter});
 }
@@ -570,13 +574,22 @@ void ClientConnection::retry_track(char type, ByteView raw, ByteView body) {
 
 void ClientConnection::retry_release_held() {
   Bytes held = std::move(retry_.held);
+  retry_clear();
+  if (!held.empty()) send_from_server(held);
+  proxy_.loop().scratch().give(std::move(held));
+}
+
+void ClientConnection::retry_clear() {
+  // The buffers go back to the loop's pool: the next request's retry state reuses them.
+  auto& scratch = proxy_.loop().scratch();
+  scratch.give(std::move(retry_.request));
+  scratch.give(std::move(retry_.held));
   retry_ = RetryState{};
-  if (!held.empty()) send_from_server(std::move(held));
 }
 
 void ClientConnection::retry_reset() {
   retry_timer_.stop();
-  retry_ = RetryState{};
+  retry_clear();
 }
 
 // A run of the held request finished. True when it will run again (its output is dropped).
@@ -855,7 +868,7 @@ std::string ClientConnection::application_name() const {
   return it == desired_.end() ? std::string() : it->second;
 }
 
-void ClientConnection::send_from_server(Bytes bytes) {
+void ClientConnection::send_from_server(ByteView bytes) {
   if (state_ != State::Linked && state_ != State::Idle) return;
   if (retry_.holding) {
     append(retry_.held, bytes);
@@ -864,7 +877,7 @@ void ClientConnection::send_from_server(Bytes bytes) {
     return;
   }
   if (pool_) pool_->counters.bytes_sent.inc(bytes.size());
-  transport_->write(std::move(bytes));
+  transport_->send(bytes);
 }
 
 void ClientConnection::send_asynchronous(char type, ByteView message) {

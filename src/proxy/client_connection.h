@@ -116,7 +116,7 @@ class ClientConnection final : public io::TransportHandler {
   void copy_started() {
     if (retry_.holding) retry_release_held();
   }
-  void send_from_server(Bytes bytes);
+  void send_from_server(ByteView bytes);
   // A NoticeResponse, ParameterStatus or NotificationResponse: sent at once, even while the
   // statement's other output is held for a retry; a re-run does not repeat its notices.
   void send_asynchronous(char type, ByteView message);
@@ -224,6 +224,7 @@ class ClientConnection final : public io::TransportHandler {
   void retry_track(char type, ByteView raw, ByteView body);
   void retry_release_held();
   void retry_reset();
+  void retry_clear();  // retry_ = {}, its buffers back to the loop's scratch pool
   bool retry_decide(const PendingRequest& request, std::chrono::microseconds elapsed);
   void retry_run_again();
   RetryState retry_;

@@ -102,12 +102,13 @@ pool::Settings ServerConnection::current_settings() const {
 
 void ServerConnection::flush_to_client(Bytes& to_client) {
   if (to_client.empty() || !client_) return;
-  client_->send_from_server(std::move(to_client));
+  client_->send_from_server(to_client);
   to_client.clear();
 }
 
 void ServerConnection::on_readable(io::InputBuffer& input) {
-  Bytes to_client;
+  io::Scratch client_bytes(proxy_.loop().scratch());
+  Bytes& to_client = client_bytes.bytes();
   while (state_ != State::Closed) {
     auto event = stream_.next(input.view());
     if (event.kind == protocol::StreamEventKind::NeedMore) break;
@@ -417,13 +418,13 @@ void ServerConnection::unlink_and_reset(bool discard_session) {
   transport_->write(std::move(out));
 }
 
-void ServerConnection::send_from_client(Bytes bytes, bool extended_pending) {
+void ServerConnection::send_from_client(ByteView bytes, bool extended_pending) {
   extended_pending_ = extended_pending;
   if (!request_active_) {
     request_active_ = true;
     request_start_ = proxy_.loop().now();
   }
-  transport_->write(std::move(bytes));
+  transport_->send(bytes);
 }
 
 void ServerConnection::cancel_running_query(std::string reason) {

@@ -97,7 +97,7 @@ class ServerConnection final : public io::TransportHandler {
   // Goes back to the pool clean, or closes when it cannot be cleaned.
   void unlink_and_reset(bool discard_session);
   // Relay: bytes from the client (already rewritten, their replies expected in replies()).
-  void send_from_client(Bytes bytes, bool extended_pending);
+  void send_from_client(ByteView bytes, bool extended_pending);
   // query_timeout: cancel the running query and tell the client why in the error it gets.
   void cancel_running_query(std::string reason);
   io::Transport* transport() { return transport_.get(); }
