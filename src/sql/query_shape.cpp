@@ -1,6 +1,7 @@
 #include "sql/query_shape.h"
 
 #include <array>
+#include <cstring>
 
 #include "sql/lexer.h"
 #include "sql/statement_splitter.h"
@@ -32,33 +33,35 @@ bool is_operator_char(char c) {
   }
 }
 
-// FNV-style over 8-byte words: the byte stream is packed into a 64-bit accumulator and mixed
-// in once per 8 bytes, so hashing costs a shift and an or per byte.
+// Token by token: a token's kind, then its text (when it counts) 8 bytes at a time, then its
+// length. Bare words are folded to lower case with "| 0x20" per byte: within [A-Za-z0-9_] that
+// maps A-Z onto a-z and keeps every other byte distinct.
 class Hash {
  public:
-  void byte(unsigned char c) {
-    word_ = (word_ << 8) | c;
-    if (++count_ == 8) flush();
+  void kind(TokenKind k) { mix(0xE0u | static_cast<unsigned>(k)); }
+  void text(std::string_view s, bool fold_case) {
+    const std::uint64_t fold = fold_case ? 0x2020202020202020ull : 0;
+    std::size_t k = 0;
+    for (; k + 8 <= s.size(); k += 8) {
+      std::uint64_t v;
+      std::memcpy(&v, s.data() + k, 8);
+      mix(v | fold);
+    }
+    if (k < s.size()) {
+      std::uint64_t v = 0;
+      std::memcpy(&v, s.data() + k, s.size() - k);
+      mix(v | fold);
+    }
+    mix(s.size());
   }
-  void kind(TokenKind k) { byte(static_cast<unsigned char>(0xE0 | static_cast<unsigned char>(k))); }
-  void text(std::string_view s) {
-    for (char c : s) byte(static_cast<unsigned char>(c));
-  }
-  std::uint64_t value() {
-    if (count_ > 0) flush();
-    return h_ ^ (h_ >> 29);
-  }
+  std::uint64_t value() const { return h_ ^ (h_ >> 29); }
 
  private:
-  void flush() {
-    h_ = (h_ ^ word_ ^ count_) * kPrime;
+  void mix(std::uint64_t v) {
+    h_ = (h_ ^ v) * kPrime;
     h_ ^= h_ >> 32;
-    word_ = 0;
-    count_ = 0;
   }
   std::uint64_t h_ = kOffset;
-  std::uint64_t word_ = 0;
-  unsigned count_ = 0;
 };
 
 }  // namespace
@@ -72,8 +75,8 @@ QueryShape query_shape(std::string_view sql) {
   bool more = false;          // something significant after the first statement's ';'
   auto fallback = [&] {
     Hash whole;
-    whole.byte(0xFF);  // never equal to a scanned key's start
-    whole.text(sql);
+    whole.kind(TokenKind::Unknown);  // then the whole text as one token
+    whole.text(sql, false);
     return QueryShape{false, whole.value(), -1};
   };
   auto token = [&](TokenKind kind) {
@@ -93,12 +96,11 @@ QueryShape query_shape(std::string_view sql) {
     if (is_letter(c)) {
       // E'..', B'..', X'..', N'..' and U&'..' are strings with a prefix: the lexer's business.
       if (i + 1 < n && (sql[i + 1] == '\'' || sql[i + 1] == '&')) return fallback();
-      token(TokenKind::Identifier);
-      while (i < n && kWordChar[static_cast<unsigned char>(sql[i])]) {
-        hash.byte(static_cast<unsigned char>(to_lower_ascii(sql[i])));
-        ++i;
-      }
+      const std::size_t start = i;
+      while (i < n && kWordChar[static_cast<unsigned char>(sql[i])]) ++i;
       if (i < n && (sql[i] == '$' || static_cast<unsigned char>(sql[i]) >= 0x80)) return fallback();
+      token(TokenKind::Identifier);
+      hash.text(sql.substr(start, i - start), true);
       continue;
     }
     if (is_digit(c)) {
@@ -143,7 +145,7 @@ QueryShape query_shape(std::string_view sql) {
           ++i;
         }
         token(TokenKind::QuotedIdentifier);
-        hash.text(sql.substr(start, i - start));
+        hash.text(sql.substr(start, i - start), false);
         continue;
       }
       case '$': {
@@ -161,20 +163,20 @@ QueryShape query_shape(std::string_view sql) {
       case ':':
         if (i + 1 < n && (sql[i + 1] == ':' || sql[i + 1] == '=')) {
           token(TokenKind::Operator);
-          hash.text(sql.substr(i, 2));
+          hash.text(sql.substr(i, 2), false);
           i += 2;
           continue;
         }
         [[fallthrough]];
       case '(': case ')': case '[': case ']': case ',':
         token(TokenKind::Punctuation);
-        hash.byte(static_cast<unsigned char>(c));
+        hash.text(sql.substr(i, 1), false);
         ++i;
         continue;
       case '.':
         if (i + 1 < n && (sql[i + 1] == '.' || is_digit(sql[i + 1]))) return fallback();
         token(TokenKind::Punctuation);
-        hash.byte('.');
+        hash.text(sql.substr(i, 1), false);
         ++i;
         continue;
       default:
@@ -183,7 +185,7 @@ QueryShape query_shape(std::string_view sql) {
     // One operator character standing alone; runs (and comments) are the lexer's business.
     if (is_operator_char(c) && !(i + 1 < n && is_operator_char(sql[i + 1]))) {
       token(TokenKind::Operator);
-      hash.byte(static_cast<unsigned char>(c));
+      hash.text(sql.substr(i, 1), false);
       ++i;
       continue;
     }
@@ -200,13 +202,13 @@ std::uint64_t query_shape_by_lexer(std::string_view sql) {
     hash.kind(t->kind);
     switch (t->kind) {
       case TokenKind::Identifier:
-        for (char c : t->text) hash.byte(static_cast<unsigned char>(to_lower_ascii(c)));
+        hash.text(t->text, true);
         break;
       case TokenKind::QuotedIdentifier:
       case TokenKind::Operator:
       case TokenKind::Punctuation:
       case TokenKind::Unknown:
-        hash.text(t->text);
+        hash.text(t->text, false);
         break;
       default:
         break;  // literals, parameters and ';' count by their kind alone
