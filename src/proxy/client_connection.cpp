@@ -41,7 +41,9 @@ ClientConnection::ClientConnection(Proxy& proxy, pool::ClientId id, std::unique_
       timer_(proxy.loop()),
       reader_(proxy.config().limits.max_message_size),
       stream_(reader_, kClientWholeTypes, proxy.config().limits.max_message_size),
-      retry_timer_(proxy.loop()) {}
+      retry_timer_(proxy.loop()) {
+  set_desired_settings({});
+}
 
 ClientConnection::~ClientConnection() = default;
 
@@ -165,7 +167,8 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
     user = std::shared_ptr<const config::UserConfig>(snapshot, &user_it->second);
   std::optional<protocol::ScramVerifier> verifier;
   if (user && auth.type != config::AuthType::Trust) verifier = proxy_.scram_verifier_for(user_);
-  authenticator_.emplace(auth.type, user_, user, std::move(verifier), proxy_.mock_salt_for(user_));
+  authenticator_ = std::make_unique<auth::ClientAuthenticator>(auth.type, user_, user, std::move(verifier),
+                                                           proxy_.mock_salt_for(user_));
   state_ = State::Authenticating;
   auto step = authenticator_->start();
   if (step.kind == auth::AuthStep::Kind::Success) return authenticated();
@@ -204,7 +207,8 @@ void ClientConnection::authenticated() {
   Bytes out;
   protocol::encode_authentication_ok(out);
   transport_->write(std::move(out));
-  proxy_.client_authenticated(*this);
+  proxy_.client_authenticated(*this);  // takes the SCRAM keys for the pool's server logins
+  authenticator_.reset();
 }
 
 void ClientConnection::start_admin(bool may_modify) {
@@ -308,7 +312,7 @@ void ClientConnection::login_without_server(const std::vector<std::pair<std::str
   if (state_ == State::Closed) return;
   // The client expects what it would see on a fresh connection: PostgreSQL's reported values
   // with its own settings in, plus the unreported settings it chose (options=-c ...).
-  pool::Settings expected = desired_;
+  pool::Settings expected = *desired_;
   for (const auto& [name, value] : parameters) expected[pool::lower_name(name)] = value;
   set_desired_settings(std::move(expected));
   send_login_reply(parameters, std::nullopt);
@@ -335,30 +339,22 @@ void ClientConnection::send_login_reply(const std::vector<std::pair<std::string,
 
 void ClientConnection::adopt_reported_settings(const std::map<std::string, std::string>& reported) {
   Bytes out;
+  std::optional<pool::Settings> changed;
   for (const auto& [name, value] : reported) {
-    auto it = desired_.find(pool::lower_name(name));
-    if (it == desired_.end() || it->second == value || pool::is_read_only_parameter(it->first)) continue;
-    it->second = value;
-    settings_hash_ = 0;
+    auto it = desired_->find(pool::lower_name(name));
+    if (it == desired_->end() || it->second == value || pool::is_read_only_parameter(it->first)) continue;
+    if (!changed) changed = *desired_;
+    (*changed)[it->first] = value;
     protocol::encode_parameter_status(out, name, value);
   }
+  if (changed) set_desired_settings(std::move(*changed));
   if (!out.empty()) transport_->write(std::move(out));
 }
 
-std::uint64_t ClientConnection::settings_hash() const {
-  if (settings_hash_ != 0) return settings_hash_;
-  // FNV-1a over name\0value\0 in the map's (sorted) order.
-  std::uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](std::string_view text) {
-    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-    h = (h ^ 0) * 1099511628211ull;
-  };
-  for (const auto& [name, value] : desired_) {
-    mix(name);
-    mix(value);
-  }
-  settings_hash_ = h == 0 ? 1 : h;
-  return settings_hash_;
+void ClientConnection::set_desired_settings(pool::Settings settings) {
+  auto interned = proxy_.settings_interner().intern(std::move(settings));
+  desired_ = std::move(interned.settings);
+  settings_hash_ = interned.hash;
 }
 
 void ClientConnection::cancel_waiting_request() {
@@ -844,9 +840,9 @@ void ClientConnection::track_request_message(char type, ByteView body) {
 
 void ClientConnection::request_error(const protocol::ErrorFields& fields) {
   if (requests_.empty() || requests_.front().error) return;
-  requests_.front().error = QueryErrorInfo{std::string(fields.sqlstate()), std::string(fields.severity()),
-                                           std::string(fields.message()), std::string(fields.detail()),
-                                           std::string(fields.hint())};
+  requests_.front().error = std::make_unique<QueryErrorInfo>(
+      QueryErrorInfo{std::string(fields.sqlstate()), std::string(fields.severity()), std::string(fields.message()),
+                     std::string(fields.detail()), std::string(fields.hint())});
 }
 
 void ClientConnection::request_rows(std::uint64_t rows) {
@@ -855,17 +851,17 @@ void ClientConnection::request_rows(std::uint64_t rows) {
 
 void ClientConnection::request_finished(std::chrono::microseconds elapsed) {
   if (requests_.empty()) return;
-  PendingRequest request = std::move(requests_.front());
-  requests_.pop_front();
+  PendingRequest request = requests_.take_front();
   if (retry_decide(request, elapsed)) return;
   if (retry_.holding) retry_release_held();
   proxy_.query_finished(*this, request.sql, request.shape.key, request.statement,
-                        request.error ? &*request.error : nullptr, request.rows, elapsed, request.wait);
+                        request.error.get(), request.rows, elapsed, request.wait);
 }
 
 std::string ClientConnection::application_name() const {
-  auto it = desired_.find("application_name");
-  return it == desired_.end() ? std::string() : it->second;
+  if (!desired_) return {};
+  auto it = desired_->find("application_name");
+  return it == desired_->end() ? std::string() : it->second;
 }
 
 void ClientConnection::send_from_server(ByteView bytes) {
@@ -899,8 +895,12 @@ void ClientConnection::send_asynchronous(char type, ByteView message) {
 }
 
 void ClientConnection::parameter_changed(std::string_view name, std::string_view value) {
-  desired_[pool::lower_name(std::string(name))] = std::string(value);
-  settings_hash_ = 0;
+  std::string lower = pool::lower_name(std::string(name));
+  auto it = desired_->find(lower);
+  if (it != desired_->end() && it->second == value) return;
+  pool::Settings changed = *desired_;
+  changed[lower] = std::string(value);
+  set_desired_settings(std::move(changed));
 }
 
 void ClientConnection::on_server_boundary() {

@@ -14,6 +14,7 @@
 #include "admin/admin_console.h"
 #include "auth/client_authenticator.h"
 #include "common/clock.h"
+#include "common/fifo.h"
 #include "config/config.h"
 #include "io/timer.h"
 #include "io/transport.h"
@@ -57,14 +58,11 @@ class ClientConnection final : public io::TransportHandler {
   const std::string& database() const { return database_; }
   const pool::StartupParameters& parameters() const { return parameters_; }
   // The settings this client expects on any server it is given (transaction mode).
-  const pool::Settings& desired_settings() const { return desired_; }
-  void set_desired_settings(pool::Settings settings) {
-    desired_ = std::move(settings);
-    settings_hash_ = 0;
-  }
+  const pool::Settings& desired_settings() const { return *desired_; }
+  void set_desired_settings(pool::Settings settings);
   // A hash of desired_settings(): equal settings, equal hash (never 0). A server aligned to a
   // client with the same hash needs no parameter sync (ServerConnection::aligned_settings).
-  std::uint64_t settings_hash() const;
+  std::uint64_t settings_hash() const { return settings_hash_; }
   const std::optional<protocol::ScramClientKeys>& scram_keys() const;
   ServerConnection* server() { return server_; }
   io::Transport* transport() { return transport_.get(); }
@@ -167,9 +165,10 @@ class ClientConnection final : public io::TransportHandler {
   std::string user_;
   std::string database_;
   pool::StartupParameters parameters_;
-  pool::Settings desired_;
-  mutable std::uint64_t settings_hash_ = 0;  // 0: not computed since desired_ last changed
-  std::optional<auth::ClientAuthenticator> authenticator_;
+  // Shared with every client of this loop that expects the same (pool::SettingsInterner).
+  std::shared_ptr<const pool::Settings> desired_;
+  std::uint64_t settings_hash_ = 0;
+  std::unique_ptr<auth::ClientAuthenticator> authenticator_;  // only until the login completes
   PoolEntry* pool_ = nullptr;
   config::PoolMode mode_ = config::PoolMode::Session;
   ServerConnection* server_ = nullptr;
@@ -190,7 +189,7 @@ class ClientConnection final : public io::TransportHandler {
   struct PendingRequest {
     std::string sql;
     std::string statement;  // prepared statement name, "" if none
-    std::optional<QueryErrorInfo> error;
+    std::unique_ptr<QueryErrorInfo> error;  // rare: kept off the common path's footprint
     std::uint64_t rows = 0;
     std::chrono::microseconds wait{0};
     sql::QueryShape shape;  // a simple Query's, scanned once when it is sent; key 0 otherwise
@@ -236,7 +235,7 @@ class ClientConnection final : public io::TransportHandler {
   std::optional<std::string> deallocating_;
   bool answer_deallocate_batch(char type, ByteView body, Bytes& to_client);  // relay_bytes answered a request without the server
   io::Timer retry_timer_;
-  std::deque<PendingRequest> requests_;
+  Fifo<PendingRequest> requests_;
   std::string batch_sql_, batch_statement_, unnamed_sql_;
   std::unordered_map<std::string, std::string> statement_text_;  // prepared statement names -> SQL
   std::chrono::microseconds last_wait_{0};

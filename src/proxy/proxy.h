@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "config/config.h"
+#include "pool/settings_interner.h"
 #include "io/event_loop.h"
 #include "io/tcp_listener.h"
 #include "io/timer.h"
@@ -79,6 +80,8 @@ class Proxy {
   // SIGHUP: apply a new, already validated configuration without dropping clients.
   void reload(std::shared_ptr<const config::Config> config);
 
+  // Clients' expected settings, shared between clients that expect the same (per loop).
+  pool::SettingsInterner& settings_interner() { return settings_interner_; }
   io::EventLoop& loop() { return loop_; }
   // The running configuration. A reload replaces (and may free) it: take no reference into it
   // that outlives the current call; hold a snapshot instead.
@@ -181,6 +184,7 @@ class Proxy {
   ProxyCounters counters_;
   QueryLog query_log_;
   session::QueryStatsStore query_stats_;
+  pool::SettingsInterner settings_interner_;
   std::unordered_map<std::uint64_t, Fingerprint> fingerprints_;  // sql::query_shape key -> (bounded)
   session::StatementRegistry statements_;
   session::StatementStats statement_stats_;

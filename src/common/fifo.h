@@ -1,0 +1,41 @@
+#pragma once
+// A first-in first-out queue on a vector: unlike std::deque it allocates nothing until the first
+// push (an idle connection's empty queue costs no heap), and once emptied it reuses its storage.
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+namespace ouroboros {
+
+template <class T>
+class Fifo {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  std::size_t size() const { return items_.size() - head_; }
+  T& front() { return items_[head_]; }
+  T& back() { return items_.back(); }
+  void push_back(T item) {
+    // A long pipeline that never drains would keep the taken slots: reclaim them now and then.
+    if (head_ > 64 && head_ * 2 > items_.size()) {
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+    items_.push_back(std::move(item));
+  }
+  // Removes the front item and returns it.
+  T take_front() {
+    T item = std::move(items_[head_]);
+    if (++head_ == items_.size()) clear();
+    return item;
+  }
+  void clear() {
+    items_.clear();
+    head_ = 0;
+  }
+
+ private:
+  std::vector<T> items_;
+  std::size_t head_ = 0;
+};
+
+}  // namespace ouroboros
