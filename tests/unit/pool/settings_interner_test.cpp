@@ -1,0 +1,54 @@
+#include "pool/settings_interner.h"
+
+#include <doctest/doctest.h>
+
+#include "common/fifo.h"
+
+using namespace ouroboros;
+using namespace ouroboros::pool;
+
+TEST_CASE("equal settings are one shared copy with one hash") {
+  SettingsInterner interner;
+  auto a = interner.intern({{"datestyle", "ISO, MDY"}, {"timezone", "UTC"}});
+  auto b = interner.intern({{"timezone", "UTC"}, {"datestyle", "ISO, MDY"}});
+  CHECK(a.settings.get() == b.settings.get());
+  CHECK(a.hash == b.hash);
+  CHECK(a.hash == settings_hash(*a.settings));
+  auto c = interner.intern({{"datestyle", "ISO, MDY"}, {"timezone", "Europe/Paris"}});
+  CHECK(c.settings.get() != a.settings.get());
+  CHECK(c.hash != a.hash);
+  CHECK(*c.settings == Settings{{"datestyle", "ISO, MDY"}, {"timezone", "Europe/Paris"}});
+}
+
+TEST_CASE("settings nobody uses any more are dropped, so the interner stays bounded") {
+  SettingsInterner interner;
+  for (int i = 0; i < 10000; ++i) interner.intern({{"application_name", "client " + std::to_string(i)}});
+  CHECK(interner.size() <= 128);
+  auto kept = interner.intern({{"application_name", "kept"}});
+  for (int i = 0; i < 1000; ++i) interner.intern({{"application_name", "other " + std::to_string(i)}});
+  CHECK(interner.intern({{"application_name", "kept"}}).settings.get() == kept.settings.get());
+}
+
+TEST_CASE("Fifo: first in, first out, storage reused once empty") {
+  Fifo<std::string> fifo;
+  CHECK(fifo.empty());
+  fifo.push_back("a");
+  fifo.push_back("b");
+  CHECK(fifo.size() == 2);
+  CHECK(fifo.front() == "a");
+  CHECK(fifo.back() == "b");
+  CHECK(fifo.take_front() == "a");
+  fifo.push_back("c");
+  CHECK(fifo.take_front() == "b");
+  CHECK(fifo.take_front() == "c");
+  CHECK(fifo.empty());
+  // A pipeline that never drains: order kept while taken slots are reclaimed.
+  int next_in = 0, next_out = 0;
+  for (int round = 0; round < 1000; ++round) {
+    fifo.push_back(std::to_string(next_in++));
+    fifo.push_back(std::to_string(next_in++));
+    CHECK(fifo.take_front() == std::to_string(next_out++));
+  }
+  CHECK(fifo.size() == 1000);
+  while (!fifo.empty()) CHECK(fifo.take_front() == std::to_string(next_out++));
+}
