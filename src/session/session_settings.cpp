@@ -77,16 +77,12 @@ void SessionSettings::apply(const sql::SessionEffect& effect) {
       state.session = startup_;
       state.local.clear();
       return;
-    case K::SetUnknown: {
-      const std::string name = effect.name.empty() ? "*" : effect.name;
-      pending_readback_.insert(name);
-      if (effect.value == "local") {
-        pending_local_.insert(name);
-      } else {
-        pending_local_.erase(name);
-      }
+    case K::SetUnknown:
+      // A local value ends with the transaction, during which the client keeps its server:
+      // nothing to read back.
+      if (effect.value != "local")
+        pending_readback_.insert(effect.name.empty() ? "*" : effect.name);
       return;
-    }
     default:
       return;
   }
@@ -110,14 +106,8 @@ void SessionSettings::reset(const std::string& name) {
 
 void SessionSettings::learned(const std::string& name, const std::string& value) {
   const std::string lower = pool::lower_name(name);
-  const bool local = pending_local_.count(lower) != 0 || pending_local_.count("*") != 0;
-  if (local) {
-    scope_.current().local[lower] = value;
-  } else {
-    set(lower, value);
-  }
+  set(lower, value);
   pending_readback_.erase(lower);
-  pending_local_.erase(lower);
   refresh_version();
 }
 

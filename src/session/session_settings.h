@@ -40,12 +40,15 @@ class SessionSettings {
   // ReadyForQuery's transaction status: 'I', 'T' or 'E'.
   void on_ready_for_query(char status);
 
-  // Settings changed to values the classifier could not read (set_config() with computed
-  // arguments, SET LOCAL x TO DEFAULT, SET TIME ZONE INTERVAL ...): read them from the server
-  // (`SELECT current_setting(name)`, or for "*" every setting whose source is the session)
-  // before it is released, and report each with learned().
+  // Settings changed for the session to values the classifier could not read (set_config()
+  // with computed arguments, SET TIME ZONE INTERVAL ...): read them from the server
+  // (`SELECT current_setting(name)`; for "*", a name that was not a constant, every setting whose
+  // source is the session) and report each with learned(), then readback_complete(). Read while
+  // the transaction is open, a learned value follows the transaction like a SET; read after it,
+  // it is what the session has.
   const std::set<std::string>& pending_readback() const { return pending_readback_; }
   void learned(const std::string& name, const std::string& value);
+  void readback_complete() { pending_readback_.clear(); }
 
   const Values& startup() const { return startup_; }
   // What the client expects now (SET LOCAL values included while its transaction lasts).
@@ -78,7 +81,6 @@ class SessionSettings {
   Values startup_;
   TransactionScope<State> scope_;
   std::set<std::string> pending_readback_;
-  std::set<std::string> pending_local_;  // of pending_readback_, those set with SET LOCAL
   std::uint64_t version_ = 0;
 };
 

@@ -427,7 +427,8 @@ class StatementReader {
     std::optional<bool> local = boolean(call.args[2]);
     if (!name || name->is_null) return add("SELECT", Kind::SetUnknown, "", "");
     const std::string setting = lower(name->text);
-    if (!value || !local) return add("SELECT", Kind::SetUnknown, setting, "");
+    if (!value || !local)
+      return add("SELECT", Kind::SetUnknown, setting, local.value_or(false) ? "local" : "");
     if (value->is_null) {
       // A NULL value resets the setting.
       if (*local) return add("SELECT", Kind::SetUnknown, setting, "local");

@@ -215,6 +215,21 @@ TEST_CASE("values that need reading back from the server") {
   CHECK(s.value("work_mem") == "7MB");
   query(s, "SELECT set_config(n, v, false) FROM t", 'I');
   CHECK(s.pending_readback() == std::set<std::string>{"*"});
+  s.learned("app.a", "1");
+  s.readback_complete();
+  CHECK(s.pending_readback().empty());
+  CHECK(s.value("app.a") == "1");
+  // A local value ends with its transaction: nothing to read back.
+  query(s, "BEGIN; SELECT set_config('work_mem', $1, true); SET LOCAL lock_timeout TO DEFAULT",
+        'T');
+  CHECK(s.pending_readback().empty());
+  query(s, "COMMIT", 'I');
+  // Learned inside a transaction, the value follows it.
+  query(s, "BEGIN; SELECT set_config('work_mem', $1, false)", 'T');
+  s.learned("work_mem", "9MB");
+  CHECK(s.value("work_mem") == "9MB");
+  query(s, "ROLLBACK", 'I');
+  CHECK(s.value("work_mem") == "7MB");
 }
 
 TEST_CASE("diff: the SQL that brings a server to the client's settings") {

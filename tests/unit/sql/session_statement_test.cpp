@@ -78,6 +78,8 @@ TEST_CASE("set_config with constant arguments") {
   CHECK(effects("SELECT set_config('a.b', '1', false), set_config('a.c', '2', true)") ==
         Lines{"set a.b=1", "set_local a.c=2"});
   CHECK(effects("SELECT set_config('work_mem', $1, false)") == Lines{"set_unknown work_mem"});
+  CHECK(effects("SELECT set_config('work_mem', $1, true)") == Lines{"set_unknown work_mem=local"});
+  CHECK(effects("SELECT set_config('work_mem', '1MB', $2)") == Lines{"set_unknown work_mem"});
   CHECK(effects("SELECT set_config(name, 'x', false) FROM t") == Lines{"set_unknown"});
   CHECK(effects("SELECT other.set_config('a', 'b', false)").empty());
   CHECK(effects("SELECT 'set_config(a)' AS text").empty());
