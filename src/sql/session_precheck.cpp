@@ -17,9 +17,32 @@ constexpr std::array<std::string_view, 12> kRowStatements = {
     "select", "insert", "update", "delete", "with",    "values",
     "table",  "merge",  "copy",   "call",   "explain", "("};
 
-// Words that any function call or SELECT INTO of interest must contain, in lower case.
-constexpr std::array<std::string_view, 4> kInterestingWords = {"set_config", "advisory",
-                                                               "pg_notify", "temp"};
+// Whether the text mentions a word that any function call or SELECT INTO of interest must
+// contain: set_config, advisory (locks), pg_notify, temp (INTO TEMP, pg_temp). One pass.
+bool mentions_interesting_word(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    std::string_view word;
+    switch (to_lower_ascii(text[i])) {
+      case 's':
+        word = "set_config";
+        break;
+      case 'a':
+        word = "advisory";
+        break;
+      case 'p':
+        word = "pg_notify";
+        break;
+      case 't':
+        word = "temp";
+        break;
+      default:
+        continue;
+    }
+    if (text.size() - i >= word.size() && equals_ignore_case(text.substr(i, word.size()), word))
+      return true;
+  }
+  return false;
+}
 
 // Statements whose grammar cannot touch session state at all.
 constexpr std::array<std::string_view, 20> kHarmlessStatements = {
@@ -50,9 +73,7 @@ std::optional<ClassifiedStatement> classify_simply(std::string_view statement) {
   append_lower(command, first->text);
   for (char& c : command) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
   if (one_of(*first, kRowStatements)) {
-    for (std::string_view word : kInterestingWords) {
-      if (contains_ignore_case(statement, word)) return std::nullopt;
-    }
+    if (mentions_interesting_word(statement)) return std::nullopt;
     return ClassifiedStatement{{}, command};
   }
   if (one_of(*first, kHarmlessStatements)) return ClassifiedStatement{{}, command};
@@ -78,6 +99,14 @@ std::optional<Classification> classify_without_parser(std::string_view text) {
   // PostgreSQL reads a Query message up to its first NUL byte, and so does the parser.
   text = text.substr(0, text.find('\0'));
   Classification result;
+  if (text.find(';') == std::string_view::npos) {
+    // One statement (or none): no need to split.
+    if (!first_word(text)) return result;  // only whitespace and comments
+    std::optional<ClassifiedStatement> simple = classify_simply(text);
+    if (!simple) return std::nullopt;
+    result.statements.push_back(std::move(*simple));
+    return result;
+  }
   StatementSplitter splitter(text);
   while (const std::optional<Statement> statement = splitter.next()) {
     if (statement->empty) continue;
