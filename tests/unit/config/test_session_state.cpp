@@ -28,8 +28,7 @@ databases:
   REQUIRE(result.config.has_value());
   CHECK(result.warnings.empty());
   CHECK(result.config->pool.session_state == SessionStatePolicy::Refuse);
-  CHECK(result.config->databases.at("inherits").pool.session_state ==
-        SessionStatePolicy::Refuse);
+  CHECK(result.config->databases.at("inherits").pool.session_state == SessionStatePolicy::Refuse);
   CHECK(result.config->databases.at("pinning").pool.session_state == SessionStatePolicy::Pin);
 }
 
