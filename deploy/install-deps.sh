@@ -13,6 +13,7 @@ BUILD_PKGS=(
   build-essential cmake ninja-build pkg-config
   libuv1-dev libpq-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   prometheus-cpp-dev doctest-dev libssl-dev
+  libpg-query-dev libprotobuf-c-dev
 )
 RUNTIME_PKGS=(
   libuv1 libpq5 libyaml-cpp0.7 libspdlog1.10 libfmt9

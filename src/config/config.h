@@ -14,6 +14,10 @@ namespace ouroboros::config {
 using Duration = std::chrono::milliseconds;
 
 enum class PoolMode { Session, Transaction, Statement };
+// Transaction/statement mode, a statement that leaves state in the server session that cannot
+// follow the client (temporary table, session advisory lock, WITH HOLD cursor, LOAD): Pin keeps
+// the server with the client until that state is gone; Refuse answers it with SQLSTATE 0A000.
+enum class SessionStatePolicy { Pin, Refuse };
 enum class AuthType { ScramSha256, Md5, Trust };
 enum class LogFormat { Text, Json };
 
@@ -65,6 +69,9 @@ struct PoolSettings {
   // Transaction/statement mode: protocol-level prepared statements each server keeps (LRU);
   // 0 turns the statement cache off (named statements then only work in session mode).
   std::size_t max_prepared_statements = 200;
+  // Transaction/statement mode: what state that cannot move to another server does (see
+  // SessionStatePolicy). Session mode always keeps its server.
+  SessionStatePolicy session_state = SessionStatePolicy::Pin;
 };
 
 struct DatabaseConfig {

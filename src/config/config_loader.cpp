@@ -25,6 +25,8 @@ const std::initializer_list<std::pair<std::string_view, PoolMode>> kPoolModes = 
     {"session", PoolMode::Session},
     {"transaction", PoolMode::Transaction},
     {"statement", PoolMode::Statement}};
+const std::initializer_list<std::pair<std::string_view, SessionStatePolicy>> kSessionStates = {
+    {"pin", SessionStatePolicy::Pin}, {"refuse", SessionStatePolicy::Refuse}};
 const std::initializer_list<std::pair<std::string_view, AuthType>> kAuthTypes = {
     {"scram-sha-256", AuthType::ScramSha256}, {"md5", AuthType::Md5}, {"trust", AuthType::Trust}};
 const std::initializer_list<std::pair<std::string_view, LogFormat>> kLogFormats = {
@@ -148,7 +150,7 @@ class ConfigBuilder {
                   "max_db_connections", "max_client_connections", "server_idle_timeout",
                   "server_lifetime", "server_check_delay", "query_wait_timeout", "query_timeout",
                   "idle_transaction_timeout", "client_idle_timeout", "fail_fast", "backoff",
-                  "max_prepared_statements"});
+                  "max_prepared_statements", "session_state"});
     if (const YamlEntry* e = get(fields, "mode"))
       assign(settings.mode, reader_.choice(*e, kPoolModes));
     if (const YamlEntry* e = get(fields, "size")) assign(settings.size, reader_.positive_count(*e));
@@ -178,6 +180,8 @@ class ConfigBuilder {
       assign(settings.fail_fast, reader_.boolean(*e));
     if (const YamlEntry* e = get(fields, "max_prepared_statements"))
       assign(settings.max_prepared_statements, reader_.count(*e));
+    if (const YamlEntry* e = get(fields, "session_state"))
+      assign(settings.session_state, reader_.choice(*e, kSessionStates));
     if (const YamlEntry* e = get(fields, "backoff")) backoff(*e, settings.backoff, top_level);
 
     // Checked on the merged values, reported only where this block wrote one of the two keys

@@ -182,6 +182,8 @@ std::vector<std::pair<std::string, std::string>> AdminView::config() const {
       {"pool.client_idle_timeout", duration_text(p.client_idle_timeout)},
       {"pool.fail_fast", yes(p.fail_fast)},
       {"pool.max_prepared_statements", std::to_string(p.max_prepared_statements)},
+      {"pool.session_state",
+       p.session_state == config::SessionStatePolicy::Refuse ? "refuse" : "pin"},
       {"pool.backoff.initial", duration_text(p.backoff.initial)},
       {"pool.backoff.max", duration_text(p.backoff.max)},
       {"limits.max_client_connections", std::to_string(c.limits.max_client_connections)},

@@ -131,3 +131,34 @@ write("session", "repro_deallocate_while_skipping", bytes([0, 35, B, 0, MOVE, 0,
 write("session", "repro_skipped_parse", bytes([0, 49, E, 0, P, 2, S, 0, DELIVER, 0, DS, 2]))
 write("session", "repro_move_to_same_server", bytes.fromhex("0000000400b939070040600000040001060009000b00020000"))  # a model fix: same server kept
 write("session", "repro_no_cache_no_move", bytes.fromhex("00ff000008fb00004e0000000100b40022682a5b078100b0d4775e55f67f000000000001060009000b95000000050100"))  # a model fix: no moves without the cache
+
+# ---- session state (records, see session_state_fuzzer.cpp: tag 0 ok, 1 last fails, 2 RFQ, 3 server)
+def ok(sql):
+    return record(0, sql)
+
+
+def rfq(status):
+    return record(2, {"I": "\0", "T": "\1", "E": "\2"}[status])
+
+
+write("session_state", "set_reset", ok("SET statement_timeout = '1234ms'") + rfq("I")
+      + ok("SET search_path = \"$user\", \"My Schema\", public; RESET DateStyle") + rfq("I")
+      + record(3, "search_path=public\nwork_mem=1MB\nserver_version=15"))
+write("session_state", "transaction", ok("BEGIN; SET LOCAL work_mem = '64MB'; SAVEPOINT a") + rfq("T")
+      + ok("SET a.b = 1; ROLLBACK TO a; RELEASE a") + rfq("T") + record(1, "SELECT 1/0") + rfq("E")
+      + ok("COMMIT") + rfq("I"))
+write("session_state", "set_config", ok("SELECT set_config('app.user', '42', false), "
+                                        "pg_catalog.set_config('app.t', $1, true)") + rfq("I"))
+write("session_state", "pins", ok("CREATE TEMP TABLE t (a int) ON COMMIT DELETE ROWS; "
+                                  "SELECT pg_advisory_lock(1, 2); DECLARE c CURSOR WITH HOLD FOR "
+                                  "SELECT 1; LOAD 'auto_explain'") + rfq("I")
+      + ok("DROP TABLE pg_temp.t; CLOSE ALL; SELECT pg_advisory_unlock_all(); DISCARD ALL") + rfq("I"))
+write("session_state", "listen_prepare", ok("LISTEN jobs; NOTIFY jobs, 'x'; SELECT pg_notify('a', 'b'); "
+                                            "PREPARE p (int) AS SELECT $1; EXECUTE p(1); "
+                                            "DEALLOCATE PREPARE ALL; UNLISTEN *") + rfq("I"))
+write("session_state", "cheap", ok("SELECT * FROM t WHERE a = 'set_config'; INSERT INTO t VALUES (1); "
+                                   "COMMIT AND CHAIN") + rfq("T") + ok("END") + rfq("I"))
+write("session_state", "odd", ok("SET TIME ZONE INTERVAL '+02:00' HOUR TO MINUTE; SET SESSION "
+                                 "CHARACTERISTICS AS TRANSACTION READ ONLY; SELECT 1 INTO TEMP x; "
+                                 "EXPLAIN ANALYZE SELECT pg_try_advisory_lock_shared(7)") + rfq("I")
+      + ok("SET = 1; /* unterminated") + rfq("I"))

@@ -1,0 +1,167 @@
+#include "session/session_state_tracker.h"
+
+namespace ouroboros::session {
+
+namespace {
+
+using K = sql::SessionEffectKind;
+
+std::string lock_key(const sql::SessionEffect& effect, bool shared) {
+  return (shared ? "s:" : "x:") + effect.name;
+}
+
+// What the effect would leave in the session that pins it, or "" when it pins nothing.
+std::string pinning_state(const sql::SessionEffect& effect) {
+  switch (effect.kind) {
+    case K::CreateTemp:
+      return "a temporary " + effect.value + " (\"" + effect.name + "\")";
+    case K::AdvisoryLock:
+    case K::AdvisoryLockShared:
+      return "a session advisory lock (key " + effect.name + ")";
+    case K::DeclareHoldCursor:
+      return "a WITH HOLD cursor (\"" + effect.name + "\")";
+    case K::Load:
+      return "a loaded library (\"" + effect.name + "\")";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+std::string_view pin_reason_text(PinReason reason) {
+  switch (reason) {
+    case PinReason::TemporaryObject:
+      return "temporary table";
+    case PinReason::AdvisoryLock:
+      return "session advisory lock";
+    case PinReason::HoldCursor:
+      return "WITH HOLD cursor";
+    case PinReason::Load:
+      return "LOAD";
+    case PinReason::None:
+      break;
+  }
+  return "";
+}
+
+SessionStateTracker::SessionStateTracker() : scope_(State{}) {}
+
+void SessionStateTracker::on_statement(const sql::ClassifiedStatement& statement, bool succeeded) {
+  if (!succeeded) {
+    scope_.statement_failed();
+    return;
+  }
+  scope_.statement_succeeded();
+  for (const sql::SessionEffect& effect : statement.effects) {
+    if (!scope_.control(effect)) apply(effect);
+  }
+}
+
+void SessionStateTracker::on_ready_for_query(char status) {
+  scope_.ready_for_query(status);
+}
+
+void SessionStateTracker::apply(const sql::SessionEffect& effect) {
+  State& state = scope_.current();
+  switch (effect.kind) {
+    case K::CreateTemp:
+      state.temp[effect.name] = effect.value;
+      return;
+    case K::DropObject:
+      state.temp.erase(effect.name);
+      return;
+    case K::DiscardTemp:
+      state.temp.clear();
+      return;
+    case K::DiscardAll:
+      // DISCARD ALL: CLOSE ALL, UNLISTEN *, pg_advisory_unlock_all(), DISCARD PLANS, DISCARD
+      // TEMP, DEALLOCATE ALL (and RESET ALL). A loaded library stays.
+      state = State{};
+      locks_.clear();
+      prepared_.clear();
+      return;
+    case K::AdvisoryLock:
+    case K::AdvisoryLockShared:
+      ++locks_[lock_key(effect, effect.kind == K::AdvisoryLockShared)];
+      return;
+    case K::AdvisoryUnlock:
+    case K::AdvisoryUnlockShared:
+      unlock(lock_key(effect, effect.kind == K::AdvisoryUnlockShared));
+      return;
+    case K::AdvisoryUnlockAll:
+      locks_.clear();
+      return;
+    case K::DeclareHoldCursor:
+      state.cursors.insert(effect.name);
+      return;
+    case K::Close:
+      state.cursors.erase(effect.name);
+      return;
+    case K::CloseAll:
+      state.cursors.clear();
+      return;
+    case K::Load:
+      loaded_ = true;
+      return;
+    case K::Listen:
+      state.channels.insert(effect.name);
+      return;
+    case K::Unlisten:
+      state.channels.erase(effect.name);
+      return;
+    case K::UnlistenAll:
+      state.channels.clear();
+      return;
+    case K::Prepare:
+      prepared_.insert(effect.name);
+      return;
+    case K::Deallocate:
+      prepared_.erase(effect.name);
+      return;
+    case K::DeallocateAll:
+      prepared_.clear();
+      return;
+    default:
+      return;
+  }
+}
+
+void SessionStateTracker::unlock(const std::string& key) {
+  // An unlock of a key not held returns false in PostgreSQL and changes nothing. Keys that were
+  // not constants ("?") only match each other; anything else stays counted until
+  // pg_advisory_unlock_all(), DISCARD ALL or advisory_locks_released().
+  auto it = locks_.find(key);
+  if (it == locks_.end()) return;
+  if (--it->second == 0) locks_.erase(it);
+}
+
+std::size_t SessionStateTracker::advisory_locks() const {
+  std::size_t total = 0;
+  for (const auto& [key, count] : locks_) {
+    (void)key;
+    total += count;
+  }
+  return total;
+}
+
+PinReason SessionStateTracker::pin_reason() const {
+  if (!scope_.current().temp.empty()) return PinReason::TemporaryObject;
+  if (!locks_.empty()) return PinReason::AdvisoryLock;
+  if (!scope_.current().cursors.empty()) return PinReason::HoldCursor;
+  if (loaded_) return PinReason::Load;
+  return PinReason::None;
+}
+
+std::optional<std::string> SessionStateTracker::refusal(const sql::ClassifiedStatement& statement) {
+  for (const sql::SessionEffect& effect : statement.effects) {
+    const std::string state = pinning_state(effect);
+    if (state.empty()) continue;
+    const std::string command = statement.command.empty() ? "this statement" : statement.command;
+    return command + " is not supported in transaction pooling mode with session_state: " +
+           "refuse: it would leave " + state + " that pins the connection to one server";
+  }
+  return std::nullopt;
+}
+
+}  // namespace ouroboros::session

@@ -1,0 +1,81 @@
+#pragma once
+// Per client: the backend-session state that cannot move to another server, and so pins the
+// client to the one it has (temporary objects, session advisory locks, WITH HOLD cursors, LOAD),
+// plus state the proxy will recreate or multiplex rather than pin (LISTEN channels, SQL-level
+// prepared statement names). Transactional state (temp objects, cursors, LISTEN) follows
+// COMMIT/ROLLBACK/savepoints; advisory locks, LOAD and prepared statements do not, as in
+// PostgreSQL. Fed the same events as SessionSettings. Pure; returns values.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "session/transaction_scope.h"
+#include "sql/session_effect.h"
+
+namespace ouroboros::session {
+
+enum class PinReason : std::uint8_t {
+  None,
+  TemporaryObject,
+  AdvisoryLock,
+  HoldCursor,
+  Load,
+};
+
+// "temporary table", "session advisory lock", "WITH HOLD cursor", "LOAD", "" for None.
+std::string_view pin_reason_text(PinReason reason);
+
+class SessionStateTracker {
+ public:
+  SessionStateTracker();
+
+  // As SessionSettings::on_statement and on_ready_for_query.
+  void on_statement(const sql::ClassifiedStatement& statement, bool succeeded);
+  void on_ready_for_query(char status);
+
+  bool pinned() const { return pin_reason() != PinReason::None; }
+  // The first reason that holds, in the order of PinReason.
+  PinReason pin_reason() const;
+  std::string_view reason() const { return pin_reason_text(pin_reason()); }
+
+  // For `session_state: refuse`: the message of the 0A000 error that answers a statement which
+  // would pin its client (naming the statement and why), or nullopt when it may run.
+  static std::optional<std::string> refusal(const sql::ClassifiedStatement& statement);
+
+  // Temporary objects by name, with what each is ("table", "view", "sequence").
+  const std::map<std::string, std::string>& temp_objects() const { return scope_.current().temp; }
+  // Session advisory locks held, counting a key locked twice twice.
+  std::size_t advisory_locks() const;
+  const std::set<std::string>& hold_cursors() const { return scope_.current().cursors; }
+  bool loaded() const { return loaded_; }
+  const std::set<std::string>& listen_channels() const { return scope_.current().channels; }
+  const std::set<std::string>& prepared_statements() const { return prepared_; }
+
+  // The server says this session holds no advisory lock (e.g. no row in pg_locks with
+  // locktype 'advisory' for its pid): forget the ones counted, including a failed
+  // pg_try_advisory_lock() that was counted as held.
+  void advisory_locks_released() { locks_.clear(); }
+
+ private:
+  struct State {
+    std::map<std::string, std::string> temp;
+    std::set<std::string> cursors;
+    std::set<std::string> channels;
+    void end_transaction() {}
+  };
+
+  void apply(const sql::SessionEffect& effect);
+  void unlock(const std::string& key);
+
+  TransactionScope<State> scope_;
+  // Per key ("s:" for shared locks), how many times it is held; "?" for keys not constant.
+  std::map<std::string, std::size_t> locks_;
+  bool loaded_ = false;
+  std::set<std::string> prepared_;
+};
+
+}  // namespace ouroboros::session
