@@ -38,10 +38,10 @@ ClientConnection::ClientConnection(Proxy& proxy, pool::ClientId id, std::unique_
       transport_(std::move(transport)),
       over_limit_(over_limit),
       peer_(transport_->peer_address()),
-      timer_(proxy.loop()),
+      timer_(std::make_unique<io::Timer>(proxy.loop())),
       reader_(proxy.config().limits.max_message_size),
       stream_(reader_, kClientWholeTypes, proxy.config().limits.max_message_size),
-      retry_timer_(proxy.loop()) {
+      parameters_(proxy.startup_parameters_interner().intern({})) {
   set_desired_settings({});
 }
 
@@ -63,7 +63,7 @@ void ClientConnection::start() {
   // A client may buffer at most one maximal message plus a read chunk.
   transport_->set_input_limit(proxy_.config().limits.max_message_size + 65536);
   auto timeout = proxy_.config().timeouts.client_login_timeout;
-  timer_.start(timeout, [this, timeout] {
+  timer_->start(timeout, [this, timeout] {
     proxy_.counters().reject(Rejection::LoginTimeout);
     fail(fatal(sqlstate::kCannotConnectNow, "client_login_timeout: login not completed within " + ms(timeout)));
   });
@@ -154,8 +154,8 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
     return fail(fatal(sqlstate::kFeatureNotSupported, "replication connections are not supported by the proxy"));
   if (over_limit_) proxy_.counters().reject(Rejection::TooManyClients);
   if (over_limit_) return fail(fatal(sqlstate::kTooManyConnections, "sorry, too many clients already"));
-  parameters_ = pool::session_parameters(packet.parameters);
-  set_desired_settings(pool::startup_settings(parameters_));
+  parameters_ = proxy_.startup_parameters_interner().intern(pool::session_parameters(packet.parameters));
+  set_desired_settings(pool::startup_settings(*parameters_));
 
   // The authenticator keeps this snapshot of the configuration alive: a reload may come before
   // the client answers.
@@ -212,7 +212,7 @@ void ClientConnection::authenticated() {
 }
 
 void ClientConnection::start_admin(bool may_modify) {
-  timer_.stop();
+  stop_timer();
   admin_ = std::make_unique<admin::AdminConsole>(proxy_.admin_view(), may_modify);
   Bytes out;
   // What psql needs to talk to a server.
@@ -268,7 +268,7 @@ void ClientConnection::wait_for_server() {
   state_ = State::WaitingForServer;
   wait_start_ = proxy_.loop().now();
   // query_wait_timeout is the pool's; the login timeout keeps running until login completes.
-  if (logged_in_) timer_.stop();
+  if (logged_in_) stop_timer();
 }
 
 void ClientConnection::link(ServerConnection* server) {
@@ -352,8 +352,8 @@ void ClientConnection::adopt_reported_settings(const std::map<std::string, std::
 }
 
 void ClientConnection::set_desired_settings(pool::Settings settings) {
-  auto interned = proxy_.settings_interner().intern(std::move(settings));
-  desired_ = std::move(interned.settings);
+  auto interned = proxy_.settings_interner().intern_with_hash(std::move(settings));
+  desired_ = std::move(interned.value);
   settings_hash_ = interned.hash;
 }
 
@@ -584,7 +584,7 @@ void ClientConnection::retry_clear() {
 }
 
 void ClientConnection::retry_reset() {
-  retry_timer_.stop();
+  if (retry_timer_) retry_timer_->stop();
   retry_clear();
 }
 
@@ -609,7 +609,8 @@ bool ClientConnection::retry_decide(const PendingRequest& request, std::chrono::
     retry_.pending = true;
     retry_.sqlstate = request.error->sqlstate;
     retry_.stale_plan = stale;
-    retry_timer_.start(delay, [this] { retry_run_again(); });
+    if (!retry_timer_) retry_timer_ = std::make_unique<io::Timer>(proxy_.loop());
+    retry_timer_->start(delay, [this] { retry_run_again(); });
     return true;
   }
   if (retry_.attempt > 1) {
@@ -948,33 +949,48 @@ void ClientConnection::on_server_boundary() {
   }
 }
 
+void ClientConnection::stop_timer() {
+  if (timer_) timer_->stop();
+}
+
+void ClientConnection::start_timer(Duration after, std::function<void()> fn) {
+  if (!timer_) timer_ = std::make_unique<io::Timer>(proxy_.loop());
+  timer_->start(after, std::move(fn));
+}
+
 void ClientConnection::arm_timer() {
   if (!pool_ || !logged_in_) return;
   const config::PoolSettings& settings = pool_->db.pool;
+  if (settings.query_timeout.count() <= 0 && settings.idle_transaction_timeout.count() <= 0 &&
+      settings.client_idle_timeout.count() <= 0) {
+    // No timeout after login (the default): an idle client keeps no timer (a libuv handle).
+    timer_.reset();
+    return;
+  }
   bool linked = state_ == State::Linked && server_;
   if (linked && server_->request_in_flight()) {
     auto limit = settings.query_timeout;
-    if (limit.count() <= 0) return timer_.stop();
-    timer_.start(limit, [this, limit] {
+    if (limit.count() <= 0) return stop_timer();
+    start_timer(limit, [this, limit] {
       if (state_ == State::Linked && server_)
         server_->cancel_running_query("canceling statement due to query_timeout (" + ms(limit) + ") set in the proxy");
     });
   } else if (linked && server_->transaction_status() != 'I') {
     auto limit = settings.idle_transaction_timeout;
-    if (limit.count() <= 0) return timer_.stop();
-    timer_.start(limit, [this, limit] {
+    if (limit.count() <= 0) return stop_timer();
+    start_timer(limit, [this, limit] {
       fail(fatal(sqlstate::kIdleInTransactionTimeout,
                  "terminating connection due to idle_transaction_timeout (" + ms(limit) + ") set in the proxy"));
     });
   } else if (state_ == State::Idle || linked) {
     auto limit = settings.client_idle_timeout;
-    if (limit.count() <= 0) return timer_.stop();
-    timer_.start(limit, [this, limit] {
+    if (limit.count() <= 0) return stop_timer();
+    start_timer(limit, [this, limit] {
       fail(fatal(sqlstate::kIdleSessionTimeout,
                  "terminating connection due to client_idle_timeout (" + ms(limit) + ") set in the proxy"));
     });
   } else {
-    timer_.stop();
+    stop_timer();
   }
 }
 
@@ -1075,8 +1091,8 @@ void ClientConnection::on_transport_closed(std::string_view reason) {
 void ClientConnection::close() {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
-  timer_.stop();
-  retry_timer_.stop();
+  stop_timer();
+  if (retry_timer_) retry_timer_->stop();
   transport_->close();  // paths that must deliver a last message flushed it already
   if (cancel_key_) proxy_.unregister_cancel_key(*cancel_key_);
   proxy_.client_closed(*this);

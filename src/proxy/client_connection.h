@@ -56,7 +56,7 @@ class ClientConnection final : public io::TransportHandler {
   State state() const { return state_; }
   const std::string& user() const { return user_; }
   const std::string& database() const { return database_; }
-  const pool::StartupParameters& parameters() const { return parameters_; }
+  const pool::StartupParameters& parameters() const { return *parameters_; }
   // The settings this client expects on any server it is given (transaction mode).
   const pool::Settings& desired_settings() const { return *desired_; }
   void set_desired_settings(pool::Settings settings);
@@ -159,12 +159,16 @@ class ClientConnection final : public io::TransportHandler {
   bool over_limit_;
   std::string peer_;
   State state_ = State::Startup;
-  io::Timer timer_;  // login, idle, idle-in-transaction and query timeouts
+  // Login, idle, idle-in-transaction and query timeouts; none after login when no timeout is set.
+  std::unique_ptr<io::Timer> timer_;
+  void start_timer(Duration after, std::function<void()> fn);
+  void stop_timer();
   protocol::FrameReader reader_;
   protocol::MessageStream stream_;
   std::string user_;
   std::string database_;
-  pool::StartupParameters parameters_;
+  // Shared with the loop's other clients that sent the same (most clients of an application do).
+  std::shared_ptr<const pool::StartupParameters> parameters_;
   // Shared with every client of this loop that expects the same (pool::SettingsInterner).
   std::shared_ptr<const pool::Settings> desired_;
   std::uint64_t settings_hash_ = 0;
@@ -234,7 +238,7 @@ class ClientConnection final : public io::TransportHandler {
   // the proxy answers its Parse/Bind/Describe/Execute itself; the name to drop at its Execute.
   std::optional<std::string> deallocating_;
   bool answer_deallocate_batch(char type, ByteView body, Bytes& to_client);  // relay_bytes answered a request without the server
-  io::Timer retry_timer_;
+  std::unique_ptr<io::Timer> retry_timer_;  // made at the first retry: most clients never need it
   Fifo<PendingRequest> requests_;
   std::string batch_sql_, batch_statement_, unnamed_sql_;
   std::unordered_map<std::string, std::string> statement_text_;  // prepared statement names -> SQL

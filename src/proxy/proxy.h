@@ -82,6 +82,7 @@ class Proxy {
 
   // Clients' expected settings, shared between clients that expect the same (per loop).
   pool::SettingsInterner& settings_interner() { return settings_interner_; }
+  pool::StartupParametersInterner& startup_parameters_interner() { return startup_parameters_interner_; }
   io::EventLoop& loop() { return loop_; }
   // The running configuration. A reload replaces (and may free) it: take no reference into it
   // that outlives the current call; hold a snapshot instead.
@@ -185,6 +186,7 @@ class Proxy {
   QueryLog query_log_;
   session::QueryStatsStore query_stats_;
   pool::SettingsInterner settings_interner_;
+  pool::StartupParametersInterner startup_parameters_interner_;
   std::unordered_map<std::uint64_t, Fingerprint> fingerprints_;  // sql::query_shape key -> (bounded)
   session::StatementRegistry statements_;
   session::StatementStats statement_stats_;

@@ -9,24 +9,31 @@ using namespace ouroboros::pool;
 
 TEST_CASE("equal settings are one shared copy with one hash") {
   SettingsInterner interner;
-  auto a = interner.intern({{"datestyle", "ISO, MDY"}, {"timezone", "UTC"}});
-  auto b = interner.intern({{"timezone", "UTC"}, {"datestyle", "ISO, MDY"}});
-  CHECK(a.settings.get() == b.settings.get());
+  auto a = interner.intern_with_hash({{"datestyle", "ISO, MDY"}, {"timezone", "UTC"}});
+  auto b = interner.intern_with_hash({{"timezone", "UTC"}, {"datestyle", "ISO, MDY"}});
+  CHECK(a.value.get() == b.value.get());
   CHECK(a.hash == b.hash);
-  CHECK(a.hash == settings_hash(*a.settings));
-  auto c = interner.intern({{"datestyle", "ISO, MDY"}, {"timezone", "Europe/Paris"}});
-  CHECK(c.settings.get() != a.settings.get());
+  CHECK(a.hash == settings_hash(*a.value));
+  auto c = interner.intern_with_hash({{"datestyle", "ISO, MDY"}, {"timezone", "Europe/Paris"}});
+  CHECK(c.value.get() != a.value.get());
   CHECK(c.hash != a.hash);
-  CHECK(*c.settings == Settings{{"datestyle", "ISO, MDY"}, {"timezone", "Europe/Paris"}});
+  CHECK(*c.value == Settings{{"datestyle", "ISO, MDY"}, {"timezone", "Europe/Paris"}});
+}
+
+TEST_CASE("start-up parameter lists are shared the same way, order included") {
+  StartupParametersInterner interner;
+  auto a = interner.intern({{"user", "app"}, {"database", "db"}});
+  CHECK(interner.intern({{"user", "app"}, {"database", "db"}}).get() == a.get());
+  CHECK(interner.intern({{"database", "db"}, {"user", "app"}}).get() != a.get());
 }
 
 TEST_CASE("settings nobody uses any more are dropped, so the interner stays bounded") {
   SettingsInterner interner;
-  for (int i = 0; i < 10000; ++i) interner.intern({{"application_name", "client " + std::to_string(i)}});
+  for (int i = 0; i < 10000; ++i) interner.intern_with_hash({{"application_name", "client " + std::to_string(i)}});
   CHECK(interner.size() <= 128);
-  auto kept = interner.intern({{"application_name", "kept"}});
-  for (int i = 0; i < 1000; ++i) interner.intern({{"application_name", "other " + std::to_string(i)}});
-  CHECK(interner.intern({{"application_name", "kept"}}).settings.get() == kept.settings.get());
+  auto kept = interner.intern_with_hash({{"application_name", "kept"}});
+  for (int i = 0; i < 1000; ++i) interner.intern_with_hash({{"application_name", "other " + std::to_string(i)}});
+  CHECK(interner.intern_with_hash({{"application_name", "kept"}}).value.get() == kept.value.get());
 }
 
 TEST_CASE("Fifo: first in, first out, storage reused once empty") {
