@@ -178,7 +178,10 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
     user = std::shared_ptr<const config::UserConfig>(snapshot, &user_it->second);
   std::optional<protocol::ScramVerifier> verifier;
   if (user && auth.type != config::AuthType::Trust) verifier = proxy_.scram_verifier_for(user_);
-  authenticator_.emplace(auth.type, user_, user, std::move(verifier), proxy_.mock_salt_for(user_));
+  Bytes channel_binding;  // over TLS: SCRAM-SHA-256-PLUS is offered
+  if (auto tls = transport_->tls_info()) channel_binding = std::move(tls->server_end_point);
+  authenticator_.emplace(auth.type, user_, user, std::move(verifier), proxy_.mock_salt_for(user_),
+                         std::move(channel_binding));
   state_ = State::Authenticating;
   auto step = authenticator_->start();
   if (step.kind == auth::AuthStep::Kind::Success) return authenticated();

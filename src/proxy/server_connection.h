@@ -104,6 +104,10 @@ class ServerConnection final : public io::TransportHandler {
   // query_timeout: cancel the running query and tell the client why in the error it gets.
   void cancel_running_query(std::string reason);
   io::Transport* transport() { return transport_.get(); }
+  // What TLS the connection to PostgreSQL uses; nullopt for plain text (or not connected yet).
+  std::optional<io::TlsInfo> tls_info() const {
+    return transport_ ? transport_->tls_info() : std::nullopt;
+  }
   // Closes the connection (Terminate first when logged in) and tells the proxy.
   void close(std::string_view reason);
 

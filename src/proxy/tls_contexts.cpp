@@ -12,7 +12,8 @@ io::TlsServerFiles listener_files(const config::ListenTlsConfig& tls) {
 }
 
 io::TlsClientFiles database_files(const config::ServerTlsConfig& tls) {
-  bool verify = tls.mode == config::ServerTlsMode::VerifyCa || tls.mode == config::ServerTlsMode::VerifyFull;
+  bool verify =
+      tls.mode == config::ServerTlsMode::VerifyCa || tls.mode == config::ServerTlsMode::VerifyFull;
   return {tls.ca_file, tls.cert_file, tls.key_file, verify};
 }
 

@@ -217,6 +217,42 @@ def test_verify_full_client_through_the_proxy(proxy, certs):
                         result="ok") >= 2
 
 
+def test_channel_binding_and_show_clients_servers(proxy, tls_pg, certs):
+    # SCRAM-SHA-256-PLUS with tls-server-end-point: libpq insists on it with channel_binding=require.
+    overrides = listen_tls(certs)
+    overrides.update(backend(tls_pg.port, mode="verify-full", ca_file=certs.path("ca")))
+    overrides["admin"] = {"users": ["ouro"]}
+    px = proxy(**overrides)
+    dsn = client_dsn(px, sslmode="verify-full", sslrootcert=certs.path("ca"),
+                     channel_binding="require")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT 1").fetchone()[0] == 1
+        env = dict(os.environ, PGPASSWORD="ouro_pw")
+        out = subprocess.run(["psql", "-X", "-A", "-t", "-c", "SELECT 'bound'", dsn.replace(
+            " password=ouro_pw", "")], env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and out.stdout.strip() == "bound", out.stderr
+        admin_dsn = client_dsn(px, dbname="ouroboros", sslmode="require")
+        with psycopg.connect(admin_dsn, autocommit=True) as admin:
+            cur = admin.execute("SHOW CLIENTS")
+            names = [c.name for c in cur.description]
+            rows = [dict(zip(names, row)) for row in cur.fetchall()]
+            for row in rows:
+                assert row["tls_version"] in ("TLSv1.2", "TLSv1.3"), row
+                assert row["tls_cipher"], row
+                assert row["tls"] == f"{row['tls_version']}/{row['tls_cipher']}", row
+            cur = admin.execute("SHOW SERVERS")
+            names = [c.name for c in cur.description]
+            servers = [dict(zip(names, row)) for row in cur.fetchall()]
+            assert servers and all(s["tls_version"] in ("TLSv1.2", "TLSv1.3") for s in servers)
+    # Plain text: the columns are NULL and tls empty.
+    px = proxy(admin={"users": ["ouro"]})
+    with psycopg.connect(px.dsn(dbname="ouroboros"), autocommit=True) as admin:
+        cur = admin.execute("SHOW CLIENTS")
+        names = [c.name for c in cur.description]
+        row = dict(zip(names, cur.fetchone()))
+        assert row["tls"] == "" and row["tls_version"] is None and row["tls_cipher"] is None
+
+
 def test_require_refuses_plain_text_clients(proxy, certs):
     px = proxy(metrics={"host": "127.0.0.1", "port": free_port()}, **listen_tls(certs))
     fields = login_error(px)
