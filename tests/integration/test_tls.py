@@ -253,6 +253,27 @@ def test_channel_binding_and_show_clients_servers(proxy, tls_pg, certs):
         assert row["tls"] == "" and row["tls_version"] is None and row["tls_cipher"] is None
 
 
+def test_large_results_and_copy_stream_through_tls_on_both_legs(proxy, tls_pg, certs):
+    # Many TLS records each way, with backpressure: a small high-water mark makes the relay stop
+    # and resume reading often.
+    overrides = listen_tls(certs)
+    overrides.update(backend(tls_pg.port, mode="verify-full", ca_file=certs.path("ca")))
+    overrides["limits"] = {"buffer_high_water": "64KB"}
+    px = proxy(**overrides)
+    with psycopg.connect(client_dsn(px, sslmode="verify-full", sslrootcert=certs.path("ca")),
+                         autocommit=True) as conn:
+        rows = conn.execute("SELECT i, repeat(md5(i::text), 64) FROM generate_series(1, 20000) i"
+                            ).fetchall()
+        assert len(rows) == 20000 and rows[-1][0] == 20000
+        assert all(len(r[1]) == 2048 for r in rows)
+        conn.execute("CREATE TEMP TABLE copied (i int, t text)")
+        with conn.cursor().copy("COPY copied FROM STDIN") as copy:
+            for i in range(20000):
+                copy.write_row((i, "x" * 1000))
+        assert conn.execute("SELECT count(*), sum(length(t)) FROM copied").fetchone() == (
+            20000, 20000 * 1000)
+
+
 def test_require_refuses_plain_text_clients(proxy, certs):
     px = proxy(metrics={"host": "127.0.0.1", "port": free_port()}, **listen_tls(certs))
     fields = login_error(px)
