@@ -34,8 +34,12 @@ class MemoryTransport final : public Transport {
     return true;
   }
   std::size_t queued_bytes() const override { return outbox.size(); }
-  void set_high_water(std::size_t) override {}
-  bool above_high_water() const override { return false; }
+  void set_high_water(std::size_t bytes) override { high_water_ = bytes; }
+  bool above_high_water() const override { return outbox.size() > high_water_; }
+  // The peer took everything: as a socket whose queue drained.
+  void drained() {
+    if (handler_) handler_->on_drained();
+  }
   void close_after_flush() override {
     open_ = false;
     flushed_close = true;
@@ -65,16 +69,18 @@ class MemoryTransport final : public Transport {
   InputBuffer input_{1u << 26};
   bool reading_ = false;
   bool open_ = true;
+  std::size_t high_water_ = 1u << 20;
 };
 
 struct Recorder final : TransportHandler {
   std::string received;
   std::string closed;
+  int drained = 0;
   void on_readable(InputBuffer& input) override {
     received.append(reinterpret_cast<const char*>(input.view().data()), input.size());
     input.consume(input.size());
   }
-  void on_drained() override {}
+  void on_drained() override { ++drained; }
   void on_transport_closed(std::string_view reason) override { closed = std::string(reason); }
 };
 
@@ -316,4 +322,58 @@ TEST_CASE("loading errors name the file") {
   CHECK_FALSE(mismatch.context);
   CHECK(mismatch.error.find("cannot load private key file \"" + b.key +
                             "\": key values mismatch") == 0);
+}
+
+TEST_CASE("backpressure is the ciphertext queue below; on_drained passes up") {
+  CertificateFiles server_cert("db.test");
+  auto server = TlsContext::server({server_cert.cert, server_cert.key, "", PeerCertificate::None});
+  auto client = TlsContext::client({});
+  Pair pair(*client.context, *server.context, {});
+  pair.pump();
+  pair.server->set_high_water(1000);
+  pair.server->write(text(std::string(4000, 'x')));
+  CHECK(pair.server->above_high_water());
+  CHECK(pair.server->queued_bytes() > 4000);  // records carry headers and tags
+  pair.pump();
+  CHECK_FALSE(pair.server->above_high_water());
+  pair.server_raw->drained();
+  CHECK(pair.server_events.drained == 1);
+}
+
+TEST_CASE("a ClientHello already received before the TLS transport exists is used (direct TLS)") {
+  CertificateFiles server_cert("db.test");
+  auto server_context =
+      TlsContext::server({server_cert.cert, server_cert.key, "", PeerCertificate::None});
+  auto client_context = TlsContext::client({});
+  auto client_raw = std::make_unique<MemoryTransport>();
+  MemoryTransport* client_inner = client_raw.get();
+  TlsTransport client(std::move(client_raw), *client_context.context, {}, nullptr);
+  Recorder client_events;
+  client.set_handler(&client_events);
+  client.start_reading();
+  REQUIRE(client.start() == "");
+  // The server's TCP transport read the ClientHello while it still looked like a startup packet.
+  auto server_raw = std::make_unique<MemoryTransport>();
+  MemoryTransport* server_inner = server_raw.get();
+  server_inner->deliver(client_inner->outbox);
+  client_inner->outbox.clear();
+  REQUIRE(server_inner->input().size() > 0);
+  TlsTransport server(std::move(server_raw), *server_context.context, {}, nullptr);
+  Recorder server_events;
+  server.set_handler(&server_events);
+  server.start_reading();
+  REQUIRE(server.start() == "");
+  CHECK(server_inner->input().empty());
+  CHECK_FALSE(server_inner->outbox.empty());  // the ServerHello
+  for (int round = 0; round < 10 && !(client_inner->outbox.empty() && server_inner->outbox.empty());
+       ++round) {
+    Bytes to_client = std::move(server_inner->outbox);
+    server_inner->outbox.clear();
+    if (!to_client.empty()) client_inner->deliver(to_client);
+    Bytes to_server = std::move(client_inner->outbox);
+    client_inner->outbox.clear();
+    if (!to_server.empty()) server_inner->deliver(to_server);
+  }
+  CHECK(server.handshake_done());
+  CHECK(client.handshake_done());
 }
