@@ -25,6 +25,7 @@ TEST_PKGS=(
   prometheus
   clang libclang-rt-14-dev
   procps iproute2
+  openssl
   valgrind strace
 )
 # `make image` and the container_image test: Debian's Docker engine (unless one is installed

@@ -54,7 +54,8 @@ struct ConnectionSnapshot {  // a client or a server
   std::uint64_t link = 0;    // id of the linked peer, 0 if none
   std::int32_t backend_pid = 0;  // servers
   std::string application_name;
-  std::string tls;           // "" (TLS comes later)
+  std::string tls_version;   // "TLSv1.3"; "" for plain text
+  std::string tls_cipher;    // "TLS_AES_256_GCM_SHA384"; "" for plain text
 };
 
 struct QueryStatsSnapshot {  // per fingerprint, from the query-stats store

@@ -239,7 +239,9 @@ ResultSet connections_table(const std::vector<ConnectionSnapshot>& connections,
                    {"tls", kText},
                    {"application_name", kText},
                    // Ouroboros only.
-                   {"id", kInt8}});
+                   {"id", kInt8},
+                   {"tls_version", kText},
+                   {"tls_cipher", kText}});
   for (const ConnectionSnapshot& c : connections) {
     table.text(type)
         .text(c.user)
@@ -260,7 +262,10 @@ ResultSet connections_table(const std::vector<ConnectionSnapshot>& connections,
     } else {
       table.text(format_id(c.link));
     }
-    table.integer(c.backend_pid).text(c.tls).text(c.application_name).unsigned_integer(c.id);
+    // PgBouncer's tls column: "version/cipher", empty for plain text.
+    std::string tls = c.tls_version.empty() ? std::string() : c.tls_version + "/" + c.tls_cipher;
+    table.integer(c.backend_pid).text(tls).text(c.application_name).unsigned_integer(c.id);
+    table.text_or_null(c.tls_version).text_or_null(c.tls_cipher);
   }
   return table;
 }

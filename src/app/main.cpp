@@ -119,7 +119,14 @@ int main(int argc, char** argv) {
   }
   if ((arg == "--config" || arg == "-c") && argc == 3) return run(argv[2]);
   if (arg == "--check-config" && argc == 3) {
-    if (!load(argv[2])) return 1;
+    auto config = load(argv[2]);
+    if (!config) return 1;
+    // Certificate and key files must load too (the proxy would refuse to start otherwise).
+    ouroboros::proxy::TlsContexts tls;
+    if (auto problems = tls.reload(*config); !problems.empty()) {
+      for (const auto& problem : problems) std::fprintf(stderr, "error: %s\n", problem.c_str());
+      return 1;
+    }
     std::printf("%s: configuration is valid\n", argv[2]);
     return 0;
   }

@@ -11,12 +11,13 @@ using protocol::ScramVerifier;
 ClientAuthenticator::ClientAuthenticator(config::AuthType type, std::string user_name,
                                          std::shared_ptr<const config::UserConfig> user,
                                          std::optional<ScramVerifier> scram_verifier,
-                                         std::string mock_salt)
+                                         std::string mock_salt, Bytes channel_binding)
     : type_(type),
       user_name_(std::move(user_name)),
       user_(std::move(user)),
       verifier_(std::move(scram_verifier)),
-      mock_salt_(std::move(mock_salt)) {
+      mock_salt_(std::move(mock_salt)),
+      channel_binding_(channel_binding.begin(), channel_binding.end()) {
   if (type_ == config::AuthType::Trust) {
     method_ = Method::Trust;
   } else if (type_ == config::AuthType::Md5 && (!user_ || !protocol::is_scram_verifier(user_->password))) {
@@ -44,7 +45,10 @@ AuthStep ClientAuthenticator::start() {
       stage_ = Stage::Md5;
       return step;
     case Method::Scram:
-      protocol::encode_authentication_sasl(step.out, {"SCRAM-SHA-256"});
+      if (channel_binding_.empty())
+        protocol::encode_authentication_sasl(step.out, {"SCRAM-SHA-256"});
+      else
+        protocol::encode_authentication_sasl(step.out, {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"});
       stage_ = Stage::ScramFirst;
       return step;
   }
@@ -70,12 +74,16 @@ AuthStep ClientAuthenticator::on_password_message(ByteView body) {
     case Stage::ScramFirst: {
       auto initial = protocol::decode_sasl_initial_response(body);
       if (!initial) return fail("malformed SASLInitialResponse");
-      if (initial->mechanism != "SCRAM-SHA-256") return fail("unsupported SASL mechanism");
+      bool plus = initial->mechanism == "SCRAM-SHA-256-PLUS" && !channel_binding_.empty();
+      if (initial->mechanism != "SCRAM-SHA-256" && !plus) return fail("unsupported SASL mechanism");
+      // The -PLUS mechanism binds to the channel, and only it does.
+      if (plus != as_chars(initial->data).starts_with("p="))
+        return fail("SCRAM channel binding does not match the mechanism " + std::string(initial->mechanism));
       // Unknown users (and users whose stored secret cannot do SCRAM) get a fake but
       // well-formed challenge and fail at the proof.
       ScramVerifier verifier = verifier_ ? *verifier_
                                          : ScramVerifier::from_password(protocol::random_nonce(24), mock_salt_);
-      scram_.emplace(std::move(verifier), protocol::random_nonce());
+      scram_.emplace(std::move(verifier), protocol::random_nonce(), channel_binding_);
       auto server_first = scram_->handle_client_first(as_chars(initial->data));
       if (!server_first) return fail(std::string("SCRAM: ") + std::string(scram_->error()));
       protocol::encode_authentication_sasl_continue(step.out, *server_first);

@@ -25,9 +25,12 @@ class ClientAuthenticator {
   // aliasing pointer into a config::Config snapshot), so a reload during the exchange cannot free
   // it. `scram_verifier` is the verifier to check against (the configured one, or one derived once
   // from a plain password); `mock_salt` seeds the fake exchange for unknown users.
+  // `channel_binding`: over TLS, the tls-server-end-point data (the hash of the proxy's
+  // certificate); SCRAM-SHA-256-PLUS is then offered besides SCRAM-SHA-256.
   ClientAuthenticator(config::AuthType type, std::string user_name,
                       std::shared_ptr<const config::UserConfig> user,
-                      std::optional<protocol::ScramVerifier> scram_verifier, std::string mock_salt);
+                      std::optional<protocol::ScramVerifier> scram_verifier, std::string mock_salt,
+                      Bytes channel_binding = {});
 
   // The first request to the client (or Success for trust).
   AuthStep start();
@@ -47,6 +50,7 @@ class ClientAuthenticator {
   std::shared_ptr<const config::UserConfig> user_;
   std::optional<protocol::ScramVerifier> verifier_;
   std::string mock_salt_;
+  std::string channel_binding_;
   Method method_ = Method::Scram;
   Stage stage_ = Stage::Start;
   std::optional<protocol::ScramServer> scram_;

@@ -21,9 +21,33 @@ enum class SessionStatePolicy { Pin, Refuse };
 enum class AuthType { ScramSha256, Md5, Trust };
 enum class LogFormat { Text, Json };
 
+// listen.tls: TLS towards clients.
+enum class ClientTlsMode { Disable, Allow, Require };  // require: plain-text clients are refused
+enum class ClientCertificate { None, Optional, Required };
+
+struct ListenTlsConfig {
+  ClientTlsMode mode = ClientTlsMode::Disable;
+  std::string cert_file;  // required unless mode is disable
+  std::string key_file;
+  std::string ca_file;    // verifies client certificates; required unless client_certificate is none
+  ClientCertificate client_certificate = ClientCertificate::None;
+};
+
 struct ListenConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6432;
+  ListenTlsConfig tls;
+};
+
+// databases.<name>.tls: TLS towards PostgreSQL, with libpq's sslmode meanings.
+enum class ServerTlsMode { Disable, Allow, Prefer, Require, VerifyCa, VerifyFull };
+
+struct ServerTlsConfig {
+  ServerTlsMode mode = ServerTlsMode::Disable;
+  std::string ca_file;      // verify-ca/verify-full; "" = the system's trusted certificates
+  std::string cert_file;    // optional client certificate (with key_file)
+  std::string key_file;
+  std::string server_name;  // SNI and the name verify-full checks; "" = the database's host
 };
 
 struct UserConfig {
@@ -82,6 +106,7 @@ struct DatabaseConfig {
   std::optional<std::string> user;      // backend user; unset = the client's user
   std::optional<std::string> password;  // backend password; unset = the client's from auth.users
   PoolSettings pool;       // defaults merged with this database's overrides
+  ServerTlsConfig tls;
 };
 
 struct LoggingConfig {

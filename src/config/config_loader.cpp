@@ -29,6 +29,16 @@ const std::initializer_list<std::pair<std::string_view, SessionStatePolicy>> kSe
     {"pin", SessionStatePolicy::Pin}, {"refuse", SessionStatePolicy::Refuse}};
 const std::initializer_list<std::pair<std::string_view, AuthType>> kAuthTypes = {
     {"scram-sha-256", AuthType::ScramSha256}, {"md5", AuthType::Md5}, {"trust", AuthType::Trust}};
+const std::initializer_list<std::pair<std::string_view, ClientTlsMode>> kClientTlsModes = {
+    {"disable", ClientTlsMode::Disable}, {"allow", ClientTlsMode::Allow}, {"require", ClientTlsMode::Require}};
+const std::initializer_list<std::pair<std::string_view, ClientCertificate>> kClientCertificates = {
+    {"none", ClientCertificate::None},
+    {"optional", ClientCertificate::Optional},
+    {"required", ClientCertificate::Required}};
+const std::initializer_list<std::pair<std::string_view, ServerTlsMode>> kServerTlsModes = {
+    {"disable", ServerTlsMode::Disable}, {"allow", ServerTlsMode::Allow},
+    {"prefer", ServerTlsMode::Prefer},   {"require", ServerTlsMode::Require},
+    {"verify-ca", ServerTlsMode::VerifyCa}, {"verify-full", ServerTlsMode::VerifyFull}};
 const std::initializer_list<std::pair<std::string_view, LogFormat>> kLogFormats = {
     {"text", LogFormat::Text}, {"json", LogFormat::Json}};
 const std::initializer_list<std::pair<std::string_view, std::string_view>> kLogLevels = {
@@ -78,11 +88,52 @@ class ConfigBuilder {
 
  private:
   void listen(const YamlEntry& section) {
-    const YamlFields fields = reader_.fields(section, {"host", "port"});
+    const YamlFields fields = reader_.fields(section, {"host", "port", "tls"});
     if (const YamlEntry* e = get(fields, "host"))
       assign(config_.listen.host, reader_.non_empty_text(*e));
     if (const YamlEntry* e = get(fields, "port"))
       assign(config_.listen.port, reader_.port(*e, true));
+    if (const YamlEntry* e = get(fields, "tls")) listen_tls(*e);
+  }
+
+  void listen_tls(const YamlEntry& section) {
+    ListenTlsConfig& tls = config_.listen.tls;
+    const YamlFields fields =
+        reader_.fields(section, {"mode", "cert_file", "key_file", "ca_file", "client_certificate"});
+    if (const YamlEntry* e = get(fields, "mode")) assign(tls.mode, reader_.choice(*e, kClientTlsModes));
+    if (const YamlEntry* e = get(fields, "cert_file")) assign(tls.cert_file, reader_.non_empty_text(*e));
+    if (const YamlEntry* e = get(fields, "key_file")) assign(tls.key_file, reader_.non_empty_text(*e));
+    if (const YamlEntry* e = get(fields, "ca_file")) assign(tls.ca_file, reader_.non_empty_text(*e));
+    if (const YamlEntry* e = get(fields, "client_certificate"))
+      assign(tls.client_certificate, reader_.choice(*e, kClientCertificates));
+    if (tls.mode == ClientTlsMode::Disable) {
+      if (tls.client_certificate != ClientCertificate::None)
+        reader_.error(*get(fields, "client_certificate"),
+                      "client certificates need TLS: listen.tls.mode is disable");
+      return;
+    }
+    const YamlEntry* mode = get(fields, "mode");
+    if (tls.cert_file.empty() && !get(fields, "cert_file"))
+      reader_.error(*mode, "listen.tls.mode is not disable: listen.tls.cert_file is required");
+    if (tls.key_file.empty() && !get(fields, "key_file"))
+      reader_.error(*mode, "listen.tls.mode is not disable: listen.tls.key_file is required");
+    if (tls.client_certificate != ClientCertificate::None && tls.ca_file.empty() && !get(fields, "ca_file"))
+      reader_.error(*get(fields, "client_certificate"),
+                    "listen.tls.ca_file is required to verify client certificates");
+  }
+
+  void server_tls(const YamlEntry& section, ServerTlsConfig& tls) {
+    const YamlFields fields =
+        reader_.fields(section, {"mode", "ca_file", "cert_file", "key_file", "server_name"});
+    if (const YamlEntry* e = get(fields, "mode")) assign(tls.mode, reader_.choice(*e, kServerTlsModes));
+    if (const YamlEntry* e = get(fields, "ca_file")) assign(tls.ca_file, reader_.non_empty_text(*e));
+    if (const YamlEntry* e = get(fields, "cert_file")) assign(tls.cert_file, reader_.non_empty_text(*e));
+    if (const YamlEntry* e = get(fields, "key_file")) assign(tls.key_file, reader_.non_empty_text(*e));
+    if (const YamlEntry* e = get(fields, "server_name")) assign(tls.server_name, reader_.non_empty_text(*e));
+    const YamlEntry* cert = get(fields, "cert_file");
+    const YamlEntry* key = get(fields, "key_file");
+    if (cert && !key) reader_.error(*cert, "a client certificate needs its key_file too");
+    if (key && !cert) reader_.error(*key, "key_file needs its cert_file too");
   }
 
   void auth(const YamlEntry& section) {
@@ -274,7 +325,7 @@ class ConfigBuilder {
     db.name = entry.name;
     db.pool = config_.pool;
     const YamlFields fields =
-        reader_.fields(entry, {"host", "port", "dbname", "user", "password", "pool"});
+        reader_.fields(entry, {"host", "port", "dbname", "user", "password", "pool", "tls"});
     if (const YamlEntry* e = get(fields, "host")) {
       assign(db.host, reader_.non_empty_text(*e));
     } else {
@@ -290,6 +341,7 @@ class ConfigBuilder {
       if (db.password) check_server_password(*e, *db.password, from_env);
     }
     if (const YamlEntry* e = get(fields, "pool")) pool(*e, db.pool, false);
+    if (const YamlEntry* e = get(fields, "tls")) server_tls(*e, db.tls);
     if (db.dbname.empty() && db.name != kWildcardDatabase) db.dbname = db.name;
     config_.databases[db.name] = std::move(db);
   }

@@ -1,7 +1,8 @@
 #pragma once
-// A byte stream under a connection state machine: plain TCP today, TLS later, same interface.
+// A byte stream under a connection state machine: plain TCP or TLS over it, same interface.
 // Callbacks go to one TransportHandler; after close() no callback is made.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,17 @@ class TransportHandler {
   virtual void on_drained() = 0;
   // The peer closed or an error occurred; the transport is already closed.
   virtual void on_transport_closed(std::string_view reason) = 0;
+};
+
+// What a TLS transport negotiated (for SHOW CLIENTS/SERVERS, host-based rules and SCRAM-PLUS).
+struct TlsInfo {
+  std::string version;           // "TLSv1.3"
+  std::string cipher;            // "TLS_AES_256_GCM_SHA384"
+  bool peer_certificate = false;  // the peer presented a certificate (verified when it was asked for)
+  std::string peer_common_name;  // its subject CN, "" without one
+  // tls-server-end-point channel binding data (RFC 5929): the hash of the server's certificate
+  // (ours in the server role, the peer's in the client role); empty when there is none.
+  Bytes server_end_point;
 };
 
 class Transport {
@@ -49,6 +61,8 @@ class Transport {
   virtual void set_input_limit(std::size_t bytes) = 0;
   // Bytes received and not yet consumed by the handler.
   virtual InputBuffer& input() = 0;
+  // Set once a TLS handshake completed; nullopt for plain text.
+  virtual std::optional<TlsInfo> tls_info() const { return std::nullopt; }
 };
 
 }  // namespace ouroboros::io

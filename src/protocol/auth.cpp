@@ -299,8 +299,10 @@ std::string ScramVerifier::to_string() const {
 // ---------------------------------------------------------------------------------------------
 // ScramServer
 
-ScramServer::ScramServer(ScramVerifier verifier, std::string server_nonce)
-    : verifier_(std::move(verifier)), server_nonce_(std::move(server_nonce)) {}
+ScramServer::ScramServer(ScramVerifier verifier, std::string server_nonce, std::string channel_binding)
+    : verifier_(std::move(verifier)),
+      server_nonce_(std::move(server_nonce)),
+      channel_binding_(std::move(channel_binding)) {}
 
 std::optional<std::string> ScramServer::handle_client_first(std::string_view message) {
   server_first_.clear();
@@ -310,20 +312,37 @@ std::optional<std::string> ScramServer::handle_client_first(std::string_view mes
     return std::nullopt;
   }
   // gs2-header: cbind-flag "," [authzid] ","
-  if (message.starts_with("p=")) {
-    error_ = "client requires channel binding, which is not offered";
-    return std::nullopt;
-  }
-  if (!message.starts_with("n,") && !message.starts_with("y,")) {
+  std::size_t flag_end = message.find(',');
+  if (flag_end == std::string_view::npos) {
     error_ = "malformed client-first-message (gs2 channel binding flag)";
     return std::nullopt;
   }
-  if (message.size() < 3 || message[2] != ',') {
+  std::string_view flag = message.substr(0, flag_end);
+  channel_bound_ = false;
+  if (flag.starts_with("p=")) {
+    if (channel_binding_.empty()) {
+      error_ = "client requires channel binding, which is not offered";
+      return std::nullopt;
+    }
+    if (flag != "p=tls-server-end-point") {
+      error_ = "unsupported channel binding type (only tls-server-end-point)";
+      return std::nullopt;
+    }
+    channel_bound_ = true;
+  } else if (flag == "y" && !channel_binding_.empty()) {
+    // RFC 5802: the client could have bound the exchange but thinks we cannot: a downgrade.
+    error_ = "channel binding negotiation error (client supports it but did not use it)";
+    return std::nullopt;
+  } else if (flag != "n" && flag != "y") {
+    error_ = "malformed client-first-message (gs2 channel binding flag)";
+    return std::nullopt;
+  }
+  if (message.size() < flag_end + 2 || message[flag_end + 1] != ',') {
     // Like PostgreSQL: an authorization identity different from the user is not supported.
     error_ = "malformed client-first-message (authorization identity not supported)";
     return std::nullopt;
   }
-  std::string_view bare = message.substr(3);
+  std::string_view bare = message.substr(flag_end + 2);
   auto attrs = split_attributes(bare);
   // client-first-message-bare: n=<user> "," r=<nonce> ["," extensions]; a leading m= would be a
   // mandatory extension we cannot honour. The user name is ignored (PostgreSQL sends it empty
@@ -337,7 +356,7 @@ std::optional<std::string> ScramServer::handle_client_first(std::string_view mes
     error_ = "malformed client-first-message (nonce)";
     return std::nullopt;
   }
-  gs2_header_ = std::string(message.substr(0, 3));
+  gs2_header_ = std::string(message.substr(0, flag_end + 2));
   client_first_bare_ = std::string(bare);
   combined_nonce_ = std::string(client_nonce) + server_nonce_;
   server_first_ = "r=" + combined_nonce_ + ",s=" + base64_encode(verifier_.salt) +
@@ -360,8 +379,9 @@ std::optional<std::string> ScramServer::handle_client_final(std::string_view mes
     error_ = "malformed client-final-message";
     return std::nullopt;
   }
+  // c= is the gs2 header, followed by the channel binding data when the client bound to it.
   auto cbind = base64_decode((*attrs)[0].value);
-  if (!cbind || *cbind != gs2_header_) {
+  if (!cbind || *cbind != gs2_header_ + (channel_bound_ ? channel_binding_ : std::string())) {
     error_ = "channel binding data does not match the client-first-message";
     return std::nullopt;
   }
@@ -410,7 +430,11 @@ ScramClient::ScramClient(ScramClientKeys keys, std::string client_nonce)
 std::string ScramClient::client_first() {
   // Empty user name as libpq sends it: PostgreSQL uses the startup packet's user.
   client_first_bare_ = "n=,r=" + client_nonce_;
-  return "n,," + client_first_bare_;
+  return gs2_header() + client_first_bare_;
+}
+
+std::string ScramClient::gs2_header() const {
+  return channel_binding_.empty() ? std::string("n,,") : std::string("p=tls-server-end-point,,");
 }
 
 std::optional<std::string> ScramClient::handle_server_first(std::string_view message) {
@@ -457,7 +481,7 @@ std::optional<std::string> ScramClient::handle_server_first(std::string_view mes
     return std::nullopt;
   }
 
-  std::string without_proof = "c=biws,r=" + std::string(nonce);
+  std::string without_proof = "c=" + base64_encode(gs2_header() + channel_binding_) + ",r=" + std::string(nonce);
   std::string auth_message = client_first_bare_ + "," + std::string(message) + "," + without_proof;
   Key32 stored_key{};
   Key32 client_signature{};

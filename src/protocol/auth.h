@@ -36,11 +36,14 @@ struct ScramClientKeys {
   bool operator==(const ScramClientKeys&) const = default;
 };
 
-// Server side of one SCRAM-SHA-256 exchange (no channel binding: "n,," or "y,," gs2 headers).
+// Server side of one SCRAM-SHA-256 exchange. With `channel_binding` (the tls-server-end-point
+// data of the TLS connection: the hash of the server's certificate) the client may bind the
+// exchange to the connection ("p=tls-server-end-point" gs2 header, SCRAM-SHA-256-PLUS); without
+// it only "n,," and "y,," are accepted.
 class ScramServer {
  public:
   // `nonce` is the server's random nonce part (printable, no ','), passed in for testability.
-  ScramServer(ScramVerifier verifier, std::string server_nonce);
+  ScramServer(ScramVerifier verifier, std::string server_nonce, std::string channel_binding = {});
 
   // client-first-message -> server-first-message, or nullopt if malformed.
   std::optional<std::string> handle_client_first(std::string_view message);
@@ -51,11 +54,15 @@ class ScramServer {
   // After success: the client's keys (ClientKey recovered from the proof).
   const ScramClientKeys& client_keys() const { return keys_; }
   std::string_view error() const { return error_; }
+  // After handle_client_first: the client bound the exchange to the TLS connection.
+  bool channel_bound() const { return channel_bound_; }
 
  private:
   ScramVerifier verifier_;
   std::string server_nonce_;
-  std::string gs2_header_;  // "n,," or "y,,": the client-final's c= must repeat it
+  std::string channel_binding_;  // raw tls-server-end-point data; empty: not offered
+  bool channel_bound_ = false;
+  std::string gs2_header_;  // "n,,", "y,," or "p=tls-server-end-point,,": c= must repeat it
   std::string client_first_bare_;
   std::string server_first_;
   std::string combined_nonce_;
@@ -69,7 +76,10 @@ class ScramClient {
   ScramClient(std::string password, std::string client_nonce);
   ScramClient(ScramClientKeys keys, std::string client_nonce);
 
-  std::string client_first();  // "n,,n=,r=<nonce>"
+  // Binds the exchange to a TLS connection (SCRAM-SHA-256-PLUS): `data` is its
+  // tls-server-end-point data. Call before client_first().
+  void bind_to_channel(std::string data) { channel_binding_ = std::move(data); }
+  std::string client_first();  // "n,,n=,r=<nonce>" ("p=tls-server-end-point,,..." when bound)
   // server-first-message -> client-final-message, or nullopt (malformed, nonce mismatch).
   std::optional<std::string> handle_server_first(std::string_view message);
   // server-final-message: true when the server's signature is right.
@@ -79,7 +89,9 @@ class ScramClient {
  private:
   std::optional<std::string> password_;
   std::optional<ScramClientKeys> keys_;
+  std::string gs2_header() const;
   std::string client_nonce_;
+  std::string channel_binding_;
   std::string client_first_bare_;
   std::string expected_server_signature_;
   std::string error_;

@@ -386,6 +386,7 @@ void encode_startup(Bytes& out, const std::vector<std::pair<std::string, std::st
   for (const auto& [name, value] : params) w.cstring(name).cstring(value);
   w.int8(0).finish();
 }
+void encode_ssl_request(Bytes& out) { MessageWriter(out, kUntyped).int32(kSslRequestCode).finish(); }
 void encode_cancel_request(Bytes& out, std::int32_t pid, std::int32_t key) {
   MessageWriter(out, kUntyped).int32(kCancelRequestCode).int32(pid).int32(key).finish();
 }

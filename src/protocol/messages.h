@@ -196,6 +196,7 @@ void encode_command_complete(Bytes& out, std::string_view tag);
 
 // Client -> server messages the proxy synthesises.
 void encode_startup(Bytes& out, const std::vector<std::pair<std::string, std::string>>& params);
+void encode_ssl_request(Bytes& out);
 void encode_cancel_request(Bytes& out, std::int32_t pid, std::int32_t key);
 void encode_password(Bytes& out, std::string_view password);
 void encode_sasl_initial_response(Bytes& out, std::string_view mechanism, std::string_view data);

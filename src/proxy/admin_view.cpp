@@ -124,6 +124,10 @@ std::vector<admin::ConnectionSnapshot> AdminView::clients() const {
     s.id = c->id();
     s.link = c->server() ? c->server()->id() : 0;
     s.application_name = c->application_name();
+    if (auto tls = c->transport()->tls_info()) {
+      s.tls_version = std::move(tls->version);
+      s.tls_cipher = std::move(tls->cipher);
+    }
     out.push_back(std::move(s));
   }
   return out;
@@ -150,6 +154,10 @@ std::vector<admin::ConnectionSnapshot> AdminView::servers() const {
     s.backend_pid = server->backend_key().pid;
     auto app = server->parameter_status().find("application_name");
     if (app != server->parameter_status().end()) s.application_name = app->second;
+    if (auto tls = server->tls_info()) {
+      s.tls_version = std::move(tls->version);
+      s.tls_cipher = std::move(tls->cipher);
+    }
     out.push_back(std::move(s));
   }
   return out;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "io/tls_transport.h"
 #include "protocol/sqlstate.h"
 #include "sql/command.h"
 #include "sql/query_shape.h"
@@ -29,6 +30,8 @@ bool is_extended(char type) {
 }
 
 std::string ms(Duration d) { return std::to_string(d.count()) + "ms"; }
+
+constexpr std::uint8_t kTlsHandshakeRecord = 0x16;
 }  // namespace
 
 ClientConnection::ClientConnection(Proxy& proxy, pool::ClientId id, std::unique_ptr<io::Transport> transport,
@@ -111,6 +114,9 @@ void ClientConnection::on_readable(io::InputBuffer& input) {
 
 void ClientConnection::handle_startup(io::InputBuffer& input) {
   while (state_ == State::Startup) {
+    // PostgreSQL 17 direct TLS: a TLS handshake record instead of a startup packet (whose first
+    // byte, the top of its length, is never 0x16).
+    if (!input.empty() && input.view()[0] == kTlsHandshakeRecord && !transport_->tls_info()) return start_tls(true);
     auto result = reader_.read_startup(input.view());
     if (result.status == protocol::FrameStatus::NeedMore) return;
     if (result.status == protocol::FrameStatus::Malformed) {
@@ -135,8 +141,9 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
   using protocol::StartupKind;
   switch (packet.kind) {
     case StartupKind::SslRequest:
+      return start_tls(false);
     case StartupKind::GssEncRequest:
-      // Not offered (yet): the client continues in plain text or gives up, as it chooses.
+      // Not offered: the client continues in plain text (or TLS) or gives up, as it chooses.
       transport_->write(Bytes{'N'});
       return;
     case StartupKind::CancelRequest:
@@ -152,6 +159,13 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
   auto replication = packet.parameter("replication");
   if (replication && *replication != "false" && *replication != "0" && *replication != "off")
     return fail(fatal(sqlstate::kFeatureNotSupported, "replication connections are not supported by the proxy"));
+  if (proxy_.config().listen.tls.mode == config::ClientTlsMode::Require && !transport_->tls_info()) {
+    proxy_.counters().reject(Rejection::TlsRequired);
+    proxy_.log().info("client {} ({}): refused: plain-text connection while listen.tls.mode is require", id_, peer_);
+    protocol::ErrorSpec error = fatal(sqlstate::kInvalidAuthorization, "SSL required");
+    error.detail = "The proxy accepts only TLS connections (listen.tls.mode: require); connect with sslmode=require.";
+    return fail(error);
+  }
   if (over_limit_) proxy_.counters().reject(Rejection::TooManyClients);
   if (over_limit_) return fail(fatal(sqlstate::kTooManyConnections, "sorry, too many clients already"));
   parameters_ = proxy_.startup_parameters_interner().intern(pool::session_parameters(packet.parameters));
@@ -167,12 +181,51 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
     user = std::shared_ptr<const config::UserConfig>(snapshot, &user_it->second);
   std::optional<protocol::ScramVerifier> verifier;
   if (user && auth.type != config::AuthType::Trust) verifier = proxy_.scram_verifier_for(user_);
+  Bytes channel_binding;  // over TLS: SCRAM-SHA-256-PLUS is offered
+  if (auto tls = transport_->tls_info()) channel_binding = std::move(tls->server_end_point);
   authenticator_ = std::make_unique<auth::ClientAuthenticator>(auth.type, user_, user, std::move(verifier),
-                                                           proxy_.mock_salt_for(user_));
+                                                           proxy_.mock_salt_for(user_), std::move(channel_binding));
   state_ = State::Authenticating;
   auto step = authenticator_->start();
   if (step.kind == auth::AuthStep::Kind::Success) return authenticated();
   transport_->write(std::move(step.out));
+}
+
+void ClientConnection::start_tls(bool direct) {
+  const io::TlsContext* context = transport_->tls_info() ? nullptr : proxy_.tls().listener();
+  if (!context) {
+    if (direct) {
+      transport_->input().consume(transport_->input().size());
+      proxy_.counters().reject(Rejection::Protocol);
+      return fail(fatal(sqlstate::kProtocolViolation, "direct TLS connections are not enabled (listen.tls.mode)"));
+    }
+    transport_->write(Bytes{'N'});
+    return;
+  }
+  if (!direct) {
+    // Bytes sent after the SSLRequest, before our answer, would be read as if encrypted
+    // (CVE-2021-23214): refused, as PostgreSQL does.
+    if (!transport_->input().empty()) {
+      transport_->input().consume(transport_->input().size());
+      proxy_.counters().reject(Rejection::Protocol);
+      return fail(fatal(sqlstate::kProtocolViolation, "received unencrypted data after SSL request"));
+    }
+    transport_->write(Bytes{'S'});
+  }
+  io::TlsOptions options;
+  options.require_alpn = direct;
+  options.on_handshake = [this](bool ok, std::string_view error) {
+    proxy_.counters().tls_handshake(TlsSide::Client, ok);
+    if (!ok) proxy_.log().info("client {} ({}): TLS handshake failed: {}", id_, peer_, error);
+  };
+  auto tls = std::make_unique<io::TlsTransport>(std::move(transport_), *context, std::move(options),
+                                                &proxy_.loop().buffers());
+  io::TlsTransport& ref = *tls;
+  transport_ = std::move(tls);
+  transport_->set_handler(this);
+  transport_->set_high_water(proxy_.config().limits.buffer_high_water);
+  transport_->set_input_limit(proxy_.config().limits.max_message_size + 65536);
+  if (!ref.start().empty()) close();  // logged and counted by on_handshake
 }
 
 void ClientConnection::handle_auth(io::InputBuffer& input) {

@@ -140,6 +140,9 @@ class ClientConnection final : public io::TransportHandler {
   void handle_admin(io::InputBuffer& input);
   void relay(io::InputBuffer& input);
   void on_startup_packet(const protocol::StartupPacket& packet);
+  // SSLRequest (`direct` false: answered 'S', or 'N' without listen.tls) or a PostgreSQL 17
+  // direct TLS handshake: the transport becomes a TlsTransport over the TCP one.
+  void start_tls(bool direct);
   void authenticated();
   void finish_login(ServerConnection& server);
   void send_login_reply(const std::vector<std::pair<std::string, std::string>>& parameters,

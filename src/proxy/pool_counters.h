@@ -28,9 +28,22 @@ struct PoolCounters {
 };
 
 // Why a client connection was refused.
-enum class Rejection : std::uint8_t { TooManyClients, Authentication, UnknownDatabase, LoginTimeout, Protocol, Shutdown };
-inline constexpr std::array<std::string_view, 6> kRejectionLabels = {
-    "too_many_clients", "authentication", "unknown_database", "login_timeout", "protocol", "shutdown"};
+enum class Rejection : std::uint8_t {
+  TooManyClients,
+  Authentication,
+  UnknownDatabase,
+  LoginTimeout,
+  Protocol,
+  Shutdown,
+  TlsRequired
+};
+inline constexpr std::array<std::string_view, 7> kRejectionLabels = {
+    "too_many_clients", "authentication", "unknown_database", "login_timeout", "protocol", "shutdown",
+    "tls_required"};
+
+// TLS handshakes by side: the proxy as server (clients) or as client (PostgreSQL servers).
+enum class TlsSide : std::uint8_t { Client, Server };
+inline constexpr std::array<std::string_view, 2> kTlsSideLabels = {"client", "server"};
 
 // Retries of transient errors (arrive with the retry feature): by reason and outcome.
 enum class RetryReason : std::uint8_t { Deadlock, Serialization, StalePlan, Other };
@@ -43,7 +56,12 @@ struct ProxyCounters {
   metrics::Counter client_connections;
   std::array<metrics::Counter, kRejectionLabels.size()> rejected;
   std::array<std::array<metrics::Counter, kRetryOutcomeLabels.size()>, kRetryReasonLabels.size()> retries;
+  std::array<metrics::Counter, kTlsSideLabels.size()> tls_handshakes;
+  std::array<metrics::Counter, kTlsSideLabels.size()> tls_handshake_failures;
   void reject(Rejection r) { rejected[static_cast<std::size_t>(r)].inc(); }
+  void tls_handshake(TlsSide side, bool ok) {
+    (ok ? tls_handshakes : tls_handshake_failures)[static_cast<std::size_t>(side)].inc();
+  }
 };
 
 }  // namespace ouroboros::proxy

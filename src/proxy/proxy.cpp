@@ -29,7 +29,10 @@ pool::ConnectFailure classify_login_failure(const std::string& sqlstate, bool cl
 }
 
 bool same_backend(const config::DatabaseConfig& a, const config::DatabaseConfig& b) {
-  return a.host == b.host && a.port == b.port && a.dbname == b.dbname && a.user == b.user && a.password == b.password;
+  return a.host == b.host && a.port == b.port && a.dbname == b.dbname && a.user == b.user &&
+         a.password == b.password && a.tls.mode == b.tls.mode && a.tls.ca_file == b.tls.ca_file &&
+         a.tls.cert_file == b.tls.cert_file && a.tls.key_file == b.tls.key_file &&
+         a.tls.server_name == b.tls.server_name;
 }
 }  // namespace
 
@@ -74,7 +77,9 @@ Proxy::~Proxy() {
 }
 
 std::string Proxy::start() {
-  std::string error = listener_.listen(config_->listen.host, config_->listen.port);
+  std::string error = tls_.load(*config_);
+  if (!error.empty()) return error;
+  error = listener_.listen(config_->listen.host, config_->listen.port);
   if (!error.empty()) return error;
   tick_timer_.start_repeating(kTickInterval, [this] { tick(); });
   log_.info("listening on {}:{}", config_->listen.host, listener_.bound_port());
@@ -488,7 +493,8 @@ void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {
   pool.counters.server_connect_failures.inc();
   pool.counters.errors.inc(error.sqlstate);  // e.g. class 28: the proxy's password for PostgreSQL
   std::vector<pool::PoolAction> actions;
-  auto failure = classify_login_failure(error.sqlstate, !server.startup_parameters().empty());
+  auto failure = error.permanent ? pool::ConnectFailure::Rejected
+                                 : classify_login_failure(error.sqlstate, !server.startup_parameters().empty());
   pool.servers.connect_failed(server.id(), failure, now(), actions);
   log_.warn("server connection to {}:{} for pool {}/{} failed: {} {}; next attempt in {} (attempt {})",
             server.host(), server.port(), pool.database, pool.user, error.sqlstate, error.message,
@@ -709,6 +715,7 @@ void Proxy::query_retried(ClientConnection& client, const std::string& sql, cons
 
 void Proxy::reload(std::shared_ptr<const config::Config> config) {
   config_ = std::move(config);
+  for (const auto& problem : tls_.reload(*config_)) log_.error("reload: {}", problem);
   query_log_.configure(config_->logging);
   query_stats_.set_capacity(config_->query_stats.max_fingerprints);
   verifiers_.clear();

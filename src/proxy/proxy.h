@@ -27,6 +27,7 @@
 #include "proxy/query_log.h"
 #include "session/query_stats.h"
 #include "proxy/server_connection.h"
+#include "proxy/tls_contexts.h"
 #include "session/statement_registry.h"
 #include "session/statement_rewriter.h"
 
@@ -89,6 +90,8 @@ class Proxy {
   const config::Config& config() const { return *config_; }
   std::shared_ptr<const config::Config> config_snapshot() const { return config_; }
   spdlog::logger& log() { return log_; }
+  // TLS contexts for the listener and the databases, reloaded with the configuration.
+  const TlsContexts& tls() const { return tls_; }
   RandomSource& random() { return random_; }
 
   // --- called by connections ---
@@ -183,6 +186,7 @@ class Proxy {
   std::map<std::string, protocol::ScramVerifier> verifiers_;
   pool::CancelRegistry cancels_;
   ProxyCounters counters_;
+  TlsContexts tls_;
   QueryLog query_log_;
   session::QueryStatsStore query_stats_;
   pool::SettingsInterner settings_interner_;

@@ -103,6 +103,13 @@ std::string Proxy::render_metrics() const {
                                           "Client connections refused, by reason.");
   for (std::size_t i = 0; i < kRejectionLabels.size(); ++i)
     rejected.add({{"reason", std::string(kRejectionLabels[i])}}, counters_.rejected[i]);
+  auto tls = metrics::counter_family("ouroboros_tls_handshakes_total",
+                                     "TLS handshakes by side (client: with clients, server: with PostgreSQL) "
+                                     "and result.");
+  for (std::size_t i = 0; i < kTlsSideLabels.size(); ++i) {
+    tls.add({{"side", std::string(kTlsSideLabels[i])}, {"result", "ok"}}, counters_.tls_handshakes[i]);
+    tls.add({{"side", std::string(kTlsSideLabels[i])}, {"result", "failed"}}, counters_.tls_handshake_failures[i]);
+  }
   auto retries = metrics::counter_family("ouroboros_retries_total",
                                          "Statements re-run after a transient error, by reason and outcome.");
   for (std::size_t r = 0; r < kRetryReasonLabels.size(); ++r)
@@ -135,7 +142,7 @@ std::string Proxy::render_metrics() const {
   for (auto* f : {&clients, &servers, &pool_size, &pool_max, &backoff, &reachable, &paused, &client_count, &up})
     families.push_back(f->build());
   for (auto* f : {&transactions, &queries, &received, &sent, &attempts, &failures, &errors, &slow, &accepted,
-                  &rejected, &retries, &client_parses, &server_parses, &hits, &evictions, &sql_prepares})
+                  &rejected, &tls, &retries, &client_parses, &server_parses, &hits, &evictions, &sql_prepares})
     families.push_back(f->build());
   for (auto* f : {&query_duration, &transaction_duration, &wait_duration}) families.push_back(f->build());
   return metrics::render(families);

@@ -1,5 +1,6 @@
 #include "proxy/server_connection.h"
 
+#include "io/tls_transport.h"
 #include "protocol/sqlstate.h"
 #include "proxy/client_connection.h"
 #include "proxy/proxy.h"
@@ -60,7 +61,11 @@ void ServerConnection::start(auth::BackendCredentials credentials) {
   std::vector<std::pair<std::string, std::string>> params = {
       {"user", credentials.user}, {"database", pool_.db.dbname}};
   for (const auto& p : startup_parameters_) params.push_back(p);
+  protocol::encode_startup(startup_message_, params);
+  credentials_ = credentials;
   authenticator_.emplace(std::move(credentials));
+  using config::ServerTlsMode;
+  tls_attempt_ = pool_.db.tls.mode != ServerTlsMode::Disable && pool_.db.tls.mode != ServerTlsMode::Allow;
 
   auto timeout = proxy_.config().timeouts.server_connect_timeout;
   connect_timer_.start(timeout, [this, timeout] {
@@ -68,21 +73,105 @@ void ServerConnection::start(auth::BackendCredentials credentials) {
                                        std::to_string(timeout.count()) + "ms",
                                    host_ + ":" + std::to_string(port_)));
   });
+  connect();
+}
+
+void ServerConnection::connect() {
   connector_ = std::make_unique<io::TcpConnector>(
-      proxy_.loop(), host_, port_,
-      [this, params = std::move(params)](std::unique_ptr<io::TcpTransport> t, std::string error) {
+      proxy_.loop(), host_, port_, [this](std::unique_ptr<io::TcpTransport> t, std::string error) {
         if (!t) return login_failed(unable_to_connect("could not connect to server: " + error));
-        proxy_.log().debug("server {}: connected to {}:{}", id_, host_, port_);
-        transport_ = std::move(t);
-        transport_->set_handler(this);
-        transport_->set_high_water(proxy_.config().limits.buffer_high_water);
-        Bytes out;
-        protocol::encode_startup(out, params);
-        transport_->write(std::move(out));
-        state_ = State::LoggingIn;
-        transport_->start_reading();
+        on_connected(std::move(t));
       });
   connector_->start();
+}
+
+void ServerConnection::on_connected(std::unique_ptr<io::TcpTransport> t) {
+  proxy_.log().debug("server {}: connected to {}:{}{}", id_, host_, port_, tls_attempt_ ? ", asking for TLS" : "");
+  transport_ = std::move(t);
+  transport_->set_handler(this);
+  transport_->set_high_water(proxy_.config().limits.buffer_high_water);
+  state_ = State::LoggingIn;
+  if (tls_attempt_) {
+    Bytes out;
+    protocol::encode_ssl_request(out);
+    transport_->write(std::move(out));
+    tls_step_ = TlsStep::AwaitingAnswer;
+  } else {
+    transport_->write(startup_message_);
+  }
+  transport_->start_reading();
+}
+
+OwnedError ServerConnection::tls_failure(std::string_view what) const {
+  std::string message = "SSL connection to server \"" + host_ + "\" port " + std::to_string(port_) +
+                        " failed: " + std::string(what);
+  const auto& tls = pool_.db.tls;
+  if (what.find("hostname mismatch") != std::string_view::npos)
+    message += " (the certificate is not for \"" + (tls.server_name.empty() ? host_ : tls.server_name) + "\")";
+  OwnedError error{"FATAL", std::string(sqlstate::kConnectionFailure), std::move(message), {}};
+  error.permanent = what.find("certificate verify failed") != std::string_view::npos ||
+                    what.find("does not support SSL") != std::string_view::npos;
+  return error;
+}
+
+void ServerConnection::answer_to_ssl_request(io::InputBuffer& input) {
+  if (input.empty()) return;
+  char answer = static_cast<char>(input.view()[0]);
+  input.consume(1);
+  if (!input.empty()) {
+    // Bytes after the answer were not encrypted by anyone we verified (CVE-2021-23222).
+    input.consume(input.size());
+    return login_failed(tls_failure("received unencrypted data after SSL response"));
+  }
+  if (answer == 'S') return start_tls();
+  if (answer != 'N') return login_failed(tls_failure(std::string("invalid response to SSL negotiation: ") + answer));
+  if (pool_.db.tls.mode != config::ServerTlsMode::Prefer)
+    return login_failed(tls_failure("the server does not support SSL, but SSL was required"));
+  // prefer: plain text it is.
+  tls_step_ = TlsStep::Off;
+  transport_->write(startup_message_);
+}
+
+void ServerConnection::start_tls() {
+  const io::TlsContext* context = proxy_.tls().database(pool_.db.name);
+  if (!context)
+    return login_failed(tls_failure("no TLS context (" + proxy_.tls().database_error(pool_.db.name) + ")"));
+  const auto& tls = pool_.db.tls;
+  io::TlsOptions options;
+  options.server_name = tls.server_name.empty() ? host_ : tls.server_name;
+  options.verify_host = tls.mode == config::ServerTlsMode::VerifyFull;
+  options.on_handshake = [this](bool ok, std::string_view error) {
+    proxy_.counters().tls_handshake(TlsSide::Server, ok);
+    if (ok) tls_step_ = TlsStep::Done;
+    if (!ok) proxy_.log().error("server {}: TLS handshake with {}:{} failed: {}", id_, host_, port_, error);
+  };
+  // The TCP transport is inside its own read callback: it lives on inside the TLS one.
+  auto wrapped = std::make_unique<io::TlsTransport>(std::move(transport_), *context, std::move(options),
+                                                    &proxy_.loop().buffers());
+  io::TlsTransport& ref = *wrapped;
+  transport_ = std::move(wrapped);
+  transport_->set_handler(this);
+  transport_->set_high_water(proxy_.config().limits.buffer_high_water);
+  tls_step_ = TlsStep::Handshaking;
+  std::string error = ref.start();
+  if (!error.empty()) return login_failed(tls_failure(error));
+  transport_->write(startup_message_);  // held until the handshake completes
+  transport_->start_reading();
+}
+
+void ServerConnection::retry_with_tls(std::string_view why) {
+  proxy_.log().info("server {}: {}:{} refused the plain-text login ({}); trying again with TLS (tls.mode allow)", id_,
+                    host_, port_, why);
+  // Destroyed on the next loop turn: its read callback is running.
+  std::shared_ptr<io::Transport> old(std::move(transport_));
+  old->close();
+  proxy_.loop().defer([old] {});
+  parameter_status_.clear();
+  authenticator_.emplace(credentials_);
+  tls_attempt_ = true;
+  tls_step_ = TlsStep::Off;
+  state_ = State::Connecting;
+  connect();
 }
 
 void ServerConnection::login_failed(OwnedError error) {
@@ -107,9 +196,11 @@ void ServerConnection::flush_to_client(Bytes& to_client) {
 }
 
 void ServerConnection::on_readable(io::InputBuffer& input) {
+  if (tls_step_ == TlsStep::AwaitingAnswer) return answer_to_ssl_request(input);
   io::Scratch client_bytes(proxy_.loop().scratch());
   Bytes& to_client = client_bytes.bytes();
-  while (state_ != State::Closed) {
+  // Connecting again: a tls.mode allow retry left this (old) connection.
+  while (state_ != State::Closed && state_ != State::Connecting) {
     auto event = stream_.next(input.view());
     if (event.kind == protocol::StreamEventKind::NeedMore) break;
     if (event.kind == protocol::StreamEventKind::Malformed) {
@@ -227,6 +318,9 @@ void ServerConnection::handle_login_message(const protocol::Frame& frame) {
         error.detail = std::string(fields->detail());
       }
       if (error.sqlstate.empty()) error.sqlstate = std::string(sqlstate::kConnectionFailure);
+      // libpq's allow: plain text first, TLS when the server refuses it.
+      if (pool_.db.tls.mode == config::ServerTlsMode::Allow && !tls_attempt_)
+        return retry_with_tls(error.sqlstate + " " + error.message);
       return login_failed(std::move(error));
     }
     case be::kReadyForQuery: {
@@ -440,6 +534,7 @@ void ServerConnection::on_drained() {
 
 void ServerConnection::on_transport_closed(std::string_view reason) {
   if (state_ == State::Closed) return;
+  if (state_ == State::LoggingIn && tls_step_ == TlsStep::Handshaking) return login_failed(tls_failure(reason));
   if (state_ == State::Connecting || state_ == State::LoggingIn) {
     login_failed({"FATAL", std::string(sqlstate::kConnectionFailure),
                   "server closed the connection during login: " + std::string(reason), {}});

@@ -31,6 +31,9 @@ struct OwnedError {
   std::string sqlstate;
   std::string message;
   std::string detail;
+  // A failure retrying will not fix (a certificate the proxy does not trust): waiting clients get
+  // it at once instead of after query_wait_timeout.
+  bool permanent = false;
   protocol::ErrorSpec spec() const {
     protocol::ErrorSpec s;
     s.severity = severity;
@@ -101,6 +104,10 @@ class ServerConnection final : public io::TransportHandler {
   // query_timeout: cancel the running query and tell the client why in the error it gets.
   void cancel_running_query(std::string reason);
   io::Transport* transport() { return transport_.get(); }
+  // What TLS the connection to PostgreSQL uses; nullopt for plain text (or not connected yet).
+  std::optional<io::TlsInfo> tls_info() const {
+    return transport_ ? transport_->tls_info() : std::nullopt;
+  }
   // Closes the connection (Terminate first when logged in) and tells the proxy.
   void close(std::string_view reason);
 
@@ -121,6 +128,15 @@ class ServerConnection final : public io::TransportHandler {
 
  private:
   void login_failed(OwnedError error);
+  // Opens the TCP connection; `tls_attempt_` says whether it starts with an SSLRequest.
+  void connect();
+  void on_connected(std::unique_ptr<io::TcpTransport> transport);
+  // TLS towards PostgreSQL (databases.<name>.tls): the one-byte answer to the SSLRequest.
+  void answer_to_ssl_request(io::InputBuffer& input);
+  void start_tls();
+  // tls.mode allow: the plain-text login was refused; try again over TLS.
+  void retry_with_tls(std::string_view why);
+  OwnedError tls_failure(std::string_view what) const;
   void handle_login_message(const protocol::Frame& frame);
   // Returns whether the raw message goes to the client; sets `boundary` when the last
   // outstanding reply arrived.
@@ -142,6 +158,11 @@ class ServerConnection final : public io::TransportHandler {
   std::unique_ptr<io::Transport> transport_;
   io::Timer connect_timer_;
   std::optional<auth::BackendAuthenticator> authenticator_;
+  auth::BackendCredentials credentials_;  // kept for a second attempt (tls.mode allow)
+  Bytes startup_message_;                 // sent once TLS is settled
+  enum class TlsStep { Off, AwaitingAnswer, Handshaking, Done };
+  TlsStep tls_step_ = TlsStep::Off;
+  bool tls_attempt_ = false;  // this connection attempt asks for TLS
   protocol::MessageStream stream_;
   std::map<std::string, std::string> parameter_status_;
   pool::Settings baseline_;

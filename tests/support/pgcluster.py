@@ -70,9 +70,16 @@ class PgClusterError(RuntimeError):
 
 
 class PgCluster:
-    def __init__(self, base_dir, bin_dir=PG_BIN_DIR):
+    def __init__(self, base_dir, bin_dir=PG_BIN_DIR, extra_conf="", hba_host_lines=None,
+                 data_files=None):
+        """extra_conf: lines appended to postgresql.conf (e.g. ssl = on); hba_host_lines: replace
+        the TCP lines of pg_hba.conf (the Unix socket stays trust); data_files: {name: path}
+        copied into the data directory, readable by the server only (certificates, keys)."""
         self.base_dir = os.path.abspath(base_dir)
         self.bin_dir = bin_dir
+        self.extra_conf = extra_conf
+        self.hba_host_lines = hba_host_lines
+        self.data_files = data_files or {}
         self.data_dir = os.path.join(self.base_dir, "data")
         self.log_file = os.path.join(self.base_dir, "postgres.log")
         self.conninfo_path = os.path.join(self.base_dir, "conninfo.json")
@@ -225,6 +232,16 @@ class PgCluster:
                     "log_min_messages = warning\n"
                     "log_connections = off\n"
                     "include_if_exists = 'port.conf'\n")
+            if self.extra_conf:
+                f.write(self.extra_conf.rstrip("\n") + "\n")
+        if self.hba_host_lines is not None:
+            with open(os.path.join(self.data_dir, "pg_hba.conf"), "w") as f:
+                f.write("local all all trust\n" + "".join(line + "\n" for line in self.hba_host_lines))
+        for name, source in self.data_files.items():
+            target = os.path.join(self.data_dir, name)
+            shutil.copyfile(source, target)
+            os.chmod(target, 0o600)
+            _chown_to_server_user(target)
 
     def _write_port_conf(self):
         path = os.path.join(self.data_dir, "port.conf")

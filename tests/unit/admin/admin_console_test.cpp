@@ -235,14 +235,16 @@ TEST_CASE("SHOW CLIENTS and SHOW SERVERS") {
                         "remote_pid",
                         "tls",
                         "application_name",
-                        "id"};
+                        "id",
+                        "tls_version",
+                        "tls_cipher"};
   const Result clients = table(view, "SHOW CLIENTS");
   CHECK(clients.column_names() == columns);
   REQUIRE(clients.rows.size() == 1);
   CHECK(clients.rows[0] == Row{"C", "alice", "app", "waiting", "192.168.1.10", "51234",
                                std::nullopt, std::nullopt, "2024-05-01 12:34:56 UTC",
                                "2024-05-01 12:35:57 UTC", "1", "250", "0", "0x1a", std::nullopt,
-                               "0", "", "psql", "26"});
+                               "0", "", "psql", "26", std::nullopt, std::nullopt});
 
   const Result servers = table(view, "SHOW SERVERS");
   CHECK(servers.column_names() == columns);

@@ -236,6 +236,35 @@ TEST_CASE("y,, gs2 header is accepted, channel binding and authzid are not") {
   CHECK_FALSE(authz.handle_client_first("n,a=admin,n=,r=abc"));
 }
 
+TEST_CASE("channel binding (tls-server-end-point): bound exchanges succeed only on the same channel") {
+  const std::string end_point(32, '\x5a');
+  ScramServer server(rfc_verifier(), "srv", end_point);
+  ScramClient client("pencil", "cli");
+  client.bind_to_channel(end_point);
+  CHECK(client.client_first().starts_with("p=tls-server-end-point,,"));
+  CHECK(exchange(server, client));
+  CHECK(server.channel_bound());
+
+  // Another certificate's hash (a man in the middle terminating TLS): the proof is refused.
+  ScramServer other(rfc_verifier(), "srv", std::string(32, '\x11'));
+  ScramClient bound("pencil", "cli");
+  bound.bind_to_channel(end_point);
+  CHECK_FALSE(exchange(other, bound));
+  CHECK(other.error() == "channel binding data does not match the client-first-message");
+
+  // Not bound: still fine ("n,,"), but "y,," claims we cannot bind, which we can: a downgrade.
+  ScramServer plain(rfc_verifier(), "srv", end_point);
+  ScramClient unbound("pencil", "cli");
+  CHECK(exchange(plain, unbound));
+  CHECK_FALSE(plain.channel_bound());
+  ScramServer downgrade(rfc_verifier(), "srv", end_point);
+  CHECK_FALSE(downgrade.handle_client_first("y,,n=,r=abc"));
+  CHECK(downgrade.error().find("channel binding negotiation error") == 0);
+  ScramServer other_type(rfc_verifier(), "srv", end_point);
+  CHECK_FALSE(other_type.handle_client_first("p=tls-unique,,n=,r=abc"));
+  CHECK(other_type.error().find("unsupported channel binding type") == 0);
+}
+
 TEST_CASE("server rejects malformed and tampered messages") {
   for (const char* first : {"", "n", "n,", "n,,", "x,,n=,r=abc", "n,,r=abc", "n,,n=,r=", "n,,n=",
                             "n,,m=ext,n=,r=abc", "n,,n=,r=a\x01", "n,,n=,,r=abc", "n,,n=,x=1"}) {

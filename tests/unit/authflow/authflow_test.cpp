@@ -745,3 +745,51 @@ TEST_CASE("random password-message bodies at every stage never succeed and never
   }
   CHECK(failures == 300);
 }
+
+TEST_CASE("over TLS SCRAM-SHA-256-PLUS is offered; the mechanism and the gs2 flag must agree") {
+  auto alice = user("alice", "secret");
+  const auto verifier = ScramVerifier::from_password("secret", "0123456789abcdef");
+  const Bytes end_point(32, 0x42);
+  {
+    ClientAuthenticator server(AuthType::ScramSha256, "alice", alice, verifier, kMockSalt, end_point);
+    auto messages = split(server.start().out);
+    REQUIRE(messages.size() == 1);
+    auto request = protocol::decode_authentication(messages[0].body);
+    REQUIRE(request);
+    CHECK(request->sasl_mechanisms == std::vector<std::string>{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"});
+    // A bound exchange with the proxy's end-point data succeeds.
+    protocol::ScramClient client("secret", "clientnonce");
+    client.bind_to_channel(std::string(end_point.begin(), end_point.end()));
+    Bytes first;
+    protocol::encode_sasl_initial_response(first, "SCRAM-SHA-256-PLUS", client.client_first());
+    auto step = server.on_password_message(password_body(first));
+    REQUIRE(step.kind == AuthStep::Kind::Send);
+    auto continue_messages = split(step.out);
+    auto continue_request = protocol::decode_authentication(continue_messages[0].body);
+    REQUIRE(continue_request);
+    auto final_message = client.handle_server_first(as_chars(continue_request->sasl_data));
+    REQUIRE(final_message);
+    Bytes final_bytes;
+    protocol::encode_sasl_response(final_bytes, *final_message);
+    CHECK(server.on_password_message(password_body(final_bytes)).kind == AuthStep::Kind::Success);
+  }
+  {
+    // -PLUS named, but the client does not bind: refused.
+    ClientAuthenticator server(AuthType::ScramSha256, "alice", alice, verifier, kMockSalt, end_point);
+    server.start();
+    Bytes first;
+    protocol::encode_sasl_initial_response(first, "SCRAM-SHA-256-PLUS", "n,,n=,r=abc");
+    CHECK(server.on_password_message(password_body(first)).kind == AuthStep::Kind::Failure);
+  }
+  {
+    // Without TLS, -PLUS is neither offered nor accepted.
+    ClientAuthenticator server(AuthType::ScramSha256, "alice", alice, verifier, kMockSalt);
+    auto plain_messages = split(server.start().out);
+    auto request = protocol::decode_authentication(plain_messages[0].body);
+    REQUIRE(request);
+    CHECK(request->sasl_mechanisms == std::vector<std::string>{"SCRAM-SHA-256"});
+    Bytes first;
+    protocol::encode_sasl_initial_response(first, "SCRAM-SHA-256-PLUS", "p=tls-server-end-point,,n=,r=abc");
+    CHECK(server.on_password_message(password_body(first)).kind == AuthStep::Kind::Failure);
+  }
+}

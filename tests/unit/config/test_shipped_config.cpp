@@ -71,3 +71,16 @@ TEST_CASE("config/ouroboros.yaml needs APP_PASSWORD") {
   CHECK(result.errors[0].key == "auth.users.app.password");
   CHECK(result.errors[0].message.find("APP_PASSWORD") != std::string::npos);
 }
+
+TEST_CASE("config/ouroboros-tls.yaml loads and asks for TLS on both legs") {
+  const LoadResult result = load_config_file(std::string(OUROBOROS_SOURCE_DIR) + "/config/ouroboros-tls.yaml",
+                                             fake_env({{"APP_PASSWORD", "app_password"}}));
+  INFO(all_errors(result));
+  REQUIRE(result.config);
+  CHECK(result.config->listen.tls.mode == ClientTlsMode::Require);
+  CHECK(result.config->listen.tls.client_certificate == ClientCertificate::Optional);
+  const auto app = result.config->find_database("app");
+  REQUIRE(app);
+  CHECK(app->tls.mode == ServerTlsMode::VerifyFull);
+  CHECK(app->tls.ca_file == "/etc/ouroboros/tls/db-ca.crt");
+}

@@ -52,7 +52,7 @@ limits: { max_mesage_size: 1MB }
   check_error(result, "databases.appdb.dbnmae", 4, 21, "did you mean 'dbname'?");
   check_error(
       result, "databases.appdb.frobnicate", 4, 32,
-      "unknown key 'frobnicate'; valid keys here are: host, port, dbname, user, password, pool");
+      "unknown key 'frobnicate'; valid keys here are: host, port, dbname, user, password, pool, tls");
   check_error(result, "limits.max_mesage_size", 5, 11, "did you mean 'max_message_size'?");
   CHECK(result.errors.size() == 5);
 }

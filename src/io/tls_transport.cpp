@@ -1,0 +1,319 @@
+#include "io/tls_transport.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <climits>
+#include <utility>
+
+namespace ouroboros::io {
+
+namespace {
+constexpr std::size_t kDefaultInputLimit = 64u << 20;
+constexpr std::size_t kRecordSize = 16 * 1024;  // the largest TLS record's plaintext
+
+bool is_ip_address(const std::string& name) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
+}
+
+// RFC 5929 tls-server-end-point: the certificate hashed with its signature's hash function,
+// SHA-256 when that is MD5 or SHA-1 (or unknown).
+Bytes end_point_hash(X509* cert) {
+  if (!cert) return {};
+  int md_nid = NID_undef;
+  if (!OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, nullptr)) md_nid = NID_undef;
+  const EVP_MD* md = nullptr;
+  if (md_nid != NID_undef && md_nid != NID_md5 && md_nid != NID_sha1)
+    md = EVP_get_digestbynid(md_nid);
+  if (!md) md = EVP_sha256();
+  unsigned char hash[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (X509_digest(cert, md, hash, &length) != 1) return {};
+  return Bytes(hash, hash + length);
+}
+
+std::string common_name(X509* cert) {
+  X509_NAME* subject = cert ? X509_get_subject_name(cert) : nullptr;
+  if (!subject) return {};
+  int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (index < 0) return {};
+  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+  unsigned char* utf8 = nullptr;
+  int length = ASN1_STRING_to_UTF8(&utf8, data);
+  if (length < 0) return {};
+  std::string name(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(length));
+  OPENSSL_free(utf8);
+  return name;
+}
+}  // namespace
+
+TlsTransport::TlsTransport(std::unique_ptr<Transport> inner, const TlsContext& context,
+                           TlsOptions options, BufferPool* pool)
+    : inner_(std::move(inner)),
+      options_(std::move(options)),
+      input_(kDefaultInputLimit, pool),
+      server_role_(context.server_role()) {
+  inner_->set_handler(this);
+  reading_ = inner_->reading();
+  open_ = inner_->is_open();
+  ssl_ = SSL_new(context.raw());
+  if (!ssl_) return;
+  in_bio_ = BIO_new(BIO_s_mem());
+  out_bio_ = BIO_new(BIO_s_mem());
+  if (!in_bio_ || !out_bio_) {
+    BIO_free(in_bio_);
+    BIO_free(out_bio_);
+    SSL_free(std::exchange(ssl_, nullptr));
+    return;
+  }
+  BIO_set_mem_eof_return(in_bio_, -1);  // no ciphertext yet means "want read", not end of stream
+  SSL_set_bio(ssl_, in_bio_, out_bio_);
+  if (server_role_) {
+    SSL_set_accept_state(ssl_);
+    return;
+  }
+  SSL_set_connect_state(ssl_);
+  if (!options_.server_name.empty() && !is_ip_address(options_.server_name))
+    SSL_set_tlsext_host_name(ssl_, options_.server_name.c_str());
+  if (options_.verify_host) {
+    SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    // An IP address is checked against the certificate's IP SANs, a name against its DNS names.
+    if (is_ip_address(options_.server_name))
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), options_.server_name.c_str());
+    else
+      SSL_set1_host(ssl_, options_.server_name.c_str());
+  }
+}
+
+TlsTransport::~TlsTransport() {
+  close();
+  if (ssl_) SSL_free(ssl_);
+}
+
+std::string TlsTransport::start() {
+  if (!open_) return "connection closed before the TLS handshake";
+  if (!ssl_) {
+    open_ = false;
+    inner_->close();
+    return "cannot create a TLS session: " + openssl_error_text("out of memory");
+  }
+  inner_->start_reading();  // the handshake reads whatever the owner's reading state
+  InputBuffer& early = inner_->input();
+  Bytes ciphertext(early.view().begin(), early.view().end());
+  early.consume(early.size());
+  Progress progress = process(ciphertext);
+  if (progress.error.empty() && progress.closed_by_peer)
+    progress.error = "connection closed by peer";
+  if (!progress.error.empty()) {
+    open_ = false;
+    handshake_finished(false, progress.error);
+    inner_->close_after_flush();  // the alert, if any, goes out
+    return progress.error;
+  }
+  return {};
+}
+
+void TlsTransport::start_reading() {
+  if (!open_ || reading_) return;
+  reading_ = true;
+  inner_->start_reading();
+}
+
+void TlsTransport::stop_reading() {
+  if (!open_ || !reading_) return;
+  reading_ = false;
+  if (handshake_done_) inner_->stop_reading();
+}
+
+bool TlsTransport::write(Bytes data) {
+  if (!open_) return false;
+  if (data.empty()) return true;
+  if (!handshake_done_) {
+    append(held_, data);
+    return true;
+  }
+  ERR_clear_error();
+  // The output BIO is memory: SSL_write takes everything at once (records of up to 16 KiB).
+  std::size_t offset = 0;
+  while (offset < data.size()) {
+    int chunk = static_cast<int>(std::min<std::size_t>(data.size() - offset, INT_MAX));
+    int written = SSL_write(ssl_, data.data() + offset, chunk);
+    if (written <= 0) {
+      fail("TLS write failed: " + openssl_error_text("internal error"));
+      return false;
+    }
+    offset += static_cast<std::size_t>(written);
+  }
+  return flush_output();
+}
+
+bool TlsTransport::flush_output() {
+  std::size_t pending = BIO_ctrl_pending(out_bio_);
+  if (pending == 0) return inner_->is_open();
+  Bytes out(pending);
+  int n = BIO_read(out_bio_, out.data(), static_cast<int>(pending));
+  if (n <= 0) return inner_->is_open();
+  out.resize(static_cast<std::size_t>(n));
+  return inner_->write(std::move(out));
+}
+
+TlsTransport::Progress TlsTransport::process(ByteView ciphertext) {
+  Progress progress;
+  if (!ciphertext.empty() &&
+      BIO_write(in_bio_, ciphertext.data(), static_cast<int>(ciphertext.size())) <= 0) {
+    progress.error = "TLS buffer allocation failed";
+    return progress;
+  }
+  if (!handshake_done_ && !finish_handshake(progress)) {
+    flush_output();
+    return progress;
+  }
+  while (true) {
+    auto tail = input_.tail(kRecordSize);
+    if (tail.empty()) {
+      progress.error = "input buffer limit exceeded";
+      break;
+    }
+    ERR_clear_error();
+    int n =
+        SSL_read(ssl_, tail.data(), static_cast<int>(std::min<std::size_t>(tail.size(), INT_MAX)));
+    if (n > 0) {
+      input_.commit(static_cast<std::size_t>(n));
+      progress.plaintext = true;
+      continue;
+    }
+    int error = SSL_get_error(ssl_, n);
+    if (error == SSL_ERROR_WANT_READ) break;
+    if (error == SSL_ERROR_ZERO_RETURN)
+      progress.closed_by_peer = true;
+    else
+      progress.error = openssl_error_text("TLS connection failed");
+    break;
+  }
+  flush_output();  // TLS 1.3 post-handshake messages, alerts
+  return progress;
+}
+
+bool TlsTransport::finish_handshake(Progress& progress) {
+  ERR_clear_error();
+  int result = SSL_do_handshake(ssl_);
+  if (result != 1) {
+    int error = SSL_get_error(ssl_, result);
+    if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE)
+      progress.error = handshake_error(result);
+    return false;
+  }
+  if (options_.require_alpn) {
+    const unsigned char* protocol = nullptr;
+    unsigned int length = 0;
+    SSL_get0_alpn_selected(ssl_, &protocol, &length);
+    if (length == 0) {
+      progress.error = "direct TLS connection without ALPN \"postgresql\"";
+      return false;
+    }
+  }
+  handshake_done_ = true;
+  server_end_point_ =
+      end_point_hash(server_role_ ? SSL_get_certificate(ssl_) : SSL_get0_peer_certificate(ssl_));
+  handshake_finished(true, {});
+  if (!reading_) inner_->stop_reading();
+  if (!held_.empty()) {
+    Bytes held = std::move(held_);
+    held_.clear();
+    if (SSL_write(ssl_, held.data(), static_cast<int>(held.size())) <= 0) {
+      progress.error = "TLS write failed: " + openssl_error_text("internal error");
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string TlsTransport::handshake_error(int result) const {
+  long verify = SSL_get_verify_result(ssl_);
+  unsigned long code = ERR_peek_error();
+  if (verify != X509_V_OK && code != 0 && ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+    ERR_clear_error();
+    return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+  }
+  if (code == 0 && result == 0) return "connection closed during the TLS handshake";
+  return openssl_error_text("TLS handshake failed");
+}
+
+void TlsTransport::handshake_finished(bool ok, std::string_view error) {
+  if (handshake_reported_) return;
+  handshake_reported_ = true;
+  if (options_.on_handshake) options_.on_handshake(ok, error);
+}
+
+void TlsTransport::on_readable(InputBuffer& ciphertext) {
+  Progress progress = process(ciphertext.view());
+  ciphertext.consume(ciphertext.size());
+  if (progress.plaintext && reading_ && handler_) handler_->on_readable(input_);
+  // The handler may have closed this transport (destruction is deferred, so it is alive).
+  if (!open_) return;
+  if (!progress.error.empty()) return fail(progress.error);
+  if (progress.closed_by_peer) return fail("connection closed by peer");
+  input_.release_if_empty();
+}
+
+void TlsTransport::on_drained() {
+  if (handler_ && open_) handler_->on_drained();
+}
+
+void TlsTransport::on_transport_closed(std::string_view reason) {
+  if (!open_) return;
+  open_ = false;
+  reading_ = false;
+  std::string why(reason);
+  if (!handshake_done_) why = "connection closed during the TLS handshake: " + why;
+  handshake_finished(false, why);
+  if (handler_) handler_->on_transport_closed(why);
+}
+
+void TlsTransport::close_after_flush() {
+  if (!open_) return;
+  open_ = false;
+  reading_ = false;
+  if (handshake_done_) {
+    SSL_shutdown(ssl_);  // close_notify
+    flush_output();
+  }
+  inner_->close_after_flush();
+}
+
+void TlsTransport::close() {
+  if (!inner_) return;
+  open_ = false;
+  reading_ = false;
+  inner_->close();
+}
+
+void TlsTransport::fail(std::string_view reason) {
+  if (!open_) return;
+  open_ = false;
+  reading_ = false;
+  handshake_finished(false, reason);
+  TransportHandler* handler = handler_;
+  // An alert OpenSSL queued (a handshake failure) reaches the peer before the socket closes.
+  inner_->close_after_flush();
+  if (handler) handler->on_transport_closed(reason);
+}
+
+std::optional<TlsInfo> TlsTransport::tls_info() const {
+  if (!handshake_done_) return std::nullopt;
+  TlsInfo info;
+  info.version = SSL_get_version(ssl_);
+  info.cipher = SSL_get_cipher_name(ssl_);
+  X509* peer = SSL_get0_peer_certificate(ssl_);
+  info.peer_certificate = peer != nullptr;
+  info.peer_common_name = common_name(peer);
+  info.server_end_point = server_end_point_;
+  return info;
+}
+
+}  // namespace ouroboros::io

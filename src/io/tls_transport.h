@@ -1,0 +1,97 @@
+#pragma once
+// TLS over another Transport (plain TCP), driven by the event loop: ciphertext goes through
+// OpenSSL memory BIOs, so no OpenSSL call ever blocks or touches a socket. The connection state
+// machines see the same Transport interface as for plain TCP: plaintext in input(), write(),
+// backpressure on the ciphertext queued below, close_after_flush() with a close_notify first.
+#include <openssl/ssl.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "io/tls_context.h"
+#include "io/transport.h"
+
+namespace ouroboros::io {
+
+class BufferPool;
+
+struct TlsOptions {
+  // Client role: the name sent as SNI (never for an IP address) and, with verify_host, the name
+  // the certificate must carry.
+  std::string server_name;
+  bool verify_host = false;
+  // Server role, PostgreSQL 17 direct TLS: the client must have negotiated ALPN "postgresql".
+  bool require_alpn = false;
+  // Called once: the handshake completed (ok) or failed (with why).
+  std::function<void(bool ok, std::string_view error)> on_handshake;
+};
+
+class TlsTransport final : public Transport, private TransportHandler {
+ public:
+  // Takes over `inner` (its handler becomes this transport). `pool` lends the plaintext buffer.
+  TlsTransport(std::unique_ptr<Transport> inner, const TlsContext& context, TlsOptions options,
+               BufferPool* pool);
+  ~TlsTransport() override;
+  TlsTransport(const TlsTransport&) = delete;
+  TlsTransport& operator=(const TlsTransport&) = delete;
+
+  // Starts the handshake with any ciphertext the inner transport already holds (a direct-TLS
+  // ClientHello). Returns "" or why it failed; on failure the transport is closed (after a TLS
+  // alert, when there is one) and no callback is made. Writes before the handshake completes
+  // are held and sent after it.
+  std::string start();
+  bool handshake_done() const { return handshake_done_; }
+
+  void set_handler(TransportHandler* handler) override { handler_ = handler; }
+  void start_reading() override;
+  void stop_reading() override;
+  bool reading() const override { return reading_; }
+  bool write(Bytes data) override;
+  std::size_t queued_bytes() const override { return inner_->queued_bytes() + held_.size(); }
+  void set_high_water(std::size_t bytes) override { inner_->set_high_water(bytes); }
+  bool above_high_water() const override { return inner_->above_high_water(); }
+  void close_after_flush() override;
+  void close() override;
+  bool is_open() const override { return open_; }
+  std::string peer_address() const override { return inner_->peer_address(); }
+  void set_input_limit(std::size_t bytes) override { input_.set_limit(bytes); }
+  InputBuffer& input() override { return input_; }
+  std::optional<TlsInfo> tls_info() const override;
+
+ private:
+  // TransportHandler, for the inner transport.
+  void on_readable(InputBuffer& ciphertext) override;
+  void on_drained() override;
+  void on_transport_closed(std::string_view reason) override;
+
+  struct Progress {
+    bool plaintext = false;  // input_ received bytes
+    bool closed_by_peer = false;
+    std::string error;  // non-empty: the connection must end
+  };
+  // Feeds ciphertext to OpenSSL, advances the handshake, decrypts into input_, sends output.
+  Progress process(ByteView ciphertext);
+  bool finish_handshake(Progress& progress);
+  std::string handshake_error(int result) const;
+  bool flush_output();
+  void handshake_finished(bool ok, std::string_view error);
+  void fail(std::string_view reason);
+
+  std::unique_ptr<Transport> inner_;
+  TransportHandler* handler_ = nullptr;
+  TlsOptions options_;
+  InputBuffer input_;
+  SSL* ssl_ = nullptr;
+  BIO* in_bio_ = nullptr;   // ciphertext received, owned by ssl_
+  BIO* out_bio_ = nullptr;  // ciphertext to send, owned by ssl_
+  bool server_role_;
+  bool handshake_done_ = false;
+  bool handshake_reported_ = false;
+  bool reading_ = false;
+  bool open_ = false;
+  Bytes held_;  // plaintext written before the handshake completed
+  Bytes server_end_point_;
+};
+
+}  // namespace ouroboros::io
