@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "config/hba_rules.h"
+
 namespace ouroboros::config {
 
 using Duration = std::chrono::milliseconds;
@@ -20,6 +22,8 @@ enum class LogFormat { Text, Json };
 struct ListenConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6432;
+  // Also listen on DIR/.s.PGSQL.<port> (Unix-domain socket); empty = no socket.
+  std::string unix_socket_dir;
 };
 
 struct UserConfig {
@@ -32,6 +36,10 @@ struct UserConfig {
 struct AuthConfig {
   AuthType type = AuthType::ScramSha256;
   std::map<std::string, UserConfig> users;  // by user name
+  // auth.hba_file (as written, relative paths resolved against the configuration file's
+  // directory) and its rules, read when the configuration is loaded; unset = no host-based rules.
+  std::string hba_file;
+  std::optional<HbaRules> hba;
 };
 
 // Retry delays after a failed server connection: initial, then multiplied up to max, each drawn

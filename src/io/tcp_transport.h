@@ -30,6 +30,8 @@ class TcpTransport final : public Transport {
   void close() override;
   bool is_open() const override { return open_; }
   std::string peer_address() const override { return peer_; }
+  bool is_unix_socket() const override { return false; }
+  std::string peer_ip() const override { return peer_ip_; }
   void set_input_limit(std::size_t bytes) override { input_.set_limit(bytes); }
   InputBuffer& input() override { return input_; }
 
@@ -49,6 +51,7 @@ class TcpTransport final : public Transport {
   bool reading_ = false;
   bool open_ = false;
   std::string peer_;
+  std::string peer_ip_;
 };
 
 }  // namespace ouroboros::io

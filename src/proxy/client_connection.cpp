@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "auth/hba_decision.h"
 #include "protocol/sqlstate.h"
 #include "sql/command.h"
 #include "sql/statement_splitter.h"
@@ -158,13 +159,26 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
   // the client answers.
   auto snapshot = proxy_.config_snapshot();
   const auto& auth = snapshot->auth;
+  // Host-based rules (auth.hba_file): refused here, or the matching line's method decides.
+  config::ConnectionFacts facts;
+  facts.is_unix = transport_->is_unix_socket();
+  facts.peer_ip = transport_->peer_ip();
+  // facts.is_tls and facts.client_cert_cn stay false/unset until the TLS branch supplies them.
+  auth::HbaDecision hba = auth::decide_hba(auth, facts, database_, user_);
+  if (!hba.allowed) {
+    proxy_.log().info("client {} ({}): refused by host-based rules for user \"{}\", database \"{}\": {}", id_,
+                      peer_, user_, database_, hba.log_reason);
+    proxy_.counters().reject(Rejection::Authentication);
+    return fail(fatal(sqlstate::kInvalidAuthorization, hba.message));
+  }
+  if (auth.hba) proxy_.log().debug("client {} ({}): host-based rule {}", id_, peer_, hba.log_reason);
   auto user_it = auth.users.find(user_);
   std::shared_ptr<const config::UserConfig> user;
   if (user_it != auth.users.end())
     user = std::shared_ptr<const config::UserConfig>(snapshot, &user_it->second);
   std::optional<protocol::ScramVerifier> verifier;
-  if (user && auth.type != config::AuthType::Trust) verifier = proxy_.scram_verifier_for(user_);
-  authenticator_.emplace(auth.type, user_, user, std::move(verifier), proxy_.mock_salt_for(user_));
+  if (user && hba.type != config::AuthType::Trust) verifier = proxy_.scram_verifier_for(user_);
+  authenticator_.emplace(hba.type, user_, user, std::move(verifier), proxy_.mock_salt_for(user_));
   state_ = State::Authenticating;
   auto step = authenticator_->start();
   if (step.kind == auth::AuthStep::Kind::Success) return authenticated();
