@@ -37,8 +37,13 @@ struct TcpTransport::WriteRequest {
   Bytes data;
 };
 
-TcpTransport::TcpTransport(EventLoop& loop) : handle_(this), input_(kDefaultInputLimit, &loop.buffers()) {
-  uv_tcp_init(loop.raw(), handle_.get());
+TcpTransport::TcpTransport(EventLoop& loop, bool unix_socket)
+    : handle_(this), input_(kDefaultInputLimit, &loop.buffers()), unix_socket_(unix_socket) {
+  if (unix_socket_) {
+    uv_pipe_init(loop.raw(), pipe(), 0);
+  } else {
+    uv_tcp_init(loop.raw(), handle());
+  }
   handle_.mark_initialized();
 }
 
@@ -46,8 +51,12 @@ TcpTransport::~TcpTransport() { close(); }
 
 void TcpTransport::mark_connected() {
   open_ = true;
-  uv_tcp_nodelay(handle_.get(), 1);
-  peer_ = describe_peer(handle_.get(), peer_ip_);
+  if (unix_socket_) {
+    peer_ = "unix";  // a Unix-domain socket peer has no address worth showing
+    return;
+  }
+  uv_tcp_nodelay(handle(), 1);
+  peer_ = describe_peer(handle(), peer_ip_);
 }
 
 void TcpTransport::start_reading() {

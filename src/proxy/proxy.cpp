@@ -54,6 +54,7 @@ Proxy::Proxy(io::EventLoop& loop, std::shared_ptr<const config::Config> config, 
       log_(log),
       random_(RandomSource::from_entropy()),
       listener_(loop, [this](std::unique_ptr<io::TcpTransport> t) { accept(std::move(t)); }),
+      unix_listener_(loop, [this](std::unique_ptr<io::TcpTransport> t) { accept(std::move(t)); }),
       tick_timer_(loop),
       shutdown_timer_(loop),
       mock_secret_(protocol::random_nonce(32)),
@@ -75,8 +76,14 @@ Proxy::~Proxy() {
 std::string Proxy::start() {
   std::string error = listener_.listen(config_->listen.host, config_->listen.port);
   if (!error.empty()) return error;
+  if (!config_->listen.unix_socket_dir.empty()) {
+    // Named after the TCP port (the one bound, when port 0 picked it), as libpq expects.
+    error = unix_listener_.listen(config_->listen.unix_socket_dir, listener_.bound_port());
+    if (!error.empty()) return error;
+  }
   tick_timer_.start_repeating(kTickInterval, [this] { tick(); });
   log_.info("listening on {}:{}", config_->listen.host, listener_.bound_port());
+  if (unix_listener_.is_open()) log_.info("listening on Unix socket {}", unix_listener_.path());
   return "";
 }
 
@@ -570,6 +577,7 @@ void Proxy::shutdown(std::string_view reason, bool graceful) {
   if (!shutting_down_) {
     shutting_down_ = true;
     listener_.close();
+    unix_listener_.close();
     log_.info("shutting down ({}): {}", reason,
               graceful ? "waiting for running transactions up to " + ms(config_->timeouts.shutdown_timeout)
                        : "closing all connections now");

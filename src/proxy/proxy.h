@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "io/event_loop.h"
 #include "io/tcp_listener.h"
+#include "io/unix_listener.h"
 #include "io/timer.h"
 #include "pool/cancel_registry.h"
 #include "pool/login_parameters.h"
@@ -158,6 +159,7 @@ class Proxy {
   spdlog::logger& log_;
   RandomSource random_;
   io::TcpListener listener_;
+  io::UnixListener unix_listener_;  // listen.unix_socket_dir
   io::Timer tick_timer_;
   io::Timer shutdown_timer_;
   std::string mock_secret_;
