@@ -57,7 +57,7 @@ AuthStep ClientAuthenticator::on_password_message(ByteView body) {
     case Stage::Md5: {
       auto response = protocol::decode_password(body);
       if (!response) return fail("malformed password message");
-      if (!user_) return fail("no such user");
+      if (!user_) return fail(unknown_user_reason_);
       std::string stored = protocol::is_md5_hash(user_->password)
                                ? user_->password
                                : protocol::md5_stored_hash(user_->password, user_name_);
@@ -84,8 +84,10 @@ AuthStep ClientAuthenticator::on_password_message(ByteView body) {
     }
     case Stage::ScramFinal: {
       auto server_final = scram_->handle_client_final(as_chars(body));
+      // An unknown user's fake exchange fails here too: the log says why it was doomed.
+      if (!server_final && !user_) return fail(unknown_user_reason_);
       if (!server_final) return fail(std::string("SCRAM: ") + std::string(scram_->error()));
-      if (!user_) return fail("no such user");
+      if (!user_) return fail(unknown_user_reason_);
       if (!verifier_) return fail("stored password cannot be used with SCRAM (md5 hash configured)");
       scram_keys_ = scram_->client_keys();
       protocol::encode_authentication_sasl_final(step.out, *server_final);

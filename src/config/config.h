@@ -33,6 +33,16 @@ struct UserConfig {
   std::optional<PoolMode> pool_mode;  // per-user override of the database's mode
 };
 
+// auth.query: users not in auth.users are looked up in PostgreSQL (pg_shadow by default) over a
+// connection of their own, as `user`, and the answers cached for cache_ttl.
+struct AuthQueryConfig {
+  std::string user;
+  std::string password;                 // plain or an md5 hash; may be empty (trust on the server)
+  std::optional<std::string> database;  // backend database to run it in; unset = the client's
+  std::string sql = "SELECT usename, passwd, valuntil FROM pg_shadow WHERE usename = $1";
+  Duration cache_ttl = std::chrono::seconds(60);  // 0 = ask every time
+};
+
 struct AuthConfig {
   AuthType type = AuthType::ScramSha256;
   std::map<std::string, UserConfig> users;  // by user name
@@ -40,6 +50,7 @@ struct AuthConfig {
   // directory) and its rules, read when the configuration is loaded; unset = no host-based rules.
   std::string hba_file;
   std::optional<HbaRules> hba;
+  std::optional<AuthQueryConfig> query;
 };
 
 // Retry delays after a failed server connection: initial, then multiplied up to max, each drawn

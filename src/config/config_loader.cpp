@@ -90,7 +90,7 @@ class ConfigBuilder {
   }
 
   void auth(const YamlEntry& section) {
-    const YamlFields fields = reader_.fields(section, {"type", "users", "hba_file"});
+    const YamlFields fields = reader_.fields(section, {"type", "users", "hba_file", "query"});
     if (const YamlEntry* e = get(fields, "type"))
       assign(config_.auth.type, reader_.choice(*e, kAuthTypes));
     if (config_.auth.type == AuthType::Trust) {
@@ -101,6 +101,34 @@ class ConfigBuilder {
       for (const YamlEntry& user : reader_.entries(*e)) add_user(user);
     }
     if (const YamlEntry* e = get(fields, "hba_file")) hba_file(*e);
+    if (const YamlEntry* e = get(fields, "query")) auth_query(*e);
+  }
+
+  void auth_query(const YamlEntry& section) {
+    AuthQueryConfig query;
+    const YamlFields fields = reader_.fields(section, {"user", "password", "database", "sql", "cache_ttl"});
+    if (const YamlEntry* e = get(fields, "user")) {
+      assign(query.user, reader_.non_empty_text(*e));
+    } else {
+      reader_.error(section.key_mark, join_key(section.path, "user"),
+                    "auth.query needs a user to run the query as");
+    }
+    if (const YamlEntry* e = get(fields, "password")) {
+      bool from_env = false;
+      if (auto text = reader_.text(*e, &from_env)) {
+        query.password = std::move(*text);
+        check_server_password(*e, query.password, from_env);
+      }
+    }
+    if (const YamlEntry* e = get(fields, "database")) query.database = reader_.non_empty_text(*e);
+    if (const YamlEntry* e = get(fields, "sql")) {
+      assign(query.sql, reader_.non_empty_text(*e));
+      if (query.sql.find("$1") == std::string::npos)
+        reader_.error(*e, "auth.query.sql must use $1 for the user name");
+    }
+    if (const YamlEntry* e = get(fields, "cache_ttl"))
+      assign(query.cache_ttl, reader_.duration_or_zero(*e, "no caching"));
+    config_.auth.query = std::move(query);
   }
 
   // Reads and parses the host-based rules; their errors carry the hba file's own line numbers.
