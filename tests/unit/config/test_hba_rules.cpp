@@ -264,3 +264,38 @@ TEST_CASE("config: auth.hba_file is read, relative to the configuration file, er
   CHECK(missing.errors[0].line == 5);
   fs::remove_all(dir);
 }
+
+TEST_CASE("config: auth.query keys, defaults and errors") {
+  LoadResult ok = test::parse(test::minimal("auth:\n  query:\n    user: lookup\n    password: ${PW}\n"), {{"PW", "pw"}});
+  REQUIRE(ok.config);
+  REQUIRE(ok.config->auth.query);
+  CHECK(ok.config->auth.query->user == "lookup");
+  CHECK(ok.config->auth.query->password == "pw");
+  CHECK_FALSE(ok.config->auth.query->database);
+  CHECK(ok.config->auth.query->sql == "SELECT usename, passwd, valuntil FROM pg_shadow WHERE usename = $1");
+  CHECK(ok.config->auth.query->cache_ttl == std::chrono::seconds(60));
+
+  LoadResult full = test::parse(test::minimal(
+      "auth:\n  query:\n    user: lookup\n    database: postgres\n    sql: SELECT * FROM f($1)\n    cache_ttl: 0\n"));
+  REQUIRE(full.config);
+  CHECK(*full.config->auth.query->database == "postgres");
+  CHECK(full.config->auth.query->sql == "SELECT * FROM f($1)");
+  CHECK(full.config->auth.query->cache_ttl == Duration::zero());
+
+  test::check_error(test::parse(test::minimal("auth:\n  query:\n    password: x\n")), "auth.query.user", 4, 3,
+                    "auth.query needs a user");
+  test::check_error(test::parse(test::minimal("auth:\n  query:\n    user: u\n    sql: SELECT 1\n")), "auth.query.sql",
+                    6, 10, "must use $1");
+  test::check_error(test::parse(test::minimal("auth:\n  query:\n    user: u\n    cache_ttl: soon\n")),
+                    "auth.query.cache_ttl", 6, 16, "");
+  test::check_error(test::parse(test::minimal("auth:\n  query:\n    user: u\n    passwd: x\n")), "auth.query.passwd",
+                    6, 5, "");
+}
+
+TEST_CASE("config: listen.unix_socket_dir must be absolute") {
+  LoadResult ok = test::parse(test::minimal("listen:\n  unix_socket_dir: /run/ouroboros\n"));
+  REQUIRE(ok.config);
+  CHECK(ok.config->listen.unix_socket_dir == "/run/ouroboros");
+  test::check_error(test::parse(test::minimal("listen:\n  unix_socket_dir: run\n")), "listen.unix_socket_dir", 4, 20,
+                    "absolute path");
+}
