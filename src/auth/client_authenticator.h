@@ -45,6 +45,7 @@ class ClientAuthenticator {
   enum class Method { Trust, Scram, Md5 };
   enum class Stage { Start, ScramFirst, ScramFinal, Md5, Done };
   AuthStep fail(std::string reason);
+  protocol::ScramVerifier mock_verifier() const;
 
   config::AuthType type_;
   std::string user_name_;
