@@ -5,11 +5,11 @@
 namespace ouroboros::auth {
 
 std::string wrapped_auth_query(std::string_view sql) {
-  while (!sql.empty() && (sql.back() == ';' || sql.back() == ' ' || sql.back() == '\n' || sql.back() == '\t' ||
-                          sql.back() == '\r'))
+  while (!sql.empty() && (sql.back() == ';' || sql.back() == ' ' || sql.back() == '\n' ||
+                          sql.back() == '\t' || sql.back() == '\r'))
     sql.remove_suffix(1);
-  return "SELECT q.u::text, q.p::text, extract(epoch FROM q.v)::float8::text FROM (" + std::string(sql) +
-         ") AS q(u, p, v)";
+  return "SELECT q.u::text, q.p::text, extract(epoch FROM q.v)::float8::text FROM (" +
+         std::string(sql) + ") AS q(u, p, v)";
 }
 
 LookupStatus LookedUpUser::status_at(double now_epoch) const {
@@ -18,7 +18,8 @@ LookupStatus LookedUpUser::status_at(double now_epoch) const {
   return status;
 }
 
-std::optional<LookedUpUser> interpret_lookup(const std::vector<Row>& rows, std::size_t columns, std::string& error) {
+std::optional<LookedUpUser> interpret_lookup(const std::vector<Row>& rows, std::size_t columns,
+                                             std::string& error) {
   if (columns != 3) {
     error = "auth.query.sql must return three columns (user name, password, valid until), got " +
             std::to_string(columns);
@@ -43,10 +44,14 @@ std::optional<LookedUpUser> interpret_lookup(const std::vector<Row>& rows, std::
 
 std::string_view describe(LookupStatus status) {
   switch (status) {
-    case LookupStatus::Found: return "found";
-    case LookupStatus::NoSuchUser: return "auth_query: no such user";
-    case LookupStatus::NullPassword: return "auth_query: the user has no password (NULL)";
-    case LookupStatus::Expired: return "auth_query: the password has expired (VALID UNTIL)";
+    case LookupStatus::Found:
+      return "found";
+    case LookupStatus::NoSuchUser:
+      return "auth_query: no such user";
+    case LookupStatus::NullPassword:
+      return "auth_query: the user has no password (NULL)";
+    case LookupStatus::Expired:
+      return "auth_query: the password has expired (VALID UNTIL)";
   }
   return "?";
 }

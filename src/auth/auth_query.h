@@ -25,12 +25,14 @@ struct LookedUpUser {
   LookupStatus status = LookupStatus::NoSuchUser;
   std::string secret;                       // Found: "SCRAM-SHA-256$...", "md5..." or plain
   std::optional<double> valid_until_epoch;  // unset: no VALID UNTIL
-  // The status at `now_epoch` (seconds since 1970): a Found user whose VALID UNTIL passed is Expired.
+  // The status at `now_epoch` (seconds since 1970): a Found user whose VALID UNTIL passed is
+  // Expired.
   LookupStatus status_at(double now_epoch) const;
 };
 
 // The answer of the wrapped query; nullopt (with `error`) when it has not three columns.
-std::optional<LookedUpUser> interpret_lookup(const std::vector<Row>& rows, std::size_t columns, std::string& error);
+std::optional<LookedUpUser> interpret_lookup(const std::vector<Row>& rows, std::size_t columns,
+                                             std::string& error);
 
 // For the log only: the client is told "password authentication failed" whatever it was.
 std::string_view describe(LookupStatus status);
@@ -39,7 +41,8 @@ std::string_view describe(LookupStatus status);
 // and an unknown user cost the same. A zero ttl caches nothing.
 class LookupCache {
  public:
-  explicit LookupCache(Duration ttl, std::size_t max_entries = 10000) : ttl_(ttl), max_entries_(max_entries) {}
+  explicit LookupCache(Duration ttl, std::size_t max_entries = 10000)
+      : ttl_(ttl), max_entries_(max_entries) {}
   void set_ttl(Duration ttl) { ttl_ = ttl; }
   std::optional<LookedUpUser> find(const std::string& key, TimePoint now) const;
   void store(const std::string& key, LookedUpUser user, TimePoint now);

@@ -37,8 +37,10 @@ HbaDecision decide_hba(const config::AuthConfig& auth, const config::ConnectionF
       } else {
         decision.allowed = false;
         decision.message = "certificate authentication failed for user \"" + user + "\"";
-        decision.log_reason += facts.client_cert_cn ? ": certificate CN \"" + *facts.client_cert_cn + "\" is not the user"
-                                                    : ": no client certificate";
+        decision.log_reason +=
+            facts.client_cert_cn
+                ? ": certificate CN \"" + *facts.client_cert_cn + "\" is not the user"
+                : ": no client certificate";
       }
       break;
   }

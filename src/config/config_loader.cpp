@@ -46,8 +46,12 @@ void assign(T& target, std::optional<U> value) {
 
 class ConfigBuilder {
  public:
-  ConfigBuilder(YamlReader& reader, Config& config, std::string file_name, std::vector<ConfigError>& file_errors)
-      : reader_(reader), config_(config), file_name_(std::move(file_name)), file_errors_(file_errors) {}
+  ConfigBuilder(YamlReader& reader, Config& config, std::string file_name,
+                std::vector<ConfigError>& file_errors)
+      : reader_(reader),
+        config_(config),
+        file_name_(std::move(file_name)),
+        file_errors_(file_errors) {}
 
   void build(const YamlEntry& root) {
     const YamlFields top = reader_.fields(
@@ -106,7 +110,8 @@ class ConfigBuilder {
 
   void auth_query(const YamlEntry& section) {
     AuthQueryConfig query;
-    const YamlFields fields = reader_.fields(section, {"user", "password", "database", "sql", "cache_ttl"});
+    const YamlFields fields =
+        reader_.fields(section, {"user", "password", "database", "sql", "cache_ttl"});
     if (const YamlEntry* e = get(fields, "user")) {
       assign(query.user, reader_.non_empty_text(*e));
     } else {
@@ -143,7 +148,8 @@ class ConfigBuilder {
     std::ifstream in(path, std::ios::binary);
     if (std::filesystem::is_directory(path, ec) || !in) {
       reader_.error(entry, "cannot read the hba file " + path.string() + ": " +
-                               (std::filesystem::is_directory(path, ec) ? "it is a directory" : std::strerror(errno)));
+                               (std::filesystem::is_directory(path, ec) ? "it is a directory"
+                                                                        : std::strerror(errno)));
       return;
     }
     std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -518,7 +524,8 @@ LoadResult parse_config(std::string_view yaml_text, std::string_view file_name,
     }
     const YAML::Mark start =
         root.IsDefined() && !root.IsNull() ? root.Mark() : YAML::Mark::null_mark();
-    ConfigBuilder(reader, config, std::string(file_name), file_errors).build(YamlEntry{"", "", start, root});
+    ConfigBuilder(reader, config, std::string(file_name), file_errors)
+        .build(YamlEntry{"", "", start, root});
   } catch (const YAML::Exception& e) {
     // Syntax errors (and anything else yaml-cpp throws) end the load: the tree is unusable.
     reader.error(e.mark, "", "YAML syntax error: " + e.msg);

@@ -16,7 +16,9 @@ struct Token {
 };
 using Field = std::vector<Token>;  // comma-separated tokens: "a,b", "\"a b\", c"
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
 
 // Splits one line (comment already allowed) into fields; "" or an error message.
 std::string split_fields(std::string_view line, std::vector<Field>& fields) {
@@ -76,11 +78,13 @@ std::optional<HbaConnectionType> connection_type(const Token& token, std::string
   if (token.is("hostssl")) return HbaConnectionType::HostSsl;
   if (token.is("hostnossl")) return HbaConnectionType::HostNoSsl;
   if (token.is("hostgssenc") || token.is("hostnogssenc")) {
-    error = "connection type \"" + token.text + "\" is not supported by the proxy (no GSSAPI encryption)";
+    error = "connection type \"" + token.text +
+            "\" is not supported by the proxy (no GSSAPI encryption)";
   } else if (token.is("include") || token.is("include_if_exists") || token.is("include_dir")) {
     error = "\"" + token.text + "\" is not supported by the proxy: put every rule in one file";
   } else {
-    error = "invalid connection type \"" + token.text + "\" (expected local, host, hostssl or hostnossl)";
+    error = "invalid connection type \"" + token.text +
+            "\" (expected local, host, hostssl or hostnossl)";
   }
   return std::nullopt;
 }
@@ -101,11 +105,13 @@ std::optional<HbaNameList> name_list(const Field& field, bool database, std::str
   HbaNameList list;
   for (const Token& token : field) {
     if (!token.quoted && !token.text.empty() && token.text[0] == '+') {
-      error = "group membership (\"" + token.text + "\") is not supported by the proxy; list the user names";
+      error = "group membership (\"" + token.text +
+              "\") is not supported by the proxy; list the user names";
       return std::nullopt;
     }
     if (!token.quoted && !token.text.empty() && token.text[0] == '@') {
-      error = "reading names from a file (\"" + token.text + "\") is not supported by the proxy; list the names";
+      error = "reading names from a file (\"" + token.text +
+              "\") is not supported by the proxy; list the names";
       return std::nullopt;
     }
     if (token.is("all")) {
@@ -113,7 +119,8 @@ std::optional<HbaNameList> name_list(const Field& field, bool database, std::str
     } else if (database && token.is("sameuser")) {
       list.same_user = true;
     } else if (database && (token.is("samerole") || token.is("samegroup"))) {
-      error = "\"" + token.text + "\" is not supported by the proxy (no role membership); list the databases";
+      error = "\"" + token.text +
+              "\" is not supported by the proxy (no role membership); list the databases";
       return std::nullopt;
     } else if (database && token.is("replication")) {
       // Matches replication connections only, which the proxy refuses anyway: never matches.
@@ -148,8 +155,10 @@ std::optional<HbaNetwork> cidr(const std::string& text, std::string& error) {
   std::string bits_text = text.substr(slash + 1);
   int bits = -1;
   auto [end, ec] = std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
-  if (ec != std::errc() || end != bits_text.data() + bits_text.size() || bits < 0 || bits > max_bits) {
-    error = "invalid CIDR mask in address \"" + text + "\" (0 to " + std::to_string(max_bits) + " bits)";
+  if (ec != std::errc() || end != bits_text.data() + bits_text.size() || bits < 0 ||
+      bits > max_bits) {
+    error = "invalid CIDR mask in address \"" + text + "\" (0 to " + std::to_string(max_bits) +
+            " bits)";
     return std::nullopt;
   }
   for (int i = 0; i < bits; ++i) network.mask[i / 8] |= static_cast<std::uint8_t>(0x80 >> (i % 8));
@@ -189,7 +198,8 @@ std::optional<HbaRule> parse_rule(const std::vector<Field>& fields, std::string&
     const Token* address = single(next++, "IP address");
     if (!address) return std::nullopt;
     if (address->is("samehost") || address->is("samenet")) {
-      error = "\"" + address->text + "\" is not supported by the proxy; give the addresses in CIDR notation";
+      error = "\"" + address->text +
+              "\" is not supported by the proxy; give the addresses in CIDR notation";
       return std::nullopt;
     }
     if (!address->is("all")) {
@@ -229,7 +239,8 @@ std::optional<HbaRule> parse_rule(const std::vector<Field>& fields, std::string&
     return std::nullopt;
   }
   if (next < fields.size()) {
-    error = "authentication options (\"" + fields[next][0].text + "\") are not supported by the proxy";
+    error =
+        "authentication options (\"" + fields[next][0].text + "\") are not supported by the proxy";
     return std::nullopt;
   }
   return rule;
@@ -240,9 +251,13 @@ bool list_matches(const HbaNameList& list, const std::string& name, const std::s
   return std::find(list.names.begin(), list.names.end(), name) != list.names.end();
 }
 
-std::string host_info(const ConnectionFacts& facts) { return facts.is_unix ? "[local]" : facts.peer_ip; }
+std::string host_info(const ConnectionFacts& facts) {
+  return facts.is_unix ? "[local]" : facts.peer_ip;
+}
 
-std::string encryption(const ConnectionFacts& facts) { return facts.is_tls ? "SSL encryption" : "no encryption"; }
+std::string encryption(const ConnectionFacts& facts) {
+  return facts.is_tls ? "SSL encryption" : "no encryption";
+}
 
 }  // namespace
 
@@ -281,8 +296,8 @@ HbaParseResult parse_hba(std::string_view text, std::string file) {
   return result;
 }
 
-const HbaRule* match_hba(const HbaRules& rules, const ConnectionFacts& facts, const std::string& database,
-                         const std::string& user) {
+const HbaRule* match_hba(const HbaRules& rules, const ConnectionFacts& facts,
+                         const std::string& database, const std::string& user) {
   for (const HbaRule& rule : rules.rules) {
     switch (rule.type) {
       case HbaConnectionType::Local:
@@ -306,15 +321,16 @@ const HbaRule* match_hba(const HbaRules& rules, const ConnectionFacts& facts, co
   return nullptr;
 }
 
-std::string hba_reject_message(const ConnectionFacts& facts, const std::string& database, const std::string& user) {
-  return "pg_hba.conf rejects connection for host \"" + host_info(facts) + "\", user \"" + user + "\", database \"" +
-         database + "\", " + encryption(facts);
+std::string hba_reject_message(const ConnectionFacts& facts, const std::string& database,
+                               const std::string& user) {
+  return "pg_hba.conf rejects connection for host \"" + host_info(facts) + "\", user \"" + user +
+         "\", database \"" + database + "\", " + encryption(facts);
 }
 
 std::string hba_no_entry_message(const ConnectionFacts& facts, const std::string& database,
                                  const std::string& user) {
-  return "no pg_hba.conf entry for host \"" + host_info(facts) + "\", user \"" + user + "\", database \"" +
-         database + "\", " + encryption(facts);
+  return "no pg_hba.conf entry for host \"" + host_info(facts) + "\", user \"" + user +
+         "\", database \"" + database + "\", " + encryption(facts);
 }
 
 bool cert_accepts(const ConnectionFacts& facts, const std::string& user) {
@@ -323,11 +339,16 @@ bool cert_accepts(const ConnectionFacts& facts, const std::string& user) {
 
 std::string_view hba_method_name(HbaMethod method) {
   switch (method) {
-    case HbaMethod::Trust: return "trust";
-    case HbaMethod::Reject: return "reject";
-    case HbaMethod::Md5: return "md5";
-    case HbaMethod::ScramSha256: return "scram-sha-256";
-    case HbaMethod::Cert: return "cert";
+    case HbaMethod::Trust:
+      return "trust";
+    case HbaMethod::Reject:
+      return "reject";
+    case HbaMethod::Md5:
+      return "md5";
+    case HbaMethod::ScramSha256:
+      return "scram-sha-256";
+    case HbaMethod::Cert:
+      return "cert";
   }
   return "?";
 }

@@ -66,11 +66,12 @@ struct ConnectionFacts {
 };
 
 // The first rule matching the connection, or null (no rule: refused).
-const HbaRule* match_hba(const HbaRules& rules, const ConnectionFacts& facts, const std::string& database,
-                         const std::string& user);
+const HbaRule* match_hba(const HbaRules& rules, const ConnectionFacts& facts,
+                         const std::string& database, const std::string& user);
 
 // PostgreSQL's FATAL texts (SQLSTATE 28000) for a reject line and for no matching line.
-std::string hba_reject_message(const ConnectionFacts& facts, const std::string& database, const std::string& user);
+std::string hba_reject_message(const ConnectionFacts& facts, const std::string& database,
+                               const std::string& user);
 std::string hba_no_entry_message(const ConnectionFacts& facts, const std::string& database,
                                  const std::string& user);
 

@@ -12,8 +12,9 @@ std::string trimmed_error(PGconn* conn) {
 }
 }  // namespace
 
-LibpqQuery::LibpqQuery(EventLoop& loop, std::vector<std::pair<std::string, std::string>> conninfo, std::string sql,
-                       std::vector<std::string> params, Duration timeout, OnDone on_done)
+LibpqQuery::LibpqQuery(EventLoop& loop, std::vector<std::pair<std::string, std::string>> conninfo,
+                       std::string sql, std::vector<std::string> params, Duration timeout,
+                       OnDone on_done)
     : loop_(loop),
       conninfo_(std::move(conninfo)),
       sql_(std::move(sql)),
@@ -43,16 +44,21 @@ void LibpqQuery::start() {
     loop_.defer([this, error] { finish(error); });
     return;
   }
-  timer_.start(timeout_, [this] { finish("timed out after " + std::to_string(timeout_.count()) + "ms"); });
+  timer_.start(timeout_,
+               [this] { finish("timed out after " + std::to_string(timeout_.count()) + "ms"); });
   advance();
 }
 
 void LibpqQuery::advance() {
   switch (phase_) {
-    case Phase::Connecting: return connect_step();
-    case Phase::Flushing: return flush_step();
-    case Phase::Reading: return read_step();
-    case Phase::Done: return;
+    case Phase::Connecting:
+      return connect_step();
+    case Phase::Flushing:
+      return flush_step();
+    case Phase::Reading:
+      return read_step();
+    case Phase::Done:
+      return;
   }
 }
 
@@ -79,8 +85,8 @@ void LibpqQuery::connect_step() {
   PQsetnonblocking(conn_, 1);
   std::vector<const char*> values;
   for (const auto& p : params_) values.push_back(p.c_str());
-  if (!PQsendQueryParams(conn_, sql_.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                         nullptr, 0))
+  if (!PQsendQueryParams(conn_, sql_.c_str(), static_cast<int>(values.size()), nullptr,
+                         values.data(), nullptr, nullptr, 0))
     return finish(trimmed_error(conn_));
   phase_ = Phase::Flushing;
   flush_step();
@@ -112,7 +118,8 @@ void LibpqQuery::read_step() {
           if (PQgetisnull(res, r, c)) {
             row.emplace_back(std::nullopt);
           } else {
-            row.emplace_back(std::string(PQgetvalue(res, r, c), static_cast<std::size_t>(PQgetlength(res, r, c))));
+            row.emplace_back(std::string(PQgetvalue(res, r, c),
+                                         static_cast<std::size_t>(PQgetlength(res, r, c))));
           }
         }
         result_.rows.push_back(std::move(row));

@@ -30,8 +30,8 @@ class LibpqQuery {
   using OnDone = std::function<void(Result)>;
 
   // `conninfo`: libpq keyword/value pairs (host, port, dbname, user, password, ...).
-  LibpqQuery(EventLoop& loop, std::vector<std::pair<std::string, std::string>> conninfo, std::string sql,
-             std::vector<std::string> params, Duration timeout, OnDone on_done);
+  LibpqQuery(EventLoop& loop, std::vector<std::pair<std::string, std::string>> conninfo,
+             std::string sql, std::vector<std::string> params, Duration timeout, OnDone on_done);
   ~LibpqQuery();
   LibpqQuery(const LibpqQuery&) = delete;
   LibpqQuery& operator=(const LibpqQuery&) = delete;

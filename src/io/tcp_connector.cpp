@@ -105,20 +105,22 @@ void TcpConnector::connect_unix() {
   connect_ = new Connect;
   connect_->owner = this;
   connect_->req.data = connect_;
-  uv_pipe_connect(&connect_->req, attempt_->pipe(), unix_path_.c_str(), [](uv_connect_t* req, int st) {
-    auto* c = static_cast<Connect*>(req->data);
-    TcpConnector* owner = c->owner;
-    delete c;
-    if (!owner) return;
-    owner->connect_ = nullptr;
-    owner->on_connected(st);
-  });
+  uv_pipe_connect(&connect_->req, attempt_->pipe(), unix_path_.c_str(),
+                  [](uv_connect_t* req, int st) {
+                    auto* c = static_cast<Connect*>(req->data);
+                    TcpConnector* owner = c->owner;
+                    delete c;
+                    if (!owner) return;
+                    owner->connect_ = nullptr;
+                    owner->on_connected(st);
+                  });
 }
 
 void TcpConnector::on_connected(int status) {
   if (status != 0 && !unix_path_.empty()) {
     attempt_.reset();
-    finish(nullptr, "could not connect to Unix socket \"" + unix_path_ + "\": " + uv_strerror(status));
+    finish(nullptr,
+           "could not connect to Unix socket \"" + unix_path_ + "\": " + uv_strerror(status));
     return;
   }
   if (status != 0) {

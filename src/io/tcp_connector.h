@@ -1,7 +1,8 @@
 #pragma once
 // Opens an outgoing TCP connection: resolves the host name, then connects to the first address
 // that accepts. A host beginning with '/' is a socket directory, as in libpq: the connection
-// goes to the Unix-domain socket DIR/.s.PGSQL.<port>. The result arrives through a callback; destroying the connector cancels it.
+// goes to the Unix-domain socket DIR/.s.PGSQL.<port>. The result arrives through a callback;
+// destroying the connector cancels it.
 #include <functional>
 #include <memory>
 #include <string>

@@ -41,7 +41,7 @@ std::string UnixListener::listen(const std::string& dir, std::uint16_t port, int
   if (path.size() >= sizeof(sockaddr_un{}.sun_path))
     return "Unix socket path \"" + path + "\" is too long (at most " +
            std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes)";
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) return "\"" + path + "\" exists and is not a socket";
     if (someone_listens(path)) return "Unix socket \"" + path + "\" is in use by another process";
@@ -52,7 +52,8 @@ std::string UnixListener::listen(const std::string& dir, std::uint16_t port, int
   path_ = path;
   ::chmod(path.c_str(), 0777);  // like PostgreSQL's default unix_socket_permissions
   int rc = uv_listen(handle_.as_stream(), backlog, [](uv_stream_t* s, int status) {
-    if (auto* self = UvHandle<UvStreamHandle>::owner_of_handle<UnixListener>(reinterpret_cast<uv_handle_t*>(s)))
+    if (auto* self = UvHandle<UvStreamHandle>::owner_of_handle<UnixListener>(
+            reinterpret_cast<uv_handle_t*>(s)))
       self->on_connection(status);
   });
   if (rc != 0) {

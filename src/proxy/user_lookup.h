@@ -31,8 +31,8 @@ class UserLookup {
       : loop_(loop), log_(log), deliver_(std::move(deliver)) {}
 
   // Looks `user` up for `client` on the server of `db`, as auth.query says.
-  void lookup(const config::AuthQueryConfig& query, const config::DatabaseConfig& db, Duration timeout,
-              const std::string& user, pool::ClientId client);
+  void lookup(const config::AuthQueryConfig& query, const config::DatabaseConfig& db,
+              Duration timeout, const std::string& user, pool::ClientId client);
   std::size_t cached() const { return cache_.size(); }
 
  private:
@@ -40,7 +40,8 @@ class UserLookup {
     std::unique_ptr<io::LibpqQuery> query;
     std::vector<pool::ClientId> waiting;
   };
-  void done(const std::string& key, const std::string& user, Duration ttl, io::LibpqQuery::Result result);
+  void done(const std::string& key, const std::string& user, Duration ttl,
+            io::LibpqQuery::Result result);
 
   io::EventLoop& loop_;
   spdlog::logger& log_;

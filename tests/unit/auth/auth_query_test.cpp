@@ -1,22 +1,26 @@
 // auth_query without I/O: the wrapped SQL, what an answer means, expiry at login time, the cache.
+#include "auth/auth_query.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
-
-#include "auth/auth_query.h"
 
 using namespace ouroboros;
 using namespace ouroboros::auth;
 
 namespace {
-Row row(std::optional<std::string> name, std::optional<std::string> secret, std::optional<std::string> until) {
+Row row(std::optional<std::string> name, std::optional<std::string> secret,
+        std::optional<std::string> until) {
   return {std::move(name), std::move(secret), std::move(until)};
 }
 }  // namespace
 
-TEST_CASE("auth_query: the SQL is wrapped to return the expiry in epoch seconds; trailing ; dropped") {
-  CHECK(wrapped_auth_query("SELECT usename, passwd, valuntil FROM pg_shadow WHERE usename = $1 ;\n") ==
-        "SELECT q.u::text, q.p::text, extract(epoch FROM q.v)::float8::text FROM (SELECT usename, passwd, "
+TEST_CASE(
+    "auth_query: the SQL is wrapped to return the expiry in epoch seconds; trailing ; dropped") {
+  CHECK(wrapped_auth_query(
+            "SELECT usename, passwd, valuntil FROM pg_shadow WHERE usename = $1 ;\n") ==
+        "SELECT q.u::text, q.p::text, extract(epoch FROM q.v)::float8::text FROM (SELECT usename, "
+        "passwd, "
         "valuntil FROM pg_shadow WHERE usename = $1) AS q(u, p, v)");
 }
 
@@ -63,7 +67,8 @@ TEST_CASE("auth_query: answers") {
   }
   SUBCASE("a query with other than three columns is a configuration problem") {
     CHECK_FALSE(interpret_lookup({}, 2, error));
-    CHECK(error == "auth.query.sql must return three columns (user name, password, valid until), got 2");
+    CHECK(error ==
+          "auth.query.sql must return three columns (user name, password, valid until), got 2");
     CHECK_FALSE(interpret_lookup({Row{std::string("u")}}, 3, error));
     CHECK(error.find("without three columns") != std::string::npos);
   }
