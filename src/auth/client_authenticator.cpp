@@ -95,6 +95,8 @@ AuthStep ClientAuthenticator::on_password_message(ByteView body) {
       auto server_final = scram_->handle_client_final(as_chars(body));
       // An unknown user's fake exchange fails here too: the log says why it was doomed.
       if (!server_final && !user_) return fail(unknown_user_reason_);
+      if (!server_final && !verifier_)
+        return fail("the stored password is an md5 hash, which cannot check a SCRAM login");
       if (!server_final) return fail(std::string("SCRAM: ") + std::string(scram_->error()));
       if (!user_) return fail(unknown_user_reason_);
       if (!verifier_) return fail("stored password cannot be used with SCRAM (md5 hash configured)");

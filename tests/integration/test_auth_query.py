@@ -2,7 +2,8 @@
 
 - A live user with a SCRAM password logs in through a database entry without `user:`: the proxy
   logs in to PostgreSQL as that user with the keys from the client's proof; the answer is cached
-  (a second login runs no query). A live user with an md5 password logs in with auth.type md5.
+  (a second login runs no query). A live user with an md5 password logs in with auth.type md5
+  (and cannot with scram-sha-256, as in PostgreSQL).
 - A wrong password, an expired VALID UNTIL (with the right password), a missing user and a NULL
   password are refused identically (SQLSTATE, severity, message, and the same SCRAM exchange up
   to the final message); the proxy log says which it was.
@@ -90,6 +91,14 @@ def test_md5_user_logs_in(pg, proxy, roles):
     # auth.type md5 with a SCRAM secret: SCRAM is done instead, as PostgreSQL does.
     with psycopg.connect(px.dsn(user="aq_scram", password="scram_pw", dbname="app"), autocommit=True) as conn:
         assert conn.execute("SELECT current_user").fetchone()[0] == "aq_scram"
+
+
+def test_md5_secret_cannot_do_a_scram_login(pg, proxy, roles):
+    # As in PostgreSQL: a scram-sha-256 login cannot be checked against an md5 hash.
+    px = aq_proxy(pg, proxy)
+    with pytest.raises(psycopg.OperationalError, match='password authentication failed for user "aq_md5"'):
+        psycopg.connect(px.dsn(user="aq_md5", password="md5_pw", dbname="app"))
+    wait_log(px, r'user "aq_md5": the stored password is an md5 hash, which cannot check a SCRAM login')
 
 
 def scram_refusal(px, user, password):

@@ -282,6 +282,7 @@ TEST_CASE("scram with an md5 hash configured cannot succeed (no verifier)") {
   const Exchange ex = run(server, client);
   CHECK(ex.result == R::ServerRejected);
   CHECK(ex.codes == kScramRejected);
+  CHECK(ex.reason == "the stored password is an md5 hash, which cannot check a SCRAM login");
 }
 
 TEST_CASE("a tampered server signature in SASLFinal is rejected by the backend side") {
