@@ -3,7 +3,8 @@
 - A live user with a SCRAM password logs in through a database entry without `user:`: the proxy
   logs in to PostgreSQL as that user with the keys from the client's proof; the answer is cached
   (a second login runs no query). A live user with an md5 password logs in with auth.type md5
-  (and cannot with scram-sha-256, as in PostgreSQL).
+  (and cannot with scram-sha-256, as in PostgreSQL); the proxy logs in to PostgreSQL with the md5
+  hash (a private cluster with an md5 line for that user).
 - A wrong password, an expired VALID UNTIL (with the right password), a missing user and a NULL
   password are refused identically (SQLSTATE, severity, message, and the same SCRAM exchange up
   to the final message); the proxy log says which it was.
@@ -12,6 +13,7 @@
 - A custom auth.query.sql through a SECURITY DEFINER function run by an unprivileged role.
 - The lookup connection failing (wrong auth.query.password): 08006 for the client, the reason in the log.
 """
+import os
 import re
 import struct
 
@@ -19,7 +21,7 @@ import psycopg
 import pytest
 
 from ouro_testlib import RawConn, ScramClient, ServerError, message, parse_fields, startup_packet, wait_for
-from pooling_helpers import wait_log
+from pooling_helpers import private_cluster, wait_log  # noqa: F401
 
 USERS = {
     "aq_scram": ("scram-sha-256", "scram_pw", ""),
@@ -91,6 +93,27 @@ def test_md5_user_logs_in(pg, proxy, roles):
     # auth.type md5 with a SCRAM secret: SCRAM is done instead, as PostgreSQL does.
     with psycopg.connect(px.dsn(user="aq_scram", password="scram_pw", dbname="app"), autocommit=True) as conn:
         assert conn.execute("SELECT current_user").fetchone()[0] == "aq_scram"
+
+
+def test_md5_hash_logs_in_to_postgresql(proxy, private_cluster):
+    # A cluster of this test's own whose TCP line for the user asks for md5: the proxy answers
+    # PostgreSQL's md5 request with the hash auth_query found (it never had the password).
+    cluster = private_cluster
+    cluster.psql("SET password_encryption = 'md5'; CREATE ROLE aq_md5_backend LOGIN PASSWORD 'md5_backend_pw'")
+    hba_path = os.path.join(cluster.data_dir, "pg_hba.conf")
+    with open(hba_path) as f:
+        rules = f.read()
+    with open(hba_path, "w") as f:
+        f.write("host all aq_md5_backend 127.0.0.1/32 md5\n" + rules)
+    cluster.psql("SELECT pg_reload_conf()")
+    wait_for(lambda: cluster.psql("SELECT count(*) FROM pg_hba_file_rules WHERE auth_method = 'md5'")
+             .strip().endswith("1"), 30, message="PostgreSQL reloaded its pg_hba.conf")
+    info = cluster.pginfo
+    px = aq_proxy(info, proxy, auth_type="md5")
+    with psycopg.connect(px.dsn(user="aq_md5_backend", password="md5_backend_pw", dbname="app"),
+                         autocommit=True) as conn:
+        assert conn.execute("SELECT current_user").fetchone()[0] == "aq_md5_backend"
+    wait_log(px, r"server \d+: connected to 127\.0\.0\.1")
 
 
 def test_md5_secret_cannot_do_a_scram_login(pg, proxy, roles):
