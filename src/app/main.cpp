@@ -89,7 +89,8 @@ int run(const std::string& path) {
       logger->error("reload: {} has errors; keeping the running configuration", path);
       return "configuration not reloaded: " + errors;
     }
-    if (result.config->listen.host != shared->listen.host || result.config->listen.port != shared->listen.port)
+    if (result.config->listen.host != shared->listen.host || result.config->listen.port != shared->listen.port ||
+        result.config->listen.unix_socket_dir != shared->listen.unix_socket_dir)
       logger->warn("reload: listen address changes need a restart; keeping {}:{}", shared->listen.host, proxy.port());
     ouroboros::app::apply_logging(*logger, result.config->logging);
     shared = std::make_shared<const ouroboros::config::Config>(std::move(*result.config));

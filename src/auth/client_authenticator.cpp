@@ -27,6 +27,16 @@ ClientAuthenticator::ClientAuthenticator(config::AuthType type, std::string user
   }
 }
 
+ScramVerifier ClientAuthenticator::mock_verifier() const {
+  // Random keys no proof can match, with the stable fake salt. No key derivation: a known user's
+  // stored verifier costs none either, so the two take the same time.
+  ScramVerifier verifier;
+  verifier.salt = mock_salt_;
+  RAND_bytes(verifier.stored_key.data(), static_cast<int>(verifier.stored_key.size()));
+  RAND_bytes(verifier.server_key.data(), static_cast<int>(verifier.server_key.size()));
+  return verifier;
+}
+
 AuthStep ClientAuthenticator::fail(std::string reason) {
   stage_ = Stage::Done;
   return {AuthStep::Kind::Failure, {}, std::move(reason)};
@@ -61,7 +71,7 @@ AuthStep ClientAuthenticator::on_password_message(ByteView body) {
     case Stage::Md5: {
       auto response = protocol::decode_password(body);
       if (!response) return fail("malformed password message");
-      if (!user_) return fail("no such user");
+      if (!user_) return fail(unknown_user_reason_);
       std::string stored = protocol::is_md5_hash(user_->password)
                                ? user_->password
                                : protocol::md5_stored_hash(user_->password, user_name_);
@@ -81,8 +91,7 @@ AuthStep ClientAuthenticator::on_password_message(ByteView body) {
         return fail("SCRAM channel binding does not match the mechanism " + std::string(initial->mechanism));
       // Unknown users (and users whose stored secret cannot do SCRAM) get a fake but
       // well-formed challenge and fail at the proof.
-      ScramVerifier verifier = verifier_ ? *verifier_
-                                         : ScramVerifier::from_password(protocol::random_nonce(24), mock_salt_);
+      ScramVerifier verifier = verifier_ ? *verifier_ : mock_verifier();
       scram_.emplace(std::move(verifier), protocol::random_nonce(), channel_binding_);
       auto server_first = scram_->handle_client_first(as_chars(initial->data));
       if (!server_first) return fail(std::string("SCRAM: ") + std::string(scram_->error()));
@@ -92,8 +101,12 @@ AuthStep ClientAuthenticator::on_password_message(ByteView body) {
     }
     case Stage::ScramFinal: {
       auto server_final = scram_->handle_client_final(as_chars(body));
+      // An unknown user's fake exchange fails here too: the log says why it was doomed.
+      if (!server_final && !user_) return fail(unknown_user_reason_);
+      if (!server_final && !verifier_)
+        return fail("the stored password is an md5 hash, which cannot check a SCRAM login");
       if (!server_final) return fail(std::string("SCRAM: ") + std::string(scram_->error()));
-      if (!user_) return fail("no such user");
+      if (!user_) return fail(unknown_user_reason_);
       if (!verifier_) return fail("stored password cannot be used with SCRAM (md5 hash configured)");
       scram_keys_ = scram_->client_keys();
       protocol::encode_authentication_sasl_final(step.out, *server_final);

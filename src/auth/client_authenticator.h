@@ -37,6 +37,10 @@ class ClientAuthenticator {
   // The body of the client's 'p' message.
   AuthStep on_password_message(ByteView body);
 
+  // What the log says when the exchange fails for want of a user (default "no such user"),
+  // e.g. auth_query's "the password has expired"; the client sees the same 28P01 either way.
+  void set_unknown_user_reason(std::string reason) { unknown_user_reason_ = std::move(reason); }
+
   // After a SCRAM success: keys that let the proxy log in to PostgreSQL without the password.
   const std::optional<protocol::ScramClientKeys>& scram_keys() const { return scram_keys_; }
 
@@ -44,6 +48,7 @@ class ClientAuthenticator {
   enum class Method { Trust, Scram, Md5 };
   enum class Stage { Start, ScramFirst, ScramFinal, Md5, Done };
   AuthStep fail(std::string reason);
+  protocol::ScramVerifier mock_verifier() const;
 
   config::AuthType type_;
   std::string user_name_;
@@ -56,6 +61,7 @@ class ClientAuthenticator {
   std::optional<protocol::ScramServer> scram_;
   std::uint8_t md5_salt_[4] = {0, 0, 0, 0};
   std::optional<protocol::ScramClientKeys> scram_keys_;
+  std::string unknown_user_reason_ = "no such user";
 };
 
 }  // namespace ouroboros::auth

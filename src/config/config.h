@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "config/hba_rules.h"
+
 namespace ouroboros::config {
 
 using Duration = std::chrono::milliseconds;
@@ -36,6 +38,8 @@ struct ListenTlsConfig {
 struct ListenConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6432;
+  // Also listen on DIR/.s.PGSQL.<port> (Unix-domain socket); empty = no socket.
+  std::string unix_socket_dir;
   ListenTlsConfig tls;
 };
 
@@ -57,9 +61,24 @@ struct UserConfig {
   std::optional<PoolMode> pool_mode;  // per-user override of the database's mode
 };
 
+// auth.query: users not in auth.users are looked up in PostgreSQL (pg_shadow by default) over a
+// connection of their own, as `user`, and the answers cached for cache_ttl.
+struct AuthQueryConfig {
+  std::string user;
+  std::string password;                 // plain or an md5 hash; may be empty (trust on the server)
+  std::optional<std::string> database;  // backend database to run it in; unset = the client's
+  std::string sql = "SELECT usename, passwd, valuntil FROM pg_shadow WHERE usename = $1";
+  Duration cache_ttl = std::chrono::seconds(60);  // 0 = ask every time
+};
+
 struct AuthConfig {
   AuthType type = AuthType::ScramSha256;
   std::map<std::string, UserConfig> users;  // by user name
+  // auth.hba_file (as written, relative paths resolved against the configuration file's
+  // directory) and its rules, read when the configuration is loaded; unset = no host-based rules.
+  std::string hba_file;
+  std::optional<HbaRules> hba;
+  std::optional<AuthQueryConfig> query;
 };
 
 // Retry delays after a failed server connection: initial, then multiplied up to max, each drawn

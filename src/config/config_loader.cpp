@@ -58,7 +58,12 @@ void assign(T& target, std::optional<U> value) {
 
 class ConfigBuilder {
  public:
-  ConfigBuilder(YamlReader& reader, Config& config) : reader_(reader), config_(config) {}
+  ConfigBuilder(YamlReader& reader, Config& config, std::string file_name,
+                std::vector<ConfigError>& file_errors)
+      : reader_(reader),
+        config_(config),
+        file_name_(std::move(file_name)),
+        file_errors_(file_errors) {}
 
   void build(const YamlEntry& root) {
     const YamlFields top = reader_.fields(
@@ -88,11 +93,16 @@ class ConfigBuilder {
 
  private:
   void listen(const YamlEntry& section) {
-    const YamlFields fields = reader_.fields(section, {"host", "port", "tls"});
+    const YamlFields fields = reader_.fields(section, {"host", "port", "unix_socket_dir", "tls"});
     if (const YamlEntry* e = get(fields, "host"))
       assign(config_.listen.host, reader_.non_empty_text(*e));
     if (const YamlEntry* e = get(fields, "port"))
       assign(config_.listen.port, reader_.port(*e, true));
+    if (const YamlEntry* e = get(fields, "unix_socket_dir")) {
+      assign(config_.listen.unix_socket_dir, reader_.non_empty_text(*e));
+      if (!config_.listen.unix_socket_dir.empty() && config_.listen.unix_socket_dir[0] != '/')
+        reader_.error(*e, "unix_socket_dir must be an absolute path");
+    }
     if (const YamlEntry* e = get(fields, "tls")) listen_tls(*e);
   }
 
@@ -137,7 +147,7 @@ class ConfigBuilder {
   }
 
   void auth(const YamlEntry& section) {
-    const YamlFields fields = reader_.fields(section, {"type", "users"});
+    const YamlFields fields = reader_.fields(section, {"type", "users", "hba_file", "query"});
     if (const YamlEntry* e = get(fields, "type"))
       assign(config_.auth.type, reader_.choice(*e, kAuthTypes));
     if (config_.auth.type == AuthType::Trust) {
@@ -147,6 +157,59 @@ class ConfigBuilder {
     if (const YamlEntry* e = get(fields, "users")) {
       for (const YamlEntry& user : reader_.entries(*e)) add_user(user);
     }
+    if (const YamlEntry* e = get(fields, "hba_file")) hba_file(*e);
+    if (const YamlEntry* e = get(fields, "query")) auth_query(*e);
+  }
+
+  void auth_query(const YamlEntry& section) {
+    AuthQueryConfig query;
+    const YamlFields fields =
+        reader_.fields(section, {"user", "password", "database", "sql", "cache_ttl"});
+    if (const YamlEntry* e = get(fields, "user")) {
+      assign(query.user, reader_.non_empty_text(*e));
+    } else {
+      reader_.error(section.key_mark, join_key(section.path, "user"),
+                    "auth.query needs a user to run the query as");
+    }
+    if (const YamlEntry* e = get(fields, "password")) {
+      bool from_env = false;
+      if (auto text = reader_.text(*e, &from_env)) {
+        query.password = std::move(*text);
+        check_server_password(*e, query.password, from_env);
+      }
+    }
+    if (const YamlEntry* e = get(fields, "database")) query.database = reader_.non_empty_text(*e);
+    if (const YamlEntry* e = get(fields, "sql")) {
+      assign(query.sql, reader_.non_empty_text(*e));
+      if (query.sql.find("$1") == std::string::npos)
+        reader_.error(*e, "auth.query.sql must use $1 for the user name");
+    }
+    if (const YamlEntry* e = get(fields, "cache_ttl"))
+      assign(query.cache_ttl, reader_.duration_or_zero(*e, "no caching"));
+    config_.auth.query = std::move(query);
+  }
+
+  // Reads and parses the host-based rules; their errors carry the hba file's own line numbers.
+  void hba_file(const YamlEntry& entry) {
+    auto written = reader_.non_empty_text(entry);
+    if (!written) return;
+    config_.auth.hba_file = *written;
+    std::filesystem::path path(*written);
+    if (path.is_relative() && !file_name_.empty())
+      path = std::filesystem::path(file_name_).parent_path() / path;
+    std::error_code ec;
+    std::ifstream in(path, std::ios::binary);
+    if (std::filesystem::is_directory(path, ec) || !in) {
+      reader_.error(entry, "cannot read the hba file " + path.string() + ": " +
+                               (std::filesystem::is_directory(path, ec) ? "it is a directory"
+                                                                        : std::strerror(errno)));
+      return;
+    }
+    std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    HbaParseResult parsed = parse_hba(text, path.string());
+    for (const HbaError& error : parsed.errors)
+      file_errors_.push_back(ConfigError{path.string(), error.line, 0, entry.path, error.message});
+    config_.auth.hba = std::move(parsed.rules);
   }
 
   void add_user(const YamlEntry& entry) {
@@ -443,6 +506,8 @@ class ConfigBuilder {
 
   YamlReader& reader_;
   Config& config_;
+  std::string file_name_;
+  std::vector<ConfigError>& file_errors_;  // problems in files the configuration names
 };
 
 // Where the second YAML document of `text` starts, if there is one. yaml-cpp 0.7's LoadAll()
@@ -506,6 +571,7 @@ LoadResult parse_config(std::string_view yaml_text, std::string_view file_name,
   LoadResult result;
   YamlReader reader(std::string(file_name), env, result);
   Config config;
+  std::vector<ConfigError> file_errors;
   try {
     const std::string text(yaml_text);
     YAML::Node root = YAML::Load(text);  // the first document; never LoadAll (see above)
@@ -514,12 +580,14 @@ LoadResult parse_config(std::string_view yaml_text, std::string_view file_name,
     }
     const YAML::Mark start =
         root.IsDefined() && !root.IsNull() ? root.Mark() : YAML::Mark::null_mark();
-    ConfigBuilder(reader, config).build(YamlEntry{"", "", start, root});
+    ConfigBuilder(reader, config, std::string(file_name), file_errors)
+        .build(YamlEntry{"", "", start, root});
   } catch (const YAML::Exception& e) {
     // Syntax errors (and anything else yaml-cpp throws) end the load: the tree is unusable.
     reader.error(e.mark, "", "YAML syntax error: " + e.msg);
   }
   sort_by_position(result.errors);
+  result.errors.insert(result.errors.end(), file_errors.begin(), file_errors.end());
   if (result.errors.empty()) result.config = std::move(config);
   return result;
 }

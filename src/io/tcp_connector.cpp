@@ -1,5 +1,9 @@
 #include "io/tcp_connector.h"
 
+#include <sys/un.h>
+
+#include "io/unix_listener.h"
+
 namespace ouroboros::io {
 
 struct TcpConnector::Resolve {
@@ -23,6 +27,7 @@ TcpConnector::~TcpConnector() {
 }
 
 void TcpConnector::start() {
+  if (!host_.empty() && host_[0] == '/') return connect_unix();
   resolve_ = new Resolve;
   resolve_->owner = this;
   resolve_->req.data = resolve_;
@@ -88,7 +93,36 @@ void TcpConnector::try_next() {
                       (last_error_.empty() ? "no address" : last_error_));
 }
 
+// A host that begins with '/' is a directory holding PostgreSQL's socket, as in libpq.
+void TcpConnector::connect_unix() {
+  unix_path_ = UnixListener::socket_path(host_, port_);
+  if (unix_path_.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    std::string error = "Unix socket path \"" + unix_path_ + "\" is too long";
+    loop_.defer([this, error] { finish(nullptr, error); });
+    return;
+  }
+  attempt_ = std::make_unique<TcpTransport>(loop_, true);
+  connect_ = new Connect;
+  connect_->owner = this;
+  connect_->req.data = connect_;
+  uv_pipe_connect(&connect_->req, attempt_->pipe(), unix_path_.c_str(),
+                  [](uv_connect_t* req, int st) {
+                    auto* c = static_cast<Connect*>(req->data);
+                    TcpConnector* owner = c->owner;
+                    delete c;
+                    if (!owner) return;
+                    owner->connect_ = nullptr;
+                    owner->on_connected(st);
+                  });
+}
+
 void TcpConnector::on_connected(int status) {
+  if (status != 0 && !unix_path_.empty()) {
+    attempt_.reset();
+    finish(nullptr,
+           "could not connect to Unix socket \"" + unix_path_ + "\": " + uv_strerror(status));
+    return;
+  }
   if (status != 0) {
     last_error_ = uv_strerror(status);
     attempt_.reset();

@@ -1,6 +1,8 @@
 #pragma once
 // Opens an outgoing TCP connection: resolves the host name, then connects to the first address
-// that accepts. The result arrives through a callback; destroying the connector cancels it.
+// that accepts. A host beginning with '/' is a socket directory, as in libpq: the connection
+// goes to the Unix-domain socket DIR/.s.PGSQL.<port>. The result arrives through a callback;
+// destroying the connector cancels it.
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,6 +29,7 @@ class TcpConnector {
   struct Connect;
   void on_resolved(int status, addrinfo* result);
   void try_next();
+  void connect_unix();
   void on_connected(int status);
   void finish(std::unique_ptr<TcpTransport> transport, std::string error);
 
@@ -40,6 +43,7 @@ class TcpConnector {
   std::unique_ptr<TcpTransport> attempt_;
   Connect* connect_ = nullptr;
   std::string last_error_;
+  std::string unix_path_;  // set when connecting to a Unix-domain socket
 };
 
 }  // namespace ouroboros::io

@@ -10,7 +10,8 @@ namespace {
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kDefaultInputLimit = 64u << 20;
 
-std::string describe_peer(uv_tcp_t* tcp) {
+// "host:port", and the host alone in `ip`.
+std::string describe_peer(uv_tcp_t* tcp, std::string& ip) {
   sockaddr_storage addr{};
   int len = sizeof(addr);
   if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
@@ -25,6 +26,7 @@ std::string describe_peer(uv_tcp_t* tcp) {
     uv_ip6_name(a, host, sizeof(host));
     port = ntohs(a->sin6_port);
   }
+  ip = host;
   return std::string(host) + ":" + std::to_string(port);
 }
 }  // namespace
@@ -35,8 +37,13 @@ struct TcpTransport::WriteRequest {
   Bytes data;
 };
 
-TcpTransport::TcpTransport(EventLoop& loop) : handle_(this), input_(kDefaultInputLimit, &loop.buffers()) {
-  uv_tcp_init(loop.raw(), handle_.get());
+TcpTransport::TcpTransport(EventLoop& loop, bool unix_socket)
+    : handle_(this), input_(kDefaultInputLimit, &loop.buffers()), unix_socket_(unix_socket) {
+  if (unix_socket_) {
+    uv_pipe_init(loop.raw(), pipe(), 0);
+  } else {
+    uv_tcp_init(loop.raw(), handle());
+  }
   handle_.mark_initialized();
 }
 
@@ -44,8 +51,12 @@ TcpTransport::~TcpTransport() { close(); }
 
 void TcpTransport::mark_connected() {
   open_ = true;
-  uv_tcp_nodelay(handle_.get(), 1);
-  peer_ = describe_peer(handle_.get());
+  if (unix_socket_) {
+    peer_ = "unix";  // a Unix-domain socket peer has no address worth showing
+    return;
+  }
+  uv_tcp_nodelay(handle(), 1);
+  peer_ = describe_peer(handle(), peer_ip_);
 }
 
 void TcpTransport::start_reading() {

@@ -1,5 +1,5 @@
 #pragma once
-// Plain TCP Transport over a libuv stream.
+// Plain-text Transport over a libuv stream: a TCP connection or a Unix-domain socket.
 #include <memory>
 #include <string>
 
@@ -9,12 +9,22 @@
 
 namespace ouroboros::io {
 
+// The handle under a stream transport; `data` aliases the first field of every libuv handle.
+union UvStreamHandle {
+  uv_tcp_t tcp;
+  uv_pipe_t pipe;
+  void* data;
+};
+
 class TcpTransport final : public Transport {
  public:
-  explicit TcpTransport(EventLoop& loop);
+  // `unix_socket`: the handle is a uv_pipe_t (a Unix-domain socket) instead of TCP.
+  explicit TcpTransport(EventLoop& loop, bool unix_socket = false);
   ~TcpTransport() override;
 
-  uv_tcp_t* handle() { return handle_.get(); }
+  uv_tcp_t* handle() { return &handle_.get()->tcp; }
+  uv_pipe_t* pipe() { return &handle_.get()->pipe; }
+  uv_stream_t* stream() { return handle_.as_stream(); }
   // For the listener/connector that set the handle up.
   void mark_connected();
 
@@ -31,12 +41,14 @@ class TcpTransport final : public Transport {
   void close() override;
   bool is_open() const override { return open_; }
   std::string peer_address() const override { return peer_; }
+  bool is_unix_socket() const override { return unix_socket_; }
+  std::string peer_ip() const override { return peer_ip_; }
   void set_input_limit(std::size_t bytes) override { input_.set_limit(bytes); }
   InputBuffer& input() override { return input_; }
 
  private:
   struct WriteRequest;
-  using Handle = UvHandle<uv_tcp_t>;
+  using Handle = UvHandle<UvStreamHandle>;
   void on_read(ssize_t nread);
   void on_write_done(std::size_t bytes, int status);
   void fail(std::string_view reason);
@@ -49,7 +61,9 @@ class TcpTransport final : public Transport {
   bool was_above_ = false;
   bool reading_ = false;
   bool open_ = false;
+  bool unix_socket_ = false;
   std::string peer_;
+  std::string peer_ip_;
 };
 
 }  // namespace ouroboros::io

@@ -55,6 +55,8 @@ class TlsTransport final : public Transport, private TransportHandler {
   void close() override;
   bool is_open() const override { return open_; }
   std::string peer_address() const override { return inner_->peer_address(); }
+  bool is_unix_socket() const override { return inner_->is_unix_socket(); }
+  std::string peer_ip() const override { return inner_->peer_ip(); }
   void set_input_limit(std::size_t bytes) override { input_.set_limit(bytes); }
   InputBuffer& input() override { return input_; }
   std::optional<TlsInfo> tls_info() const override;

@@ -58,6 +58,10 @@ class Transport {
   virtual void close() = 0;
   virtual bool is_open() const = 0;
   virtual std::string peer_address() const = 0;
+  // For host-based rules: a Unix-domain socket client, and the peer's IP address without port
+  // ("" for Unix sockets).
+  virtual bool is_unix_socket() const { return false; }
+  virtual std::string peer_ip() const { return ""; }
   virtual void set_input_limit(std::size_t bytes) = 0;
   // Bytes received and not yet consumed by the handler.
   virtual InputBuffer& input() = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "auth/hba_decision.h"
 #include "io/tls_transport.h"
 #include "protocol/sqlstate.h"
 #include "sql/command.h"
@@ -175,17 +176,66 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
   // the client answers.
   auto snapshot = proxy_.config_snapshot();
   const auto& auth = snapshot->auth;
+  // Host-based rules (auth.hba_file): refused here, or the matching line's method decides.
+  config::ConnectionFacts facts;
+  facts.is_unix = transport_->is_unix_socket();
+  facts.peer_ip = transport_->peer_ip();
+  if (auto tls = transport_->tls_info()) {
+    facts.is_tls = true;
+    if (tls->peer_certificate && !tls->peer_common_name.empty()) facts.client_cert_cn = tls->peer_common_name;
+  }
+  auth::HbaDecision hba = auth::decide_hba(auth, facts, database_, user_);
+  if (!hba.allowed) {
+    proxy_.log().info("client {} ({}): refused by host-based rules for user \"{}\", database \"{}\": {}", id_,
+                      peer_, user_, database_, hba.log_reason);
+    proxy_.counters().reject(Rejection::Authentication);
+    return fail(fatal(sqlstate::kInvalidAuthorization, hba.message));
+  }
+  if (auth.hba) proxy_.log().debug("client {} ({}): host-based rule {}", id_, peer_, hba.log_reason);
+  auth_type_ = hba.type;
   auto user_it = auth.users.find(user_);
   std::shared_ptr<const config::UserConfig> user;
   if (user_it != auth.users.end())
     user = std::shared_ptr<const config::UserConfig>(snapshot, &user_it->second);
+  state_ = State::Authenticating;
+  if (!user && auth.query && auth_type_ != config::AuthType::Trust) {
+    // auth_query: the client waits (client_login_timeout) until user_looked_up().
+    proxy_.lookup_user(*this);
+    return;
+  }
   std::optional<protocol::ScramVerifier> verifier;
-  if (user && auth.type != config::AuthType::Trust) verifier = proxy_.scram_verifier_for(user_);
+  if (user && auth_type_ != config::AuthType::Trust) verifier = proxy_.scram_verifier_for(user_);
+  start_authentication(std::move(user), std::move(verifier), "no such user");
+}
+
+void ClientConnection::user_looked_up(const UserLookupResult& result) {
+  if (!result.error.empty()) {
+    proxy_.counters().reject(Rejection::Authentication);
+    return fail(fatal(sqlstate::kConnectionFailure, "authentication lookup failed",
+                      "the proxy could not look up the user's password (auth_query); see its log"));
+  }
+  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auth::LookupStatus status = result.user.status_at(now);
+  std::shared_ptr<const config::UserConfig> user;
+  std::optional<protocol::ScramVerifier> verifier;
+  if (status == auth::LookupStatus::Found) {
+    looked_up_secret_ = result.user.secret;
+    user = std::make_shared<const config::UserConfig>(config::UserConfig{user_, result.user.secret, std::nullopt});
+    verifier = proxy_.scram_verifier_from_secret(result.user.secret);
+  }
+  // Refusals run the same exchange as a wrong password; only the log tells them apart.
+  start_authentication(std::move(user), std::move(verifier),
+                       std::string(auth::describe(status)) + result.note);
+}
+
+void ClientConnection::start_authentication(std::shared_ptr<const config::UserConfig> user,
+                                            std::optional<protocol::ScramVerifier> verifier,
+                                            std::string unknown_reason) {
   Bytes channel_binding;  // over TLS: SCRAM-SHA-256-PLUS is offered
   if (auto tls = transport_->tls_info()) channel_binding = std::move(tls->server_end_point);
-  authenticator_ = std::make_unique<auth::ClientAuthenticator>(auth.type, user_, user, std::move(verifier),
+  authenticator_ = std::make_unique<auth::ClientAuthenticator>(auth_type_, user_, std::move(user), std::move(verifier),
                                                            proxy_.mock_salt_for(user_), std::move(channel_binding));
-  state_ = State::Authenticating;
+  authenticator_->set_unknown_user_reason(std::move(unknown_reason));
   auto step = authenticator_->start();
   if (step.kind == auth::AuthStep::Kind::Success) return authenticated();
   transport_->write(std::move(step.out));
@@ -229,7 +279,7 @@ void ClientConnection::start_tls(bool direct) {
 }
 
 void ClientConnection::handle_auth(io::InputBuffer& input) {
-  while (state_ == State::Authenticating) {
+  while (state_ == State::Authenticating && authenticator_) {
     auto result = reader_.read_typed(input.view());
     if (result.status == protocol::FrameStatus::NeedMore) return;
     if (result.status == protocol::FrameStatus::Malformed || result.frame.type != fe::kPassword) {

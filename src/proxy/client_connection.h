@@ -23,6 +23,7 @@
 #include "pool/backoff.h"
 #include "pool/startup_parameters.h"
 #include "proxy/query_log.h"
+#include "proxy/user_lookup.h"
 #include "protocol/frame_reader.h"
 #include "protocol/message_stream.h"
 #include "protocol/messages.h"
@@ -94,6 +95,10 @@ class ClientConnection final : public io::TransportHandler {
   // A transaction-mode server was aligned to this client: reported settings PostgreSQL spells
   // differently than the client did ("ISO" -> "ISO, MDY") are adopted and reported to the client.
   void adopt_reported_settings(const std::map<std::string, std::string>& reported);
+  // auth_query answered for this client (a user not in auth.users): authentication starts.
+  void user_looked_up(const UserLookupResult& result);
+  // The secret auth_query found for this client's user, for the server login.
+  const std::optional<std::string>& looked_up_secret() const { return looked_up_secret_; }
   // The admin console session: `may_modify` for admin.users, false for stats_users.
   void start_admin(bool may_modify);
   void link(ServerConnection* server);
@@ -176,6 +181,10 @@ class ClientConnection final : public io::TransportHandler {
   std::shared_ptr<const pool::Settings> desired_;
   std::uint64_t settings_hash_ = 0;
   std::unique_ptr<auth::ClientAuthenticator> authenticator_;  // only until the login completes
+  config::AuthType auth_type_ = config::AuthType::ScramSha256;  // auth.type, or the hba line's method
+  std::optional<std::string> looked_up_secret_;
+  void start_authentication(std::shared_ptr<const config::UserConfig> user,
+                            std::optional<protocol::ScramVerifier> verifier, std::string unknown_reason);
   PoolEntry* pool_ = nullptr;
   config::PoolMode mode_ = config::PoolMode::Session;
   ServerConnection* server_ = nullptr;

@@ -58,6 +58,7 @@ Proxy::Proxy(io::EventLoop& loop, std::shared_ptr<const config::Config> config, 
       log_(log),
       random_(RandomSource::from_entropy()),
       listener_(loop, [this](std::unique_ptr<io::TcpTransport> t) { accept(std::move(t)); }),
+      unix_listener_(loop, [this](std::unique_ptr<io::TcpTransport> t) { accept(std::move(t)); }),
       tick_timer_(loop),
       shutdown_timer_(loop),
       mock_secret_(protocol::random_nonce(32)),
@@ -81,8 +82,14 @@ std::string Proxy::start() {
   if (!error.empty()) return error;
   error = listener_.listen(config_->listen.host, config_->listen.port);
   if (!error.empty()) return error;
+  if (!config_->listen.unix_socket_dir.empty()) {
+    // Named after the TCP port (the one bound, when port 0 picked it), as libpq expects.
+    error = unix_listener_.listen(config_->listen.unix_socket_dir, listener_.bound_port());
+    if (!error.empty()) return error;
+  }
   tick_timer_.start_repeating(kTickInterval, [this] { tick(); });
   log_.info("listening on {}:{}", config_->listen.host, listener_.bound_port());
+  if (unix_listener_.is_open()) log_.info("listening on Unix socket {}", unix_listener_.path());
   return "";
 }
 
@@ -123,6 +130,33 @@ std::string Proxy::mock_salt_for(const std::string& user) const {
   return std::string(reinterpret_cast<const char*>(&h), sizeof(h)) + mock_secret_.substr(0, 8);
 }
 
+std::optional<protocol::ScramVerifier> Proxy::scram_verifier_from_secret(const std::string& secret) const {
+  if (protocol::is_scram_verifier(secret)) return protocol::ScramVerifier::parse(secret);
+  if (protocol::is_md5_hash(secret) || secret.empty()) return std::nullopt;
+  return protocol::ScramVerifier::from_password(secret, protocol::random_nonce(16).substr(0, 16));
+}
+
+void Proxy::lookup_user(ClientConnection& client) {
+  auto db = config_->find_database(client.database());
+  if (!db) {
+    // No server to ask: refused like an unknown user (as in PostgreSQL, a missing database is
+    // only reported to clients that authenticated).
+    UserLookupResult result;
+    result.note = " (no database entry \"" + client.database() + "\" to run auth_query against)";
+    pool::ClientId id = client.id();
+    loop_.defer([this, id, result] { user_looked_up(id, result); });
+    return;
+  }
+  user_lookup_.lookup(*config_->auth.query, *db, config_->timeouts.server_connect_timeout, client.user(),
+                      client.id());
+}
+
+void Proxy::user_looked_up(pool::ClientId id, const UserLookupResult& result) {
+  auto it = clients_.find(id);
+  if (it == clients_.end() || it->second->state() != ClientConnection::State::Authenticating) return;
+  it->second->user_looked_up(result);
+}
+
 config::PoolMode Proxy::mode_for(const config::DatabaseConfig& db, const std::string& user) const {
   auto it = config_->auth.users.find(user);
   if (it != config_->auth.users.end() && it->second.pool_mode) return *it->second.pool_mode;
@@ -149,6 +183,7 @@ auth::BackendCredentials Proxy::backend_credentials(const PoolEntry& pool) const
   if (secret.empty()) {
     auto it = config_->auth.users.find(pool.user);
     if (it != config_->auth.users.end()) secret = it->second.password;
+    else if (pool.looked_up_secret) secret = *pool.looked_up_secret;
   }
   return auth::BackendCredentials::from_secret(pool.user, secret, pool.scram_keys);
 }
@@ -198,6 +233,7 @@ void Proxy::client_authenticated(ClientConnection& client) {
     run(pool, actions);
   }
   if (client.scram_keys()) pool.scram_keys = client.scram_keys();
+  if (client.looked_up_secret()) pool.looked_up_secret = client.looked_up_secret();
   client.set_pool(&pool, mode_for(pool.db, client.user()));
   // A login never waits for a server another client holds. Session mode binds a server at login
   // when one is free (the client sees its real backend pid); otherwise, and always in
@@ -577,6 +613,7 @@ void Proxy::shutdown(std::string_view reason, bool graceful) {
   if (!shutting_down_) {
     shutting_down_ = true;
     listener_.close();
+    unix_listener_.close();
     log_.info("shutting down ({}): {}", reason,
               graceful ? "waiting for running transactions up to " + ms(config_->timeouts.shutdown_timeout)
                        : "closing all connections now");

@@ -16,6 +16,7 @@
 #include "pool/settings_interner.h"
 #include "io/event_loop.h"
 #include "io/tcp_listener.h"
+#include "io/unix_listener.h"
 #include "io/timer.h"
 #include "pool/cancel_registry.h"
 #include "pool/login_parameters.h"
@@ -28,6 +29,7 @@
 #include "session/query_stats.h"
 #include "proxy/server_connection.h"
 #include "proxy/tls_contexts.h"
+#include "proxy/user_lookup.h"
 #include "session/statement_registry.h"
 #include "session/statement_rewriter.h"
 
@@ -48,6 +50,7 @@ struct PoolEntry {
   pool::ServerPool servers;
   std::optional<OwnedError> last_connect_error;
   std::optional<protocol::ScramClientKeys> scram_keys;  // from the latest SCRAM client login
+  std::optional<std::string> looked_up_secret;          // auth_query's answer for `user`
   PoolCounters counters;
   bool paused = false;  // PAUSE: no new server assignments until RESUME
   // What the pool's servers reported at login: lets a client log in without a server.
@@ -98,6 +101,10 @@ class Proxy {
   // The verifier clients of `user` are checked against (derived once from a plain password).
   std::optional<protocol::ScramVerifier> scram_verifier_for(const std::string& user);
   std::string mock_salt_for(const std::string& user) const;
+  // A SCRAM verifier, or one derived from a plain password; none for an md5 hash.
+  std::optional<protocol::ScramVerifier> scram_verifier_from_secret(const std::string& secret) const;
+  // auth_query for a client whose user is not in auth.users: answers with user_looked_up().
+  void lookup_user(ClientConnection& client);
   void client_authenticated(ClientConnection& client);
   void authentication_failed(const std::string& database, const std::string& user);
   void request_server(ClientConnection& client);
@@ -174,6 +181,7 @@ class Proxy {
   spdlog::logger& log_;
   RandomSource random_;
   io::TcpListener listener_;
+  io::UnixListener unix_listener_;  // listen.unix_socket_dir
   io::Timer tick_timer_;
   io::Timer shutdown_timer_;
   std::string mock_secret_;
@@ -203,6 +211,8 @@ class Proxy {
   std::unordered_map<CancelForwarder*, std::unique_ptr<CancelForwarder>> cancel_forwarders_;
   std::vector<std::unique_ptr<CancelForwarder>> dying_forwarders_;
   bool reap_scheduled_ = false;
+  UserLookup user_lookup_{loop_, log_, [this](pool::ClientId id, const UserLookupResult& r) { user_looked_up(id, r); }};
+  void user_looked_up(pool::ClientId id, const UserLookupResult& result);
   std::set<std::string> paused_databases_;  // "" = all
   std::function<std::string()> reload_;
   AdminView admin_view_{*this, [this] { return reload_ ? reload_() : std::string("reload is not available"); }};

@@ -95,6 +95,11 @@ with open(os.path.join(HERE, "..", "..", "config", "ouroboros.yaml")) as f:
 write("config", "errors", "listen: {port: 70000}\ndatabases: [1, 2]\npool:\n  default_size: -1\n"
       "  idle_timeout: 5 parsecs\nauth: {type: md5, users: {x: {password: \"md5zz\"}}}\nunknown_key: ${NOPE}\n")
 
+with open(os.path.join(HERE, "..", "..", "config", "hba.conf")) as f:
+    write("config", "hba", f.read())
+write("config", "hba_errors", "hostssl \"app\",b all 10.0.0.0 255.0.0.0 cert\nhost all +g ::1/129 md5\n"
+      "local @f all trust # c\nhost sameuser u1,u2 samehost password\nhost \"unterminated all 1.2.3.4/32 md5\n")
+
 # ---- client library values (first byte: type, see client_values_fuzzer.cpp)
 values = {0: ["t", "false"], 1: ["-32768"], 3: ["9223372036854775807"], 4: ["-1.5e-300", "NaN", "-Infinity"],
           6: ["-123.4500", "1e-7", "NaN", "Infinity"], 7: ["\\xdeadbeef", "a\\\\b\\001"],

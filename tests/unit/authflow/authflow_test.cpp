@@ -239,6 +239,18 @@ TEST_CASE("scram with an unknown user runs the whole exchange and fails at its e
   CHECK_FALSE(server.scram_keys().has_value());
 }
 
+TEST_CASE("an unknown user's refusal is logged with the reason set for it (auth_query)") {
+  for (AuthType type : {AuthType::ScramSha256, AuthType::Md5}) {
+    ClientAuthenticator server(type, "gone", nullptr, std::nullopt, kMockSalt);
+    server.set_unknown_user_reason("auth_query: the password has expired (VALID UNTIL)");
+    BackendAuthenticator client(with_password("gone", "right password"));
+    const Exchange ex = run(server, client);
+    CHECK(ex.result == R::ServerRejected);
+    CHECK(ex.reason == "auth_query: the password has expired (VALID UNTIL)");
+    if (type == AuthType::ScramSha256) CHECK(ex.codes == kScramRejected);  // the whole exchange
+  }
+}
+
 TEST_CASE("unknown users see a stable fake salt derived from mock_salt") {
   // Two probes of one unknown user must not differ in the salt (that would reveal the fake).
   auto salt_of = [](const std::string& mock_salt) {
@@ -270,6 +282,7 @@ TEST_CASE("scram with an md5 hash configured cannot succeed (no verifier)") {
   const Exchange ex = run(server, client);
   CHECK(ex.result == R::ServerRejected);
   CHECK(ex.codes == kScramRejected);
+  CHECK(ex.reason == "the stored password is an md5 hash, which cannot check a SCRAM login");
 }
 
 TEST_CASE("a tampered server signature in SASLFinal is rejected by the backend side") {

@@ -84,3 +84,27 @@ TEST_CASE("config/ouroboros-tls.yaml loads and asks for TLS on both legs") {
   CHECK(app->tls.mode == ServerTlsMode::VerifyFull);
   CHECK(app->tls.ca_file == "/etc/ouroboros/tls/db-ca.crt");
 }
+
+TEST_CASE("config/ouroboros.yaml: the commented hba_file, auth query and Unix socket examples load when enabled") {
+  std::ifstream in(kShipped);
+  std::string enabled;
+  bool in_query = false;
+  for (std::string line; std::getline(in, line);) {
+    bool query_line = line.rfind("  # query:", 0) == 0 || (in_query && line.rfind("  #   ", 0) == 0);
+    in_query = query_line;
+    if (query_line || line.rfind("  # hba_file:", 0) == 0 || line.rfind("  # unix_socket_dir:", 0) == 0)
+      line.erase(2, 2);  // "  # key" -> "  key"
+    enabled += line + "\n";
+  }
+  const LoadResult result =
+      parse_config(enabled, kShipped, fake_env({{"APP_PASSWORD", "app_password"}, {"AUTH_PASSWORD", "pw"}}));
+  INFO(all_errors(result));
+  REQUIRE(result.config);
+  CHECK(result.config->listen.unix_socket_dir == "/run/ouroboros");
+  REQUIRE(result.config->auth.hba);  // config/hba.conf, next to the YAML file
+  CHECK(result.config->auth.hba->rules.size() == 4);
+  REQUIRE(result.config->auth.query);
+  CHECK(result.config->auth.query->user == "ouroboros_auth");
+  CHECK(result.config->auth.query->sql == "SELECT usename, passwd, valuntil FROM pg_shadow WHERE usename = $1");
+  CHECK(result.config->auth.query->cache_ttl == std::chrono::seconds(60));
+}
