@@ -6,12 +6,24 @@ import struct
 import psycopg
 import pytest
 
-from ouro_testlib import message, query_message, raw_connect
+from ouro_testlib import message, query_message, raw_connect, wait_for
 
 
 @pytest.fixture
 def px(proxy):
-    return proxy(pool={"mode": "session", "size": 1})
+    return proxy(pool={"mode": "session", "size": 1}, admin={"users": ["ouro"]})
+
+
+def _wait_server_idle(px):
+    """The previous client's server is cleaned (ROLLBACK, DISCARD ALL) after it leaves; a login
+    before that completes without a server (it never waits for one), so wait for it to be idle."""
+    def idle():
+        with psycopg.connect(px.dsn(dbname="ouroboros"), autocommit=True) as admin:
+            cur = admin.execute("SHOW POOLS")
+            names = [c.name for c in cur.description]
+            rows = [dict(zip(names, row)) for row in cur.fetchall()]
+            return any(r["database"] != "ouroboros" and int(r["sv_idle"]) == 1 for r in rows)
+    wait_for(idle, 30, message="the pool's server idle again")
 
 
 def _fresh_session_checks(conn, app):
@@ -36,6 +48,7 @@ def test_state_does_not_leak_to_the_next_client(pg, px):
         a.execute("PREPARE leftover_stmt AS SELECT 1")
         a.execute("LISTEN leftover_chan")
         a.execute("SELECT pg_advisory_lock(777)")
+    _wait_server_idle(px)
     with px.connect(application_name="second") as b:
         # A pool of one: the second session must run on the same, cleaned, backend.
         assert b.info.backend_pid == pid_a, "the proxy did not reuse the server"
