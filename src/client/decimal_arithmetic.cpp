@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "ouroboros/decimal.hpp"
+#include "ouroboros/errors.hpp"
 
 namespace ouroboros {
 
@@ -80,7 +81,11 @@ struct DecimalArithmetic {
       if (a.is_zero() || b.is_zero()) return Decimal::nan();
       return negative ? Decimal::negative_infinity() : Decimal::infinity();
     }
-    int scale = a.scale_ + b.scale_;
+    // Scales add up: repeated products of tiny values (even of zeros) could pass INT_MAX.
+    int scale = 0;
+    if (__builtin_add_overflow(a.scale_, b.scale_, &scale))
+      throw ConversionError("decimal product out of range: scale " + std::to_string(a.scale_) +
+                            " + " + std::to_string(b.scale_) + " does not fit in an int");
     if (a.digits_.empty() || b.digits_.empty()) return make(false, "", scale);
     std::vector<int> acc(a.digits_.size() + b.digits_.size(), 0);
     for (std::size_t i = a.digits_.size(); i-- > 0;) {

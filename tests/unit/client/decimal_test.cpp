@@ -114,3 +114,14 @@ TEST_CASE("Decimal arithmetic is exact") {
   CHECK(sum == Decimal(1));
   CHECK(-Decimal("2.5") == Decimal("-2.5"));
 }
+
+TEST_CASE("Decimal products whose scale would pass INT_MAX throw ConversionError") {
+  // 1e-1000000 has scale 1 000 000: 2147 products of it still fit in an int, 2148 do not.
+  const Decimal tiny("1e-1000000");
+  Decimal product = tiny;
+  for (int i = 1; i < 2147; ++i) product *= tiny;
+  CHECK(product.scale() == 2'147'000'000);
+  CHECK(product.precision() == 1);
+  CHECK_THROWS_AS(product * tiny, ConversionError);
+  CHECK_THROWS_AS(Decimal("0e-1000000") * product, ConversionError);  // zeros keep their scale
+}
