@@ -135,3 +135,5 @@ write("client_values", "repro_interval_years_overflow", b"\x0d100000052050053000
 write("client_values", "repro_interval_years_wraparound", b"\x0d1537228672809129302 years")
 write("client_values", "repro_interval_days_overflow",
       b"\x0d9223372036854775807 days 9223372036854775807 days 2 days")
+# fuzz_session's crash, minimized: a duplicate Parse created a proxy name on a server lacking it
+write("session", "repro_duplicate_parse_missing_on_server", bytes.fromhex("0023ff00004d4d49004d2a3b0001060009000b95004d"))
