@@ -149,6 +149,7 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
   switch (type) {
     case be::kParseComplete:
       if (head.kind != Kind::Parse) break;
+      if (head.restores != 0) route.found_prepared.push_back(head.restores);
       if (head.duplicate) {
         // The server lacked the name (the Close and Parse queued behind put the statement
         // back): as in PostgreSQL, the client's name now means the text it sent.
@@ -190,7 +191,12 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
         encode_duplicate_statement(head.duplicate->client_name, route.answers);
       }
       if (head.ends_with_ready()) break;  // ReadyForQuery follows and ends it
-      if (head.kind == Kind::Parse && head.statement_id != 0) route.not_prepared.push_back(head.statement_id);
+      if (head.kind == Kind::Parse && head.statement_id != 0) {
+        if (fields && fields->sqlstate() == "42P05")
+          route.found_prepared.push_back(head.statement_id);
+        else
+          route.not_prepared.push_back(head.statement_id);
+      }
       if (head.kind == Kind::Parse && head.restores != 0)
         route.not_prepared.push_back(head.restores);
       std::vector<NameChange> names;

@@ -80,6 +80,10 @@ struct Route {
   // Statements whose Parse the server never ran or rejected, or whose plan went stale: the
   // caller forgets them on this server (stale ones must also be closed there).
   std::vector<std::uint64_t> not_prepared;
+  // Statements the server has although the proxy may have forgotten them: a Parse of one refused
+  // with 42P05 (a proxy name only ever holds its own text), or one put back after a duplicate
+  // Parse. The caller tracks them again (after forgetting not_prepared).
+  std::vector<std::uint64_t> found_prepared;
   std::uint64_t stale_statement = 0;
   // Evictions (Close) the server skipped after an error: still prepared there, to close later.
   std::vector<std::uint64_t> not_closed;

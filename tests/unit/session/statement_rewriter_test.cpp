@@ -638,6 +638,24 @@ TEST_CASE("rewriter: a duplicate Parse never leaves another text under a proxy n
   CHECK(render(first.received).ends_with("[2] [D||||SELECT 1] [CSELECT 1|] [ZI] "));
 }
 
+// The same with the statement still held by another client (its entry alive): the server gets
+// its own text back under the proxy name, and the proxy knows the server has it.
+TEST_CASE("rewriter: after a duplicate Parse the server keeps the statement others hold") {
+  Pooler p;
+  SimServer b(1);
+  SimClient holder, first;
+  p.send(holder, b, cat({parse("t", "SELECT 2"), sync_msg()}));
+  p.send(holder, b, cat({parse("u", "SELECT 3"), sync_msg()}));  // evicts _ouroboros_1
+  p.rewrite(first, b, cat({bind("missing"), parse("s", "SELECT 2"), sync_msg()}));
+  p.rewrite(first, b, cat({parse("s", "SELECT 1"), sync_msg()}));
+  p.deliver(first, b);
+  INFO("server b saw: " << server_saw(b));
+  CHECK(server_names(b).find("_ouroboros_1=SELECT 2;") != std::string::npos);
+  p.send(holder, b, run("t"));
+  p.send(holder, b, run("u"));
+  check_same_as_postgres(holder, b);
+}
+
 // Found by fuzz_session. After an error, PostgreSQL skips a Parse and a Close of the same new
 // name: the name never existed. The proxy gave the name back for the skipped Close, so a later
 // Bind ran the statement where PostgreSQL answers 26000.
