@@ -92,8 +92,9 @@ struct DecimalArithmetic {
       for (std::size_t j = b.digits_.size(); j-- > 0;) {
         acc[i + j + 1] += (a.digits_[i] - '0') * (b.digits_[j] - '0');
       }
-      // Normalise the row so the accumulator never overflows, however long the operands are.
-      for (std::size_t k = acc.size(); k-- > 1;) {
+      // Normalise the digits this row touched, carrying into acc[i], so the accumulator never
+      // overflows however long the operands are (the digits beyond are final already).
+      for (std::size_t k = i + b.digits_.size(); k > i; --k) {
         acc[k - 1] += acc[k] / 10;
         acc[k] %= 10;
       }

@@ -137,3 +137,5 @@ write("client_values", "repro_interval_days_overflow",
       b"\x0d9223372036854775807 days 9223372036854775807 days 2 days")
 # fuzz_session's crash, minimized: a duplicate Parse created a proxy name on a server lacking it
 write("session", "repro_duplicate_parse_missing_on_server", bytes.fromhex("0023ff00004d4d49004d2a3b0001060009000b95004d"))
+# a slow unit (22 s): a 3900-digit coefficient times a 1-digit one normalised the whole product per digit
+write("client_values", "repro_decimal_long_times_short", b"\x13-97777777773E3888|6")
