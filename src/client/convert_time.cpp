@@ -298,14 +298,18 @@ Interval Conversion<Interval>::from_text(std::string_view text) {
     if (!number.empty() && number.front() == '+') number.remove_prefix(1);
     int64_t amount = detail::parse_integer<int64_t>(number);
     std::string_view unit = next_token();
+    // Any amount parses as int64: the sums are checked, then the range of the fields below.
+    bool overflow = false;
     if (unit == "year" || unit == "years")
-      months += amount * 12;
+      overflow = __builtin_mul_overflow(amount, 12, &amount) ||
+                 __builtin_add_overflow(months, amount, &months);
     else if (unit == "mon" || unit == "mons")
-      months += amount;
+      overflow = __builtin_add_overflow(months, amount, &months);
     else if (unit == "day" || unit == "days")
-      days += amount;
+      overflow = __builtin_add_overflow(days, amount, &days);
     else
       detail::throw_conversion("invalid interval (IntervalStyle must be postgres)", text);
+    if (overflow) detail::throw_conversion("interval out of range", text);
   }
   constexpr int64_t lo = std::numeric_limits<std::int32_t>::min();
   constexpr int64_t hi = std::numeric_limits<std::int32_t>::max();

@@ -97,7 +97,7 @@ Decimal::Decimal(std::string_view text) {
       scale = 0;
     }
   }
-  if (i != body.size()) bad_decimal(text);
+  if (i != body.size() || scale > std::numeric_limits<int>::max()) bad_decimal(text);
   std::size_t first = digits.find_first_not_of('0');
   digits_ = first == std::string::npos ? std::string() : digits.substr(first);
   scale_ = static_cast<int>(scale);

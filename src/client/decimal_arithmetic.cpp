@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "ouroboros/decimal.hpp"
+#include "ouroboros/errors.hpp"
 
 namespace ouroboros {
 
@@ -80,15 +81,20 @@ struct DecimalArithmetic {
       if (a.is_zero() || b.is_zero()) return Decimal::nan();
       return negative ? Decimal::negative_infinity() : Decimal::infinity();
     }
-    int scale = a.scale_ + b.scale_;
+    // Scales add up: repeated products of tiny values (even of zeros) could pass INT_MAX.
+    int scale = 0;
+    if (__builtin_add_overflow(a.scale_, b.scale_, &scale))
+      throw ConversionError("decimal product out of range: scale " + std::to_string(a.scale_) +
+                            " + " + std::to_string(b.scale_) + " does not fit in an int");
     if (a.digits_.empty() || b.digits_.empty()) return make(false, "", scale);
     std::vector<int> acc(a.digits_.size() + b.digits_.size(), 0);
     for (std::size_t i = a.digits_.size(); i-- > 0;) {
       for (std::size_t j = b.digits_.size(); j-- > 0;) {
         acc[i + j + 1] += (a.digits_[i] - '0') * (b.digits_[j] - '0');
       }
-      // Normalise the row so the accumulator never overflows, however long the operands are.
-      for (std::size_t k = acc.size(); k-- > 1;) {
+      // Normalise the digits this row touched, carrying into acc[i], so the accumulator never
+      // overflows however long the operands are (the digits beyond are final already).
+      for (std::size_t k = i + b.digits_.size(); k > i; --k) {
         acc[k - 1] += acc[k] / 10;
         acc[k] %= 10;
       }

@@ -251,6 +251,7 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     input.consume(event.consumed);
     append(to_client, route.answers);
     for (auto id : route.not_prepared) prepared_.forget(id, false);
+    for (auto id : route.found_prepared) prepared_.found(id, session::server_statement_name(id));
     if (client_ && (!route.names_not_prepared.empty() || !route.names_restored.empty()))
       client_->statements_not_prepared(route);
     for (auto id : route.not_closed) prepared_.queue_close({id, session::server_statement_name(id)});

@@ -59,6 +59,45 @@ void encode_duplicate_statement(const std::string& name, Bytes& out) {
 }
 }  // namespace
 
+// What failed or skipped messages did to one client name, to be undone: the name as it was
+// before the first such message and as the last one left it (0: absent).
+struct NameChange {
+  std::string name;
+  std::shared_ptr<const PreparedStatement> before;
+  std::uint64_t after = 0;
+};
+
+namespace {
+
+void note_name_change(const Expectation& e, std::vector<NameChange>& changes) {
+  NameChange change;
+  if (e.kind == Kind::Parse && e.client_name) {
+    change = {*e.client_name, nullptr, e.statement_id};  // a new name: absent before
+  } else if (e.kind == Kind::Close && e.closed_name) {
+    change = {e.closed_name->first, e.closed_name->second, 0};
+  } else {
+    return;
+  }
+  for (NameChange& earlier : changes) {
+    if (earlier.name == change.name) {
+      earlier.after = change.after;  // the first message tells what was there before
+      return;
+    }
+  }
+  changes.push_back(std::move(change));
+}
+
+// The caller (StatementRewriter::forget_names) drops a name still as the messages left it, then
+// gives back a name that was there before and is absent now.
+void report_name_changes(const std::vector<NameChange>& changes, Route& route) {
+  for (const NameChange& change : changes) {
+    if (change.after != 0) route.names_not_prepared.emplace_back(change.name, change.after);
+    if (change.before) route.names_restored.emplace_back(change.name, change.before);
+  }
+}
+
+}  // namespace
+
 void ReplyQueue::expect(Expectation e, Bytes& to_client) {
   if (e.kind == Kind::Sync) skipping_ = false;
   if (e.ends_with_ready()) ++pending_ready_;
@@ -84,18 +123,16 @@ void ReplyQueue::pop(Route& route) {
   flush_answers(route.answers);
 }
 
-void ReplyQueue::skip_to_sync(Route& route) {
+void ReplyQueue::skip_to_sync(Route& route, std::vector<NameChange>& names) {
   // After an error the server ignores every extended-protocol message until Sync: their replies
   // (and the proxy's answers standing in for them) never come.
   while (!queue_.empty() && queue_.front().kind != Kind::Sync) {
     const Expectation& e = queue_.front();
-    if (e.kind == Kind::Parse && e.client_name)
-      route.names_not_prepared.emplace_back(*e.client_name, e.statement_id);
+    note_name_change(e, names);
     if (e.kind == Kind::Parse && e.fate != Expectation::Fate::Answered && e.statement_id != 0)
       route.not_prepared.push_back(e.statement_id);
     if (e.kind == Kind::Close && e.fate == Expectation::Fate::Hide && e.statement_id != 0)
       route.not_closed.push_back(e.statement_id);
-    if (e.kind == Kind::Close && e.closed_name) route.names_restored.push_back(*e.closed_name);
     if (e.ends_with_ready()) --pending_ready_;
     queue_.pop_front();
   }
@@ -111,7 +148,16 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
   route.forward = head.fate != Expectation::Fate::Hide;
   switch (type) {
     case be::kParseComplete:
-      if (head.kind == Kind::Parse) pop(route);
+      if (head.kind != Kind::Parse) break;
+      if (head.restores != 0) route.found_prepared.push_back(head.restores);
+      if (head.duplicate) {
+        // The server lacked the name (the Close and Parse queued behind put the statement
+        // back): as in PostgreSQL, the client's name now means the text it sent.
+        route.names_not_prepared.emplace_back(head.duplicate->client_name,
+                                              head.duplicate->existing);
+        route.names_restored.emplace_back(head.duplicate->client_name, head.duplicate->requested);
+      }
+      pop(route);
       break;
     case be::kBindComplete:
       if (head.kind == Kind::Bind) pop(route);
@@ -140,16 +186,24 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
         route.stale_statement = head.statement_id;
       // The server refused the statement's server name: the client hears of its own name. Other
       // errors (a syntax error is found first) are about the query text and pass as they are.
-      if (head.duplicate_name && fields && fields->sqlstate() == "42P05") {
+      if (head.duplicate && fields && fields->sqlstate() == "42P05") {
         route.forward = false;
-        encode_duplicate_statement(*head.duplicate_name, route.answers);
+        encode_duplicate_statement(head.duplicate->client_name, route.answers);
       }
       if (head.ends_with_ready()) break;  // ReadyForQuery follows and ends it
-      if (head.kind == Kind::Parse && head.statement_id != 0) route.not_prepared.push_back(head.statement_id);
-      if (head.kind == Kind::Parse && head.client_name)
-        route.names_not_prepared.emplace_back(*head.client_name, head.statement_id);
+      if (head.kind == Kind::Parse && head.statement_id != 0) {
+        if (fields && fields->sqlstate() == "42P05")
+          route.found_prepared.push_back(head.statement_id);
+        else
+          route.not_prepared.push_back(head.statement_id);
+      }
+      if (head.kind == Kind::Parse && head.restores != 0)
+        route.not_prepared.push_back(head.restores);
+      std::vector<NameChange> names;
+      note_name_change(head, names);
       queue_.pop_front();
-      skip_to_sync(route);
+      skip_to_sync(route, names);
+      report_name_changes(names, route);
       break;
     }
     default:

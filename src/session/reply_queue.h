@@ -18,6 +18,16 @@ struct PreparedStatement;
 // A client statement name and the statement it stood for.
 using NamedStatement = std::pair<std::string, std::shared_ptr<const PreparedStatement>>;
 
+// A client's Parse of a name it already has, for the server to refuse under `existing`'s server
+// name. The proxy's view of the server runs ahead of it (a Parse still in flight may be
+// skipped), so the server may lack that name: then it accepts, and PostgreSQL too would have
+// created the client's name, with the `requested` text.
+struct DuplicateParse {
+  std::string client_name;
+  std::uint64_t existing = 0;
+  std::shared_ptr<const PreparedStatement> requested;
+};
+
 struct Expectation {
   enum class Kind : std::uint8_t {
     Parse, Bind, Close, DescribeStatement, DescribePortal, Execute,
@@ -43,7 +53,10 @@ struct Expectation {
   // A forwarded Parse of a statement name the client already has, sent under that statement's
   // server name so the server fails it (and skips to Sync) as it would the client's name: its
   // 42P05 ErrorResponse is reported under the client's statement name instead.
-  std::shared_ptr<const std::string> duplicate_name;
+  std::shared_ptr<const DuplicateParse> duplicate;
+  // The hidden Parse that follows a duplicate's (and a Close), putting this statement back in
+  // case the server lacked it: skipped, it tells nothing; failing, the statement is not there.
+  std::uint64_t restores = 0;
   // A client's named Parse (sent or answered by the proxy): if the server rejects or skips it,
   // the client's name must go, as PostgreSQL never creates it.
   std::shared_ptr<const std::string> client_name;
@@ -67,6 +80,10 @@ struct Route {
   // Statements whose Parse the server never ran or rejected, or whose plan went stale: the
   // caller forgets them on this server (stale ones must also be closed there).
   std::vector<std::uint64_t> not_prepared;
+  // Statements the server has although the proxy may have forgotten them: a Parse of one refused
+  // with 42P05 (a proxy name only ever holds its own text), or one put back after a duplicate
+  // Parse. The caller tracks them again (after forgetting not_prepared).
+  std::vector<std::uint64_t> found_prepared;
   std::uint64_t stale_statement = 0;
   // Evictions (Close) the server skipped after an error: still prepared there, to close later.
   std::vector<std::uint64_t> not_closed;
@@ -78,6 +95,8 @@ struct Route {
   std::vector<NamedStatement> names_restored;
   bool finished_request = false;  // a ReadyForQuery ended a Sync/Query/FunctionCall
 };
+
+struct NameChange;  // reply_queue.cpp
 
 class ReplyQueue {
  public:
@@ -105,7 +124,7 @@ class ReplyQueue {
  private:
   void pop(Route& route);
   void flush_answers(Bytes& out);
-  void skip_to_sync(Route& route);
+  void skip_to_sync(Route& route, std::vector<NameChange>& names);
 
   std::deque<Expectation> queue_;
   int pending_ready_ = 0;

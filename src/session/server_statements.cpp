@@ -30,6 +30,11 @@ void ServerStatements::forget(std::uint64_t id, bool still_on_server) {
   index_.erase(it);
 }
 
+void ServerStatements::found(std::uint64_t id, std::string server_name) {
+  if (auto evicted = add(id, std::move(server_name)))
+    pending_closes_.push_back(std::move(*evicted));
+}
+
 std::vector<ServerStatement> ServerStatements::take_pending_closes() {
   std::vector<ServerStatement> out;
   out.swap(pending_closes_);

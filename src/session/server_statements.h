@@ -28,6 +28,8 @@ class ServerStatements {
   void forget(std::uint64_t id, bool still_on_server);
   // A statement the server still has although the proxy meant to close it: close it later.
   void queue_close(ServerStatement statement) { pending_closes_.push_back(std::move(statement)); }
+  // The server has a statement the proxy had forgotten: track it again (closing what that evicts).
+  void found(std::uint64_t id, std::string server_name);
   // Statements that must be closed on the server before anything else is sent.
   std::vector<ServerStatement> take_pending_closes();
   // DEALLOCATE ALL / DISCARD ALL ran on the server.

@@ -91,15 +91,31 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
       }
       ++stats_.client_parses;
       if (auto existing = client.find(std::string(parse->statement)); existing != client.end()) {
-        // PostgreSQL refuses to redefine a name (42P05) and keeps the old statement: have the
-        // server refuse the statement's own server name, so it also skips to Sync and aborts a
-        // transaction, and report the error under the client's name.
-        ensure_prepared(*existing->second, server, replies, to_server, to_client);
-        protocol::encode_parse(to_server, existing->second->server_name, parse->query,
-                               parse->parameter_types);
-        Expectation e = expectation(Kind::Parse);
-        e.duplicate_name = std::make_shared<const std::string>(parse->statement);
-        replies.expect(e, to_client);
+        // PostgreSQL reads the text (its errors come first), then refuses to redefine a name
+        // (42P05) and keeps the old statement: have the server do the same under the statement's
+        // own server name, so it also skips to Sync and aborts a transaction, and report the
+        // error under the client's name. If the server lacks that name after all (a Parse of it
+        // still in flight is skipped), it accepts: a Close and a Parse of the statement's own
+        // text follow at once, so no other text ever stays under a proxy name.
+        const PreparedStatement& old = *existing->second;
+        ensure_prepared(old, server, replies, to_server, to_client);
+        auto duplicate = std::make_shared<DuplicateParse>();
+        duplicate->client_name = existing->first;
+        duplicate->existing = old.id;
+        duplicate->requested = registry_.intern(parse->query, parse->parameter_types);
+        protocol::encode_parse(to_server, old.server_name, parse->query, parse->parameter_types);
+        Expectation refused = expectation(Kind::Parse);
+        refused.duplicate = std::move(duplicate);
+        replies.expect(refused, to_client);
+        protocol::encode_close(to_server, 'S', old.server_name);
+        Expectation close = expectation(Kind::Close);
+        close.fate = Fate::Hide;
+        replies.expect(close, to_client);
+        protocol::encode_parse(to_server, old.server_name, old.query, old.parameter_types);
+        Expectation restore = expectation(Kind::Parse);
+        restore.fate = Fate::Hide;
+        restore.restores = old.id;
+        replies.expect(restore, to_client);
         return result;
       }
       auto statement = registry_.intern(parse->query, parse->parameter_types);

@@ -136,6 +136,14 @@ write("session", "repro_deallocate_while_skipping", bytes([0, 35, B, 0, MOVE, 0,
 write("session", "repro_skipped_parse", bytes([0, 49, E, 0, P, 2, S, 0, DELIVER, 0, DS, 2]))
 write("session", "repro_move_to_same_server", bytes.fromhex("0000000400b939070040600000040001060009000b00020000"))  # a model fix: same server kept
 write("session", "repro_no_cache_no_move", bytes.fromhex("00ff000008fb00004e0000000100b40022682a5b078100b0d4775e55f67f000000000001060009000b95000000050100"))  # a model fix: no moves without the cache
+write("client_values", "repro_interval_years_overflow", b"\x0d1000000520500530000 years")  # the fuzzer's input
+write("client_values", "repro_interval_years_wraparound", b"\x0d1537228672809129302 years")
+write("client_values", "repro_interval_days_overflow",
+      b"\x0d9223372036854775807 days 9223372036854775807 days 2 days")
+# fuzz_session's crash, minimized: a duplicate Parse created a proxy name on a server lacking it
+write("session", "repro_duplicate_parse_missing_on_server", bytes.fromhex("0023ff00004d4d49004d2a3b0001060009000b95004d"))
+# a slow unit (22 s): a 3900-digit coefficient times a 1-digit one normalised the whole product per digit
+write("client_values", "repro_decimal_long_times_short", b"\x13-97777777773E3888|6")
 
 # ---- session state (records, see session_state_fuzzer.cpp: tag 0 ok, 1 last fails, 2 RFQ, 3 server)
 def ok(sql):

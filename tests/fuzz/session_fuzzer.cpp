@@ -247,6 +247,7 @@ void raw_run(std::string_view input) {
       (void)split(route.answers);
       require(!route.finished_request || type == 'Z');
       for (auto id : route.not_prepared) server.forget(id, false);
+      for (auto id : route.found_prepared) server.found(id, server_statement_name(id));
       for (auto id : route.not_closed) server.queue_close({id, server_statement_name(id)});
       if (route.stale_statement != 0) server.forget(route.stale_statement, true);
     }

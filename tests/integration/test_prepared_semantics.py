@@ -412,6 +412,43 @@ def test_rejected_parse_leaves_no_statement(pg, proxy, scratch_db):
     assert got == want  # once: 42601 again for the Bind
 
 
+def test_parse_and_close_skipped_after_an_error(pg, proxy, scratch_db):
+    """A Parse and a Close of a new name, both skipped after an error: the name never existed."""
+    px = proxy(pool=tx_pool(1))
+    steps = [
+        (0, raw_bind("missing") + raw_parse("s", "SELECT 's'") + raw_close("s") + SYNC, b"Z"),
+        (0, raw_bind("s") + raw_execute() + SYNC, b"Z"),
+    ]
+    want, got = same_as_postgres(pg, px, scratch_db, steps)
+    assert want == [("E Z", [], ["26000"]), ("E Z", [], ["26000"])]
+    assert got == want  # once: ('2 D C Z', ['s'], []), the statement ran
+
+
+def test_duplicate_parse_behind_an_error_keeps_other_clients_text(pg, proxy, scratch_db):
+    """Client 0 parses a text client 1 holds (its Parse skipped after an error) and, pipelined
+    behind, parses the same name with another text. The server lacked the proxy's name for the
+    first text and used to create it with the second: client 1 then got 42P05, or the other
+    text's rows."""
+    px = proxy(pool=tx_pool(1, max_prepared_statements=1))
+    steps = [
+        (1, raw_parse("t", "SELECT 'two'") + SYNC, b"Z"),
+        (1, raw_parse("u", "SELECT 'three'") + SYNC, b"Z"),  # evicts t's statement
+        (0, raw_bind("missing") + raw_parse("s", "SELECT 'two'") + SYNC
+         + raw_parse("s", "SELECT 'one'") + SYNC, b"Z"),
+        (0, b"", b"Z"),
+        (1, raw_bind("t") + raw_execute() + SYNC, b"Z"),
+        (1, raw_parse("v", "SELECT 'two'") + SYNC + raw_bind("v") + raw_execute() + SYNC, b"Z"),
+        (1, b"", b"Z"),
+        (0, raw_bind("s") + raw_execute() + SYNC, b"Z"),
+    ]
+    want, got = same_as_postgres(pg, px, scratch_db, steps, clients=2)
+    assert want[4] == ("2 D C Z", ["two"], [])
+    assert want[6] == ("2 D C Z", ["two"], [])
+    assert want[7] == ("2 D C Z", ["one"], [])
+    assert got == want  # once: 42P05 for t, then v ran SELECT 'one'
+    px.assert_alive()
+
+
 def test_message_split_across_reads(pg, proxy, scratch_db):
     """Pipelining drivers (psycopg's pipeline mode, asyncpg) send batches that reach the proxy in
     pieces. A first read holding only part of a message must wait for the rest (seen: the proxy

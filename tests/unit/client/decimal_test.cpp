@@ -114,3 +114,25 @@ TEST_CASE("Decimal arithmetic is exact") {
   CHECK(sum == Decimal(1));
   CHECK(-Decimal("2.5") == Decimal("-2.5"));
 }
+
+TEST_CASE("Decimal multiplies long by short operands exactly") {
+  // Each row of the long multiplication carries only through the digits it touched.
+  const std::string sevens(3000, '7');
+  const std::string product = (Decimal(sevens) * Decimal("98765432109876543210")).to_string();
+  CHECK(product.size() == 3020);
+  CHECK(product.starts_with("76817"));
+  CHECK(product.ends_with("44170"));
+  CHECK((Decimal("98765432109876543210") * Decimal(sevens)).to_string() == product);
+  CHECK((Decimal(sevens) * Decimal(3)).to_string() == "2" + std::string(2999, '3') + "1");
+}
+
+TEST_CASE("Decimal products whose scale would pass INT_MAX throw ConversionError") {
+  // 1e-1000000 has scale 1 000 000: 2147 products of it still fit in an int, 2148 do not.
+  const Decimal tiny("1e-1000000");
+  Decimal product = tiny;
+  for (int i = 1; i < 2147; ++i) product *= tiny;
+  CHECK(product.scale() == 2'147'000'000);
+  CHECK(product.precision() == 1);
+  CHECK_THROWS_AS(product * tiny, ConversionError);
+  CHECK_THROWS_AS(Decimal("0e-1000000") * product, ConversionError);  // zeros keep their scale
+}

@@ -85,3 +85,31 @@ TEST_CASE("interval keeps months, days and time apart") {
   CHECK(text_of(Interval{0, 0, microseconds::min()}) == "0 mons 0 days -2562047788:00:54.775808");
   CHECK_THROWS_AS(Conversion<Interval>::from_text("P1Y2M"), ConversionError);
 }
+
+// Found by fuzz_client_values: the amounts are summed in int64 before the int32 range check, and
+// those sums used to overflow (undefined behaviour) instead of failing the conversion.
+TEST_CASE("interval amounts beyond int64 fail with 'interval out of range'") {
+  auto message_of = [](std::string_view text) -> std::string {
+    try {
+      (void)Conversion<Interval>::from_text(text);
+    } catch (const ConversionError& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  CHECK(message_of("1000000520500530000 years").starts_with("interval out of range"));
+  CHECK(message_of("-9223372036854775808 years").starts_with("interval out of range"));
+  CHECK(message_of("9223372036854775807 mons 1 mons").starts_with("interval out of range"));
+  CHECK(message_of("-9223372036854775808 mons -1 mons").starts_with("interval out of range"));
+  CHECK(message_of("9223372036854775807 days 1 day").starts_with("interval out of range"));
+  CHECK(message_of("-9223372036854775808 days -1 days").starts_with("interval out of range"));
+  CHECK(message_of("178956971 years").starts_with("interval out of range"));  // > 2^31 - 1 months
+  // Sums that wrapped around 2^64 into range used to be accepted as wrong values (8 mons, 0 days).
+  CHECK(message_of("1537228672809129302 years").starts_with("interval out of range"));
+  CHECK(message_of("9223372036854775807 days 9223372036854775807 days 2 days")
+            .starts_with("interval out of range"));
+  // Sums that come back into range are still exact.
+  CHECK(Conversion<Interval>::from_text("178956971 years -8 mons") == Interval{2147483644, 0, 0us});
+  CHECK(Conversion<Interval>::from_text("9223372036854775807 days -9223372036854775800 days") ==
+        Interval{0, 7, 0us});
+}

@@ -120,3 +120,19 @@ TEST_CASE("server statements: clear forgets everything, pending closes included"
   CHECK_FALSE(s.add(1, name(1)));
   CHECK(s.use(1));
 }
+
+TEST_CASE("server statements: a statement found on the server is tracked again, evicting") {
+  ServerStatements s(1);
+  CHECK_FALSE(s.add(1, name(1)));
+  s.forget(1, false);
+  s.found(2, name(2));
+  s.found(1, name(1));  // 2 must go: its Close is pending
+  CHECK(s.use(1));
+  CHECK_FALSE(s.use(2));
+  auto closes = s.take_pending_closes();
+  REQUIRE(closes.size() == 1);
+  CHECK(closes[0].id == 2);
+  s.found(1, name(1));  // already tracked: nothing changes
+  CHECK(s.size() == 1);
+  CHECK(s.take_pending_closes().empty());
+}

@@ -409,6 +409,7 @@ struct Pooler {
       if (route.forward) append(c.received, m.raw);
       append(c.received, route.answers);
       for (auto id : route.not_prepared) s.prepared.forget(id, false);
+      for (auto id : route.found_prepared) s.prepared.found(id, session::server_statement_name(id));
       StatementRewriter::forget_names(route, c.statements);
       for (auto id : route.not_closed) s.prepared.queue_close({id, session::server_statement_name(id)});
       if (route.stale_statement != 0) s.prepared.forget(route.stale_statement, true);

@@ -607,3 +607,72 @@ TEST_CASE("rewriter: a DEALLOCATE answered behind a pipelined BEGIN reports the 
   p.send(c, a, query("COMMIT"));
   check_same_as_postgres(c, a);
 }
+
+// Found by fuzz_session. A Parse of a name the client already has is sent under that statement's
+// server name, for the server to refuse with 42P05. When the statement's own Parse was still in
+// flight and the server skipped it (an earlier error), the server did not have that name and
+// created it with the other text: _ouroboros_1 meant "SELECT 1" on that server while the proxy
+// meant "SELECT 2" by it. The next client of "SELECT 2" there got 42P05, or, pipelining past it,
+// the rows of "SELECT 1".
+TEST_CASE("rewriter: a duplicate Parse never leaves another text under a proxy name") {
+  Pooler p;
+  SimServer a(10), b(10);
+  SimClient first, second;
+  p.send(first, a, cat({parse("s", "SELECT 2"), sync_msg()}));
+  // On server b the injected Parse of _ouroboros_1 is skipped; the duplicate Parse comes after.
+  p.rewrite(first, b, cat({bind("missing"), bind("s"), sync_msg()}));
+  p.rewrite(first, b, cat({parse("s", "SELECT 1"), sync_msg()}));
+  p.deliver(first, b);
+  INFO("server b saw: " << server_saw(b));
+  CHECK(server_names(b).find("=SELECT 1;") == std::string::npos);
+  // Another client of the same text on server b, pipelining past its Parse.
+  p.send(second, b, cat({parse("t", "SELECT 2"), sync_msg(), bind("t"), execute(), sync_msg()}));
+  check_same_as_postgres(second, b);
+  CHECK(types(second.received) == "1 Z 2 D C Z");
+  CHECK(render(second.received).find("SELECT 2] [CSELECT 1") != std::string::npos);
+  // The server had no _ouroboros_1, so it accepted the duplicate Parse (PostgreSQL answers 42P05:
+  // the known limitation of messages pipelined behind an error). The client was told its name
+  // now means "SELECT 1", and so it does.
+  CHECK(types(first.received) == "1 Z E Z 1 Z");
+  p.send(first, b, run("s"));
+  CHECK(render(first.received).ends_with("[2] [D||||SELECT 1] [CSELECT 1|] [ZI] "));
+}
+
+// The same with the statement still held by another client (its entry alive): the server gets
+// its own text back under the proxy name, and the proxy knows the server has it.
+TEST_CASE("rewriter: after a duplicate Parse the server keeps the statement others hold") {
+  Pooler p;
+  SimServer b(1);
+  SimClient holder, first;
+  p.send(holder, b, cat({parse("t", "SELECT 2"), sync_msg()}));
+  p.send(holder, b, cat({parse("u", "SELECT 3"), sync_msg()}));  // evicts _ouroboros_1
+  p.rewrite(first, b, cat({bind("missing"), parse("s", "SELECT 2"), sync_msg()}));
+  p.rewrite(first, b, cat({parse("s", "SELECT 1"), sync_msg()}));
+  p.deliver(first, b);
+  INFO("server b saw: " << server_saw(b));
+  CHECK(server_names(b).find("_ouroboros_1=SELECT 2;") != std::string::npos);
+  p.send(holder, b, run("t"));
+  p.send(holder, b, run("u"));
+  check_same_as_postgres(holder, b);
+}
+
+// Found by fuzz_session. After an error, PostgreSQL skips a Parse and a Close of the same new
+// name: the name never existed. The proxy gave the name back for the skipped Close, so a later
+// Bind ran the statement where PostgreSQL answers 26000.
+TEST_CASE("rewriter: a name parsed and closed in a skipped stretch does not come back") {
+  Pooler p;
+  SimServer a(10);
+  SimClient c;
+  p.send(c, a, cat({bind("missing"), parse("s", "SELECT 1"), close_statement("s"), sync_msg()}));
+  CHECK(c.statements.empty());
+  p.send(c, a, run("s"));
+  check_same_as_postgres(c, a);
+  // Closed, parsed again and closed again: the name was there before, so it stays.
+  p.send(c, a, cat({parse("s", "SELECT 1"), sync_msg()}));
+  p.send(c, a,
+         cat({bind("missing"), close_statement("s"), parse("s", "SELECT 2"), close_statement("s"),
+              sync_msg()}));
+  p.send(c, a, run("s"));
+  check_same_as_postgres(c, a);
+  CHECK(render(c.received).ends_with("[D||||SELECT 1] [CSELECT 1|] [ZI] "));
+}

@@ -19,6 +19,7 @@ namespace ouroboros {
 //   and sorts above every other value, including +Infinity.
 // - The only way to a double is the explicit (possibly inexact) conversion.
 // - +, - and * are exact; there is no division (choose a rounding with your database instead).
+//   A product whose scale would pass INT_MAX throws ConversionError.
 class Decimal {
  public:
   enum class Kind : std::uint8_t { Finite, NaN, PositiveInfinity, NegativeInfinity };
