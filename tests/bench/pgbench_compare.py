@@ -73,6 +73,54 @@ def alive(pid):
     return cpu_ticks(pid) is not None
 
 
+# ---------------------------------------------------------------------------------------------
+# TLS (--tls): a throwaway CA and server certificate made with the openssl CLI
+# ---------------------------------------------------------------------------------------------
+
+class TlsFiles:
+    """In `directory`: ca.crt/ca.key and server.crt/server.key (CN localhost, SAN localhost and
+    127.0.0.1, signed by the CA; P-256 keys). Readable by the postgres OS user (PgBouncer)."""
+
+    def __init__(self, directory):
+        if shutil.which("openssl") is None:
+            raise BenchError("--tls needs the openssl command-line tool")
+        self.dir = directory
+        os.makedirs(directory, exist_ok=True)
+        self._openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+                      "-subj", "/CN=Ouroboros bench CA", "-days", "2")
+        self._openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                      "-nodes", "-keyout", "server.key", "-out", "server.csr",
+                      "-subj", "/CN=localhost")
+        with open(os.path.join(directory, "server.ext"), "w") as f:
+            f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        self._openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                      "-CAcreateserial", "-days", "2", "-sha256", "-extfile", "server.ext",
+                      "-out", "server.crt")
+        os.chmod(self.path("server.key"), 0o600)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam(PGBOUNCER_OS_USER)
+            os.chown(directory, pw.pw_uid, pw.pw_gid)
+            for name in os.listdir(directory):
+                os.chown(os.path.join(directory, name), pw.pw_uid, pw.pw_gid)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def _openssl(self, *args):
+        proc = subprocess.run(["openssl", *args], cwd=self.dir, capture_output=True, text=True,
+                              timeout=60)
+        if proc.returncode != 0:
+            raise BenchError(f"openssl {' '.join(args)} failed:\n{proc.stderr}")
+
+    def postgres_options(self):
+        """PgCluster keyword arguments: ssl = on with this certificate."""
+        return {"extra_conf": "ssl = on\nssl_cert_file = 'server.crt'\n"
+                              "ssl_key_file = 'server.key'\n",
+                "data_files": {"server.crt": self.path("server.crt"),
+                               "server.key": self.path("server.key")}}
+
+
 def trust_proxy_logins(cluster, dbname, user):
     """Lets `user` log in to `dbname` over 127.0.0.1 without a password check (a throwaway
     cluster): a proxy's own server logins are then cheap, also under valgrind."""
@@ -99,8 +147,9 @@ def port_accepts(host, port):
 class Ouroboros:
     name = "ouroboros"
 
-    def __init__(self, binary, workdir, pg, pool_size, max_clients):
+    def __init__(self, binary, workdir, pg, pool_size, max_clients, tls=None):
         self.binary = binary
+        self.tls = tls
         self.dir = os.path.join(workdir, "ouroboros")
         os.makedirs(self.dir, exist_ok=True)
         self.config_path = os.path.join(self.dir, "ouroboros.yaml")
@@ -118,8 +167,14 @@ class Ouroboros:
 
     def _config(self, port):
         backend = {"host": self.pg.host, "port": self.pg.port, "dbname": pgcluster.DBNAME}
+        listen = {"host": self.host, "port": port}
+        if self.tls:
+            # TLS on both legs: clients must use TLS, and so does the proxy towards PostgreSQL.
+            listen["tls"] = {"mode": "require", "cert_file": self.tls.path("server.crt"),
+                             "key_file": self.tls.path("server.key")}
+            backend["tls"] = {"mode": "require"}
         return {
-            "listen": {"host": self.host, "port": port},
+            "listen": listen,
             # The password comes from the environment so the proxy logs no plain-text warning.
             "auth": {"type": "md5",
                      "users": {pgcluster.USER: {"password": "${BENCH_OURO_PASSWORD}"}}},
@@ -183,8 +238,9 @@ class Ouroboros:
 class PgBouncer:
     name = "pgbouncer"
 
-    def __init__(self, binary, workdir, pg, pool_size, max_clients):
+    def __init__(self, binary, workdir, pg, pool_size, max_clients, tls=None):
         self.binary = binary
+        self.tls = tls
         self.dir = os.path.join(workdir, "pgbouncer")
         os.makedirs(self.dir, exist_ok=True)
         self.ini_path = os.path.join(self.dir, "pgbouncer.ini")
@@ -221,6 +277,12 @@ log_disconnections = 0
 log_pooler_errors = 1
 verbose = 0
 ignore_startup_parameters = extra_float_digits
+"""
+        if self.tls:
+            ini += f"""client_tls_sslmode = require
+client_tls_key_file = {self.tls.path("server.key")}
+client_tls_cert_file = {self.tls.path("server.crt")}
+server_tls_sslmode = require
 """
         with open(self.ini_path, "w") as f:
             f.write(ini)
@@ -313,8 +375,14 @@ ignore_startup_parameters = extra_float_digits
 # pgbench
 # ---------------------------------------------------------------------------------------------
 
+PGBENCH_SSLMODE = None  # "require" with --tls
+
+
 def pgbench_env():
-    return dict(os.environ, PGPASSWORD=pgcluster.PASSWORD, PGCONNECT_TIMEOUT="60")
+    env = dict(os.environ, PGPASSWORD=pgcluster.PASSWORD, PGCONNECT_TIMEOUT="60")
+    if PGBENCH_SSLMODE:
+        env["PGSSLMODE"] = PGBENCH_SSLMODE
+    return env
 
 
 def parse_pgbench(out):
@@ -408,6 +476,7 @@ def text_tables(rows, rat):
 def markdown(rows, rat, results, meta, problems):
     md = [f"Run {meta['date']} on {meta['machine']}.",
           f"{meta['params']}",
+          f"Load average (1/5/15 min): {meta['load']}.",
           f"Versions: {meta['versions']}.", "",
           "| clients | target | tps | avg latency ms | proxy CPU ms/1k tx |",
           "|--------:|--------|----:|---------------:|-------------------:|"]
@@ -470,6 +539,9 @@ def parse_args(argv):
     p.add_argument("--scale", type=int, default=10, help="pgbench -i -s (default 10)")
     p.add_argument("--out", help="also write the markdown report to this file")
     p.add_argument("--logs", help="copy the proxy and PostgreSQL logs into this directory")
+    p.add_argument("--tls", action="store_true",
+                   help="TLS on both legs: PostgreSQL with ssl = on, both proxies requiring TLS "
+                        "from clients and towards PostgreSQL, pgbench with sslmode=require")
     a = p.parse_args(argv)
     a.clients_list = [int(x) for x in re.split(r"[,\s]+", a.clients.strip()) if x]
     if not a.clients_list or min(a.clients_list) < 1 or a.seconds < 1 or a.rounds < 1 \
@@ -478,7 +550,12 @@ def parse_args(argv):
     return a
 
 
+def load_average():
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main(argv):
+    global PGBENCH_SSLMODE
     args = parse_args(argv)
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, _on_signal)
@@ -495,9 +572,20 @@ def main(argv):
 
     workdir = tempfile.mkdtemp(prefix="ouro-bench-")
     os.chmod(workdir, 0o755)  # the postgres OS user must reach the cluster and pgbouncer dirs
-    cluster = pgcluster.PgCluster(os.path.join(workdir, "pg"))
     proxies = {}
     results, problems = [], []
+    tls = None
+    if args.tls:
+        try:
+            tls = TlsFiles(os.path.join(workdir, "tls"))
+        except BenchError as e:
+            log(f"error: {e}")
+            shutil.rmtree(workdir, ignore_errors=True)
+            return 1
+        PGBENCH_SSLMODE = "require"
+    cluster = pgcluster.PgCluster(os.path.join(workdir, "pg"),
+                                  **(tls.postgres_options() if tls else {}))
+    load_before = load_average()
     try:
         log(f"starting PostgreSQL in {cluster.base_dir}")
         cluster.start()
@@ -514,14 +602,30 @@ def main(argv):
         if init.returncode != 0:
             raise BenchError(f"pgbench -i failed:\n{init.stdout}\n{init.stderr}")
 
+        if tls and cluster.psql("SHOW ssl").strip() != "on":
+            raise BenchError("--tls: PostgreSQL did not start with ssl = on")
         proxies["ouroboros"] = Ouroboros(ouro_bin, workdir, cluster, args.pool_size,
-                                         max_clients).start()
+                                         max_clients, tls).start()
         proxies["pgbouncer"] = PgBouncer(bouncer_bin, workdir, cluster, args.pool_size,
-                                         max_clients).start()
+                                         max_clients, tls).start()
         endpoints = {"direct": (cluster.host, cluster.port)}
         for name, p in proxies.items():
             endpoints[name] = (p.host, p.port)
             log(f"{name} on {p.host}:{p.port} (pid {p.pid})")
+
+        if tls:
+            # Both legs really encrypted: the client leg (sslmode=require succeeded) and the
+            # server leg (pg_stat_ssl of the backend that ran the query).
+            for t in TARGETS:
+                q = subprocess.run([cluster.bin("psql"), "-XAtq", "-h", endpoints[t][0], "-p",
+                                    str(endpoints[t][1]), "-U", pgcluster.USER, "-d",
+                                    pgcluster.DBNAME, "-c",
+                                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"],
+                                   env=pgbench_env(), capture_output=True, text=True, timeout=60)
+                if q.returncode != 0 or q.stdout.strip() != "t":
+                    raise BenchError(f"--tls: {t} is not TLS on both legs: "
+                                     f"{q.stdout.strip()!r} {q.stderr.strip()}")
+            log("TLS checked on both legs of every target")
 
         # Warm-up (not recorded): fills the page cache and opens the proxies' server connections.
         for t in TARGETS:
@@ -583,7 +687,12 @@ def main(argv):
             "params": (f"`pgbench -n -S -M simple -j {args.threads} -T {args.seconds}`, "
                        f"scale {args.scale}, clients {' '.join(map(str, args.clients_list))}, "
                        f"{args.rounds} round(s), pool size {args.pool_size} "
-                       f"(transaction mode) for both proxies."),
+                       f"(transaction mode) for both proxies."
+                       + (" TLS on both legs: pgbench sslmode=require; Ouroboros listen.tls "
+                          "mode require and databases.*.tls mode require; PgBouncer "
+                          "client_tls_sslmode = require and server_tls_sslmode = require; "
+                          "PostgreSQL ssl = on." if tls else "")),
+            "load": f"{load_before} at the start, {load_average()} at the end",
             "versions": (f"{proxies['ouroboros'].version()}, {proxies['pgbouncer'].version()}, "
                          f"PostgreSQL {cluster.psql('SHOW server_version').strip()}"),
         }

@@ -7,7 +7,7 @@
 # Usage:
 #   tests/bench/pgbench_compare.sh [--clients "20 100 500"] [--seconds 15] [--rounds 2]
 #                                  [--pool-size 20] [--out FILE] [--threads 2] [--scale 10]
-#                                  [--logs DIR]
+#                                  [--logs DIR] [--tls]
 #
 # In one run it
 #   1. starts a private PostgreSQL 15 cluster (tests/support/pgcluster.py) in a temp dir, raises
@@ -23,6 +23,13 @@
 #   4. prints a table (clients | target | tps | avg latency ms | proxy CPU ms/1k tx) and the
 #      Ouroboros/PgBouncer ratios, as plain text and as markdown (also written to --out FILE);
 #   5. stops and removes everything (also on errors and Ctrl-C).
+#
+# --tls puts TLS on both legs: a CA and a server certificate are made with the openssl CLI in the
+# run's temp dir; PostgreSQL runs with ssl = on; Ouroboros gets listen.tls mode require (that
+# certificate) and databases.<db>.tls mode require; PgBouncer gets client_tls_sslmode = require
+# (client_tls_cert_file/client_tls_key_file) and server_tls_sslmode = require; pgbench (and the
+# direct runs) use PGSSLMODE=require. Before measuring, a query through each target checks
+# pg_stat_ssl that the server leg is encrypted too.
 #
 # Needs: root or a user that can run PostgreSQL (see pgcluster.py), pgbench and psql from
 # PostgreSQL 15, pgbouncer, python3 with PyYAML. Numbers from a shared/noisy machine are only

@@ -4,7 +4,7 @@
   with psql -h DIR), reject and no matching line (SQLSTATE 28000 with PostgreSQL's words), and the
   methods trust, md5 and scram-sha-256 (the authentication request the client receives is checked).
 - hostssl and cert only as far as a plain-text client goes: such a line never matches it (TLS
-  clients are the TLS branch's tests).
+  clients: test_hba_tls.py).
 - A bad line stops the proxy from starting, naming file:line; a reload changes the rules; a reload
   with a bad line keeps the running rules and logs the error.
 """
