@@ -16,6 +16,15 @@ struct TcpConnector::Connect {
   TcpConnector* owner = nullptr;
 };
 
+void TcpConnector::connect_done(uv_connect_t* req, int status) {
+  auto* c = static_cast<Connect*>(req->data);
+  TcpConnector* owner = c->owner;
+  delete c;
+  if (!owner) return;  // the connector is gone
+  owner->connect_ = nullptr;
+  owner->on_connected(status);
+}
+
 TcpConnector::TcpConnector(EventLoop& loop, std::string host, std::uint16_t port, OnDone on_done)
     : loop_(loop), host_(std::move(host)), port_(port), on_done_(std::move(on_done)) {}
 
@@ -76,14 +85,7 @@ void TcpConnector::try_next() {
     connect_ = new Connect;
     connect_->owner = this;
     connect_->req.data = connect_;
-    int rc = uv_tcp_connect(&connect_->req, attempt_->handle(), ai->ai_addr, [](uv_connect_t* req, int st) {
-      auto* c = static_cast<Connect*>(req->data);
-      TcpConnector* owner = c->owner;
-      delete c;
-      if (!owner) return;
-      owner->connect_ = nullptr;
-      owner->on_connected(st);
-    });
+    int rc = uv_tcp_connect(&connect_->req, attempt_->handle(), ai->ai_addr, connect_done);
     if (rc == 0) return;
     delete connect_;
     connect_ = nullptr;
@@ -105,15 +107,7 @@ void TcpConnector::connect_unix() {
   connect_ = new Connect;
   connect_->owner = this;
   connect_->req.data = connect_;
-  uv_pipe_connect(&connect_->req, attempt_->pipe(), unix_path_.c_str(),
-                  [](uv_connect_t* req, int st) {
-                    auto* c = static_cast<Connect*>(req->data);
-                    TcpConnector* owner = c->owner;
-                    delete c;
-                    if (!owner) return;
-                    owner->connect_ = nullptr;
-                    owner->on_connected(st);
-                  });
+  uv_pipe_connect(&connect_->req, attempt_->pipe(), unix_path_.c_str(), connect_done);
 }
 
 void TcpConnector::on_connected(int status) {

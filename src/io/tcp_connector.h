@@ -31,6 +31,8 @@ class TcpConnector {
   void try_next();
   void connect_unix();
   void on_connected(int status);
+  // libuv's callback for uv_tcp_connect and uv_pipe_connect alike.
+  static void connect_done(uv_connect_t* req, int status);
   void finish(std::unique_ptr<TcpTransport> transport, std::string error);
 
   EventLoop& loop_;

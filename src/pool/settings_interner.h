@@ -8,6 +8,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/fnv1a.h"
 #include "pool/startup_parameters.h"
 
 namespace ouroboros::pool {
@@ -15,15 +16,9 @@ namespace ouroboros::pool {
 // FNV-1a over name\0value\0 in order: equal contents, equal hash; never 0.
 template <class Pairs>
 std::uint64_t pairs_hash(const Pairs& pairs) {
-  std::uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](std::string_view text) {
-    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-    h = (h ^ 0) * 1099511628211ull;
-  };
-  for (const auto& [name, value] : pairs) {
-    mix(name);
-    mix(value);
-  }
+  constexpr std::string_view kSeparator("\0", 1);
+  std::uint64_t h = kFnv1aOffset;
+  for (const auto& [name, value] : pairs) h = fnv1a(kSeparator, fnv1a(value, fnv1a(kSeparator, fnv1a(name, h))));
   return h == 0 ? 1 : h;
 }
 

@@ -2,20 +2,13 @@
 
 #include <utility>
 
+#include "pool/settings_interner.h"
+
 namespace ouroboros::session {
 
 namespace {
 
 using K = sql::SessionEffectKind;
-
-void hash_bytes(std::uint64_t& hash, std::string_view bytes) {
-  for (char c : bytes) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ull;
-  }
-  hash ^= 0xff;  // a separator no UTF-8 text contains
-  hash *= 1099511628211ull;
-}
 
 // "a.b" as "a"."b": always quoted, so no setting name can be read as SQL.
 std::string quoted_setting_name(const std::string& name) {
@@ -42,14 +35,7 @@ SessionSettings::SessionSettings(Values startup_settings)
 }
 
 void SessionSettings::on_statement(const sql::ClassifiedStatement& statement, bool succeeded) {
-  if (!succeeded) {
-    scope_.statement_failed();
-    return;
-  }
-  scope_.statement_succeeded();
-  for (const sql::SessionEffect& effect : statement.effects) {
-    if (!scope_.control(effect)) apply(effect);
-  }
+  scope_.on_statement(statement, succeeded, [this](const sql::SessionEffect& effect) { apply(effect); });
   refresh_version();
 }
 
@@ -126,12 +112,7 @@ std::optional<std::string> SessionSettings::value(std::string_view name) const {
 }
 
 void SessionSettings::refresh_version() {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (const auto& [name, value] : expected()) {
-    hash_bytes(hash, name);
-    hash_bytes(hash, value);
-  }
-  version_ = hash;
+  version_ = pool::settings_hash(expected());  // the hash the pool's settings interner uses
 }
 
 std::string SessionSettings::diff(const Values& server) const {

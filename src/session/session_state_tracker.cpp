@@ -48,14 +48,7 @@ std::string_view pin_reason_text(PinReason reason) {
 SessionStateTracker::SessionStateTracker() : scope_(State{}) {}
 
 void SessionStateTracker::on_statement(const sql::ClassifiedStatement& statement, bool succeeded) {
-  if (!succeeded) {
-    scope_.statement_failed();
-    return;
-  }
-  scope_.statement_succeeded();
-  for (const sql::SessionEffect& effect : statement.effects) {
-    if (!scope_.control(effect)) apply(effect);
-  }
+  scope_.on_statement(statement, succeeded, [this](const sql::SessionEffect& effect) { apply(effect); });
 }
 
 void SessionStateTracker::on_ready_for_query(char status) {

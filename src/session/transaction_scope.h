@@ -38,6 +38,20 @@ class TransactionScope {
     failed_ = true;
   }
 
+  // One statement's outcome: transaction control is applied here, every other effect of a
+  // statement that succeeded goes to `apply` (the caller's own state).
+  template <typename Apply>
+  void on_statement(const sql::ClassifiedStatement& statement, bool succeeded, Apply&& apply) {
+    if (!succeeded) {
+      statement_failed();
+      return;
+    }
+    statement_succeeded();
+    for (const sql::SessionEffect& effect : statement.effects) {
+      if (!control(effect)) apply(effect);
+    }
+  }
+
   // Applies a transaction-control effect of a statement that succeeded (call
   // statement_succeeded() first); false for any other kind of effect.
   bool control(const sql::SessionEffect& effect) {

@@ -2,19 +2,13 @@
 
 #include <optional>
 
+#include "common/fnv1a.h"
 #include "sql/session_parse_tree.h"
 #include "sql/session_precheck.h"
 
 namespace ouroboros::sql {
 
-std::uint64_t text_hash(std::string_view text) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
+std::uint64_t text_hash(std::string_view text) { return fnv1a(text); }
 
 SessionStatementClassifier::SessionStatementClassifier(std::size_t capacity)
     : capacity_(capacity == 0 ? 1 : capacity) {}
