@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "support"))
 sys.path.insert(0, HERE)
 import pgcluster  # noqa: E402  (tests/support/pgcluster.py)
 from pgbench_compare import (BenchError, Interrupted, _on_signal, alive, log,  # noqa: E402
-                             machine_note, port_accepts, tail, trust_proxy_logins)
+                             machine_note, port_accepts, remove_cluster, tail, trust_proxy_logins)
 
 PROXIES = ("ouroboros", "pgbouncer")
 MODES = ("simple", "extended", "prepared")
@@ -703,11 +703,7 @@ def main(argv):
                 shutil.copytree(bench.profiles, args.profiles, dirs_exist_ok=True)
             except OSError as e:
                 log(f"cannot copy profiles: {e}")
-        try:
-            cluster.destroy()
-        except Exception as e:
-            log(f"stopping PostgreSQL: {e}")
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_cluster(cluster, workdir)
 
 
 if __name__ == "__main__":

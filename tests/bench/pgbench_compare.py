@@ -121,6 +121,28 @@ class TlsFiles:
                                "server.key": self.path("server.key")}}
 
 
+def interrupt_and_wait(proc, grace_s):
+    """SIGINT (both proxies shut down at once on it), then SIGKILL if it is still there after
+    grace_s seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def remove_cluster(cluster, workdir):
+    """The last step of every benchmark's clean-up: PostgreSQL stopped, the work directory gone;
+    a failure is logged, never raised (the rest of the clean-up already ran)."""
+    try:
+        cluster.destroy()
+    except Exception as e:
+        log(f"stopping PostgreSQL: {e}")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def trust_proxy_logins(cluster, dbname, user):
     """Lets `user` log in to `dbname` over 127.0.0.1 without a password check (a throwaway
     cluster): a proxy's own server logins are then cheap, also under valgrind."""
@@ -218,13 +240,7 @@ class Ouroboros:
     def stop(self):
         if not self.proc:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # immediate shutdown
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        interrupt_and_wait(self.proc, 10)
         self.proc = None
 
     def exit_status(self):
@@ -730,11 +746,7 @@ def main(argv):
                 p.stop()
             except Exception as e:  # keep cleaning up
                 log(f"stopping {p.name}: {e}")
-        try:
-            cluster.destroy()
-        except Exception as e:
-            log(f"stopping PostgreSQL: {e}")
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_cluster(cluster, workdir)
 
 
 if __name__ == "__main__":

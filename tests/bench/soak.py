@@ -27,8 +27,8 @@ sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "support"))
 sys.path.insert(0, HERE)
 import pgcluster  # noqa: E402  (tests/support/pgcluster.py)
 from idle_clients import query_message, startup_message  # noqa: E402
-from pgbench_compare import (BenchError, log, machine_note, port_accepts,  # noqa: E402
-                             tail, trust_proxy_logins)
+from pgbench_compare import (BenchError, interrupt_and_wait, log, machine_note,  # noqa: E402
+                             port_accepts, remove_cluster, tail, trust_proxy_logins)
 
 SAMPLE_EVERY = 10.0   # seconds between samples (RSS, fds, client counters, metrics)
 RELOAD_EVERY = 10.0   # seconds between SIGHUPs
@@ -242,13 +242,7 @@ metrics: {{host: {self.host}, port: {self.metrics_port}}}
     def stop(self):
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # immediate shutdown
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        interrupt_and_wait(self.proc, 60)
         self.proc = None
 
     def metrics(self):
@@ -664,11 +658,7 @@ def main(argv):
                 shutil.copy(cluster.log_file, args.logs)
             except OSError as e:
                 log(f"cannot copy logs: {e}")
-        try:
-            cluster.destroy()
-        except Exception as e:
-            log(f"stopping PostgreSQL: {e}")
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_cluster(cluster, workdir)
 
 
 if __name__ == "__main__":
