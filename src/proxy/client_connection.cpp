@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <set>
 
 #include "auth/hba_decision.h"
 #include "io/tls_transport.h"
@@ -588,6 +589,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
       continue;
     }
     retry_start_if_possible();
+    if (mode_ != config::PoolMode::Session) track_session_message(type, event.frame.body);
     track_request_message(type, event.frame.body);
     if (retry_.holding) retry_track(type, raw, event.frame.body);
     if (type == fe::kSync || type == fe::kQuery) extended_pending_ = false;
@@ -942,7 +944,109 @@ void ClientConnection::track_request_message(char type, ByteView body) {
   }
 }
 
+session::ClientSessionState& ClientConnection::make_session_state() {
+  // The settings the client expects before its first SET: its start-up ones.
+  session_state_ = std::make_unique<session::ClientSessionState>(
+      pool::startup_settings(*parameters_), session::ClientSessionState::Outstanding{requests_.size(), batch_executes_});
+  return *session_state_;
+}
+
+void ClientConnection::track_session_message(char type, ByteView body) {
+  // Without a state yet, only a text that may change session state costs more than a look at
+  // its first words; with one, every statement is classified (transaction control, without the
+  // parser) so the state knows which transaction a change belongs to.
+  using Classifier = sql::SessionStatementClassifier;
+  switch (type) {
+    case fe::kQuery:
+      if (auto sql = protocol::decode_query(body)) {
+        if (!session_state_ && !Classifier::may_change_session_state(*sql)) return;
+        auto& state = session_state_ ? *session_state_ : make_session_state();
+        state.query(proxy_.session_classifier().classify(*sql));
+      }
+      return;
+    case fe::kParse:
+      if (auto parse = protocol::decode_parse(body)) {
+        if (!session_state_ && !Classifier::may_change_session_state(parse->query)) return;
+        auto& state = session_state_ ? *session_state_ : make_session_state();
+        sql::Classification classification = proxy_.session_classifier().classify(parse->query);
+        state.parse(parse->statement, &classification);
+      }
+      return;
+    case fe::kBind:
+      if (!session_state_) return;
+      if (auto bind = protocol::decode_bind(body)) session_state_->bind(bind->portal, bind->statement);
+      return;
+    case fe::kExecute:
+      ++batch_executes_;
+      if (!session_state_) return;
+      if (auto execute = protocol::decode_execute(body)) session_state_->execute(execute->portal);
+      return;
+    case fe::kClose:
+      if (!session_state_) return;
+      if (auto close = protocol::decode_close(body); close && close->kind == 'S')
+        session_state_->close_statement(close->name);
+      return;
+    case fe::kSync:
+      batch_executes_ = 0;
+      if (session_state_) session_state_->sync();
+      return;
+    case fe::kFunctionCall:
+      if (session_state_) session_state_->plain_request();
+      return;
+    default:
+      return;
+  }
+}
+
+void ClientConnection::settle_session_changes(ServerConnection& server) {
+  if (!session_state_ || !session_state_->take_changed()) return;
+  // Reported settings are what the server said last (ParameterStatus, already in desired_);
+  // the others are what the client's statements set.
+  std::map<std::string, std::string> reported;  // lower-case name -> as the server spells it
+  for (const auto& [name, value] : server.parameter_status()) reported.emplace(pool::lower_name(name), name);
+  const pool::Settings& startup = session_state_->settings().startup();
+  pool::Settings desired;
+  for (const auto& [name, value] : *desired_)
+    if (reported.count(name)) desired.emplace(name, value);
+  for (auto& [name, value] : session_state_->settings().expected())
+    if (!reported.count(name)) desired.emplace(name, value);
+  // RESET, RESET ALL and DISCARD ALL left the server's default, where the client expects its
+  // start-up value: the server no longer has what the client expects.
+  std::set<std::string> at_default;
+  for (const std::string& name : session_state_->take_resets()) {
+    if (name != "*") {
+      at_default.insert(name);
+      continue;
+    }
+    for (const auto& [startup_name, value] : startup) at_default.insert(startup_name);
+  }
+  Bytes to_client;
+  std::set<std::string> differs;
+  for (const std::string& name : at_default) {
+    auto start = startup.find(name);
+    if (start == startup.end() || pool::is_read_only_parameter(name)) continue;
+    auto it = desired.find(name);
+    if (auto spelled = reported.find(name); spelled != reported.end()) {
+      // The server reported its default; the client is owed its own value, as PostgreSQL
+      // would have reported it.
+      if (it != desired.end() && it->second == start->second) continue;
+      desired[name] = start->second;
+      protocol::encode_parameter_status(to_client, spelled->second, start->second);
+      differs.insert(name);
+    } else if (it != desired.end() && it->second == start->second) {
+      differs.insert(name);
+    }
+  }
+  pool::Settings applied;
+  for (const auto& [name, value] : desired)
+    if (!reported.count(name) && !differs.count(name)) applied.emplace(name, value);
+  set_desired_settings(std::move(desired));
+  server.settings_changed_by_client(std::move(applied), differs.empty() ? settings_hash_ : 0);
+  if (!to_client.empty()) transport_->send(to_client);
+}
+
 void ClientConnection::request_error(const protocol::ErrorFields& fields) {
+  if (session_state_) session_state_->statement_failed();
   if (requests_.empty() || requests_.front().error) return;
   requests_.front().error = std::make_unique<QueryErrorInfo>(
       QueryErrorInfo{std::string(fields.sqlstate()), std::string(fields.severity()), std::string(fields.message()),
@@ -954,6 +1058,7 @@ void ClientConnection::request_rows(std::uint64_t rows) {
 }
 
 void ClientConnection::request_finished(std::chrono::microseconds elapsed) {
+  if (session_state_ && server_) session_state_->ready_for_query(server_->transaction_status());
   if (requests_.empty()) return;
   PendingRequest request = requests_.take_front();
   if (retry_decide(request, elapsed)) return;
@@ -1032,6 +1137,7 @@ void ClientConnection::on_server_boundary() {
     transport_->write(std::move(out));
     ServerConnection* server = server_;
     server_ = nullptr;
+    settle_session_changes(*server);
     server->unlink_and_reset(false);
     unlinked();
     return;
@@ -1123,6 +1229,8 @@ void ClientConnection::fail(const ErrorSpec& error) {
 void ClientConnection::server_lost(std::string_view reason, const LostRequest& lost_request) {
   server_ = nullptr;
   if (state_ != State::Linked) return;
+  if (session_state_) session_state_->server_lost();
+  batch_executes_ = 0;
   LostRequest lost = lost_request;
   // A held run is dropped; a request waiting to run again is still owed its answer.
   if (retry_.pending) lost.replies_expected += 1;

@@ -27,6 +27,7 @@
 #include "protocol/frame_reader.h"
 #include "protocol/message_stream.h"
 #include "protocol/messages.h"
+#include "session/client_session_state.h"
 #include "session/statement_rewriter.h"
 #include "sql/query_shape.h"
 
@@ -132,6 +133,17 @@ class ClientConnection final : public io::TransportHandler {
   }
   // The server answered everything the client sent (ReadyForQuery with nothing outstanding).
   void on_server_boundary();
+  // From the linked server: one of the client's statements ended (CommandComplete,
+  // EmptyQueryResponse, PortalSuspended).
+  void statement_completed() {
+    if (session_state_) session_state_->statement_completed();
+  }
+  // Transaction/statement mode, before the linked server leaves the client (back to the pool, or
+  // the client is gone): what the client's statements did to the server's session becomes the
+  // proxy's record of that server, and the client's settings what any server must have for it.
+  void settle_session_changes(ServerConnection& server);
+  // What the client's statements did to its session; null until one may have changed it.
+  const session::ClientSessionState* session_state() const { return session_state_.get(); }
   void resume_reading();
 
   // TransportHandler
@@ -211,6 +223,9 @@ class ClientConnection final : public io::TransportHandler {
     sql::QueryShape shape;  // a simple Query's, scanned once when it is sent; key 0 otherwise
   };
   void track_request_message(char type, ByteView body);
+  // Transaction/statement mode: follows what the client's messages do to its session.
+  void track_session_message(char type, ByteView body);
+  session::ClientSessionState& make_session_state();
   // Relays complete client messages from `data`; returns the bytes used. `input_consumed`
   // says how much of an InputBuffer they were (the caller consumes it).
   std::size_t relay_bytes(ByteView data);
@@ -252,6 +267,8 @@ class ClientConnection final : public io::TransportHandler {
   bool answer_deallocate_batch(char type, ByteView body, Bytes& to_client);  // relay_bytes answered a request without the server
   std::unique_ptr<io::Timer> retry_timer_;  // made at the first retry: most clients never need it
   Fifo<PendingRequest> requests_;
+  std::unique_ptr<session::ClientSessionState> session_state_;
+  std::uint32_t batch_executes_ = 0;  // Executes since the last Sync (for a state made mid-batch)
   std::string batch_sql_, batch_statement_, unnamed_sql_;
   std::unordered_map<std::string, std::string> statement_text_;  // prepared statement names -> SQL
   std::chrono::microseconds last_wait_{0};

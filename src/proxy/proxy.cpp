@@ -282,6 +282,7 @@ void Proxy::release_server(ClientConnection& client) {
   PoolEntry* pool = client.pool_entry();
   if (!server || !pool) return;
   log_.debug("client {}: transaction done, server {} back to the pool", client.id(), server->id());
+  client.settle_session_changes(*server);
   server->unlink();
   client.unlinked();
   std::vector<pool::PoolAction> actions;
@@ -453,6 +454,7 @@ void Proxy::server_synced(ServerConnection& server, bool ok) {
 void Proxy::client_closed(ClientConnection& client) {
   pool::ClientId id = client.id();
   if (ServerConnection* server = client.server()) {
+    if (client.mode() != config::PoolMode::Session) client.settle_session_changes(*server);
     server->unlink_and_reset(client.mode() == config::PoolMode::Session);
   } else if (PoolEntry* pool = client.pool_entry()) {
     pool->servers.cancel_request(id);

@@ -32,6 +32,7 @@
 #include "proxy/user_lookup.h"
 #include "session/statement_registry.h"
 #include "session/statement_rewriter.h"
+#include "sql/session_statement.h"
 
 namespace ouroboros::proxy {
 
@@ -152,6 +153,8 @@ class Proxy {
   bool ready() const;
   bool shutting_down() const { return shutting_down_; }
   session::StatementRewriter& statement_rewriter() { return rewriter_; }
+  // What a statement text does to session state (PostgreSQL's parser, cached per loop).
+  sql::SessionStatementClassifier& session_classifier() { return session_classifier_; }
   const session::StatementStats& statement_stats() const { return statement_stats_; }
 
  private:
@@ -198,6 +201,7 @@ class Proxy {
   QueryLog query_log_;
   session::QueryStatsStore query_stats_;
   pool::SettingsInterner settings_interner_;
+  sql::SessionStatementClassifier session_classifier_;
   pool::StartupParametersInterner startup_parameters_interner_;
   std::unordered_map<std::uint64_t, Fingerprint> fingerprints_;  // sql::query_shape key -> (bounded)
   session::StatementRegistry statements_;

@@ -241,6 +241,10 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     proxy_.log().trace("server {} -> client: '{}' forward={} pending_ready={} queue={}", id_, frame.type,
                        route.forward, replies_.pending_ready(), replies_.size());
     bool forward = handle_relay_message(frame, raw, to_client) && route.forward;
+    if (route.forward && client_ &&
+        (frame.type == be::kCommandComplete || frame.type == be::kEmptyQueryResponse ||
+         frame.type == be::kPortalSuspended))
+      client_->statement_completed();
     if (forward && is_asynchronous(frame.type) && client_) {
       // After what came before it, but never held back with a statement's output.
       flush_to_client(to_client);

@@ -75,6 +75,13 @@ class ServerConnection final : public io::TransportHandler {
   // has, as far as the proxy knows; 0 when unknown. Reset by anything that changes them.
   std::uint64_t aligned_settings() const { return aligned_settings_; }
   void mark_aligned(std::uint64_t settings_hash) { aligned_settings_ = settings_hash; }
+  // The linked client's own statements changed the session's settings: `applied` is what the
+  // server now has that it does not report, `aligned` the settings hash of the client it now
+  // matches (0 when it matches none).
+  void settings_changed_by_client(pool::Settings applied, std::uint64_t aligned) {
+    applied_ = std::move(applied);
+    aligned_settings_ = aligned;
+  }
   // The error of the last failed internal query (a client's setting PostgreSQL rejected).
   const std::optional<OwnedError>& internal_error() const { return internal_error_; }
   // What the server reported at login, before any client: PostgreSQL's defaults for this role

@@ -55,6 +55,13 @@ void SessionStateTracker::on_ready_for_query(char status) {
   scope_.ready_for_query(status);
 }
 
+void SessionStateTracker::backend_lost() {
+  std::set<std::string> channels = scope_.current().channels;
+  scope_ = TransactionScope<State>(State{{}, {}, std::move(channels)});
+  locks_.clear();
+  loaded_ = false;
+}
+
 void SessionStateTracker::apply(const sql::SessionEffect& effect) {
   State& state = scope_.current();
   switch (effect.kind) {

@@ -59,6 +59,10 @@ class SessionStateTracker {
   // locktype 'advisory' for its pid): forget the ones counted, including a failed
   // pg_try_advisory_lock() that was counted as held.
   void advisory_locks_released() { locks_.clear(); }
+  // The backend session ended under the client (its server was lost): temporary objects, locks,
+  // cursors and loaded libraries went with it; LISTEN channels and SQL-level prepared statements
+  // are the client's own and stay (the proxy keeps or recreates them).
+  void backend_lost();
 
  private:
   struct State {
