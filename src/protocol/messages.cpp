@@ -131,6 +131,23 @@ std::optional<ParameterStatus> decode_parameter_status(ByteView body) {
   return if_finished(in, status);
 }
 
+std::optional<std::vector<std::optional<std::string_view>>> decode_data_row(ByteView body) {
+  BodyReader in(body);
+  const std::int16_t count = in.int16();
+  if (count < 0) return std::nullopt;
+  std::vector<std::optional<std::string_view>> columns;
+  columns.reserve(static_cast<std::size_t>(count));
+  for (std::int16_t i = 0; i < count; ++i) {
+    const std::int32_t length = in.int32();
+    if (length == -1) {
+      columns.emplace_back(std::nullopt);
+      continue;
+    }
+    columns.emplace_back(as_chars(in.bytes(length)));
+  }
+  return if_finished(in, std::move(columns));
+}
+
 std::optional<char> decode_ready_for_query(ByteView body) {
   BodyReader in(body);
   const auto status = static_cast<char>(in.int8());

@@ -93,6 +93,9 @@ std::optional<ParameterStatus> decode_parameter_status(ByteView body);
 // 'I' idle, 'T' in a transaction block, 'E' in a failed transaction block.
 std::optional<char> decode_ready_for_query(ByteView body);
 
+// A DataRow's columns as views into the body; nullopt for SQL NULL.
+std::optional<std::vector<std::optional<std::string_view>>> decode_data_row(ByteView body);
+
 // ErrorResponse and NoticeResponse share one body format: (code byte, string)* then a 0.
 struct ErrorFields {
   std::vector<std::pair<char, std::string_view>> fields;

@@ -998,6 +998,12 @@ void ClientConnection::track_session_message(char type, ByteView body) {
   }
 }
 
+void ClientConnection::settings_read_back(const std::vector<std::pair<std::string, std::string>>& values) {
+  if (!session_state_) return;
+  for (const auto& [name, value] : values) session_state_->settings().learned(name, value);
+  session_state_->settings().readback_complete();
+}
+
 void ClientConnection::settle_session_changes(ServerConnection& server) {
   if (!session_state_ || !session_state_->take_changed()) return;
   // Reported settings are what the server said last (ParameterStatus, already in desired_);

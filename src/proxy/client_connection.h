@@ -142,6 +142,12 @@ class ClientConnection final : public io::TransportHandler {
   // the client is gone): what the client's statements did to the server's session becomes the
   // proxy's record of that server, and the client's settings what any server must have for it.
   void settle_session_changes(ServerConnection& server);
+  // Settings the client changed to values its statements did not tell (read them back first).
+  bool settings_unknown() const {
+    return session_state_ && !session_state_->settings().pending_readback().empty();
+  }
+  void settings_read_back(const std::vector<std::pair<std::string, std::string>>& values);
+  void pause_reading() { transport_->stop_reading(); }
   // What the client's statements did to its session; null until one may have changed it.
   const session::ClientSessionState* session_state() const { return session_state_.get(); }
   void resume_reading();

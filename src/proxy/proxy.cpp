@@ -281,6 +281,12 @@ void Proxy::release_server(ClientConnection& client) {
   ServerConnection* server = client.server();
   PoolEntry* pool = client.pool_entry();
   if (!server || !pool) return;
+  if (client.settings_unknown()) {
+    // Values only this server knows (set_config() with computed arguments): learn them first.
+    client.pause_reading();
+    server->read_back_settings(client.session_state()->settings().pending_readback());
+    return;
+  }
   log_.debug("client {}: transaction done, server {} back to the pool", client.id(), server->id());
   client.settle_session_changes(*server);
   server->unlink();
@@ -550,6 +556,25 @@ void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {
   }
   destroy_server(server.id());
   run(pool, actions);
+}
+
+void Proxy::settings_read_back(ServerConnection& server, bool ok,
+                               const std::vector<std::pair<std::string, std::string>>& values) {
+  ClientConnection* client = server.client();
+  const bool linked = client && client->server() == &server;
+  if (linked) client->settings_read_back(values);
+  if (!ok) {
+    // The server has settings nobody knows: it must not serve anyone else.
+    log_.warn("server {}: reading back session settings failed; closing it", server.id());
+    if (linked) {
+      server.unlink();
+      client->unlinked();
+    }
+    server_released(server, false);
+    return;
+  }
+  if (linked) return release_server(*client);
+  server_released(server, true);  // the client left meanwhile; the server knows its settings
 }
 
 void Proxy::server_released(ServerConnection& server, bool reusable) {

@@ -124,6 +124,9 @@ class Proxy {
   void server_login_failed(ServerConnection& server, OwnedError error);
   void server_synced(ServerConnection& server, bool ok);
   void server_released(ServerConnection& server, bool reusable);
+  // ServerConnection::read_back_settings finished (`ok`: the query succeeded).
+  void settings_read_back(ServerConnection& server, bool ok,
+                          const std::vector<std::pair<std::string, std::string>>& values);
   void server_closed(ServerConnection& server);
 
   std::size_t client_count() const { return clients_.size(); }

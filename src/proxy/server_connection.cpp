@@ -348,7 +348,7 @@ void ServerConnection::handle_login_message(const protocol::Frame& frame) {
 
 bool ServerConnection::handle_relay_message(const protocol::Frame& frame, ByteView raw, Bytes& to_client) {
   using namespace protocol;
-  bool internal = state_ == State::Syncing || state_ == State::Resetting;
+  bool internal = state_ == State::Syncing || state_ == State::Resetting || state_ == State::ReadingBack;
   switch (frame.type) {
     case be::kParameterStatus:
       if (auto ps = decode_parameter_status(frame.body)) {
@@ -418,6 +418,14 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, ByteVi
       }
       return state_ == State::Linked;
     }
+    case be::kDataRow:
+      if (state_ == State::ReadingBack) {
+        auto row = decode_data_row(frame.body);
+        if (row && row->size() == 2 && (*row)[0] && (*row)[1])
+          read_back_.emplace_back(std::string(*(*row)[0]), std::string(*(*row)[1]));
+        return false;
+      }
+      return state_ == State::Linked;
     case be::kReadyForQuery: {
       if (auto status = decode_ready_for_query(frame.body)) transaction_status_ = *status;
       if (internal) {
@@ -445,6 +453,12 @@ void ServerConnection::finish_internal_query() {
     proxy_.server_synced(*this, ok);
   } else if (was == State::Resetting) {
     proxy_.server_released(*this, ok);
+  } else if (was == State::ReadingBack) {
+    for (const auto& [name, value] : read_back_) applied_[pool::lower_name(name)] = value;
+    aligned_settings_ = 0;
+    auto values = std::move(read_back_);
+    read_back_.clear();
+    proxy_.settings_read_back(*this, ok, values);
   }
 }
 
@@ -458,6 +472,26 @@ void ServerConnection::run_internal(const std::string& sql, pool::Settings appli
   internal_error_.reset();
   internal_replies_ = 1;
   pending_applied_ = std::move(applied);
+  hide_replies();
+  Bytes out;
+  protocol::encode_query(out, sql);
+  transport_->write(std::move(out));
+  transport_->start_reading();
+}
+
+void ServerConnection::read_back_settings(const std::set<std::string>& names) {
+  std::string sql;
+  if (names.count("*")) {
+    sql = "SELECT name, pg_catalog.current_setting(name) FROM pg_catalog.pg_settings WHERE source = 'session'";
+  } else {
+    std::string list;
+    for (const std::string& name : names) list += (list.empty() ? "" : ", ") + pool::quote_literal(name);
+    sql = "SELECT n, pg_catalog.current_setting(n, true) FROM pg_catalog.unnest(ARRAY[" + list + "]::text[]) n";
+  }
+  state_ = State::ReadingBack;
+  internal_error_.reset();
+  internal_replies_ = 1;
+  read_back_.clear();
   hide_replies();
   Bytes out;
   protocol::encode_query(out, sql);

@@ -3,6 +3,7 @@
 // the client it is linked to. It tracks what the proxy must know to reuse it safely: the
 // transaction status from ReadyForQuery and how many replies are still outstanding.
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,7 +58,7 @@ struct LostRequest {
 
 class ServerConnection final : public io::TransportHandler {
  public:
-  enum class State { Connecting, LoggingIn, Idle, Syncing, Linked, Resetting, Closed };
+  enum class State { Connecting, LoggingIn, Idle, Syncing, Linked, ReadingBack, Resetting, Closed };
 
   ServerConnection(Proxy& proxy, PoolEntry& pool, pool::ServerId id, pool::StartupParameters parameters);
   ~ServerConnection() override;
@@ -100,6 +101,11 @@ class ServerConnection final : public io::TransportHandler {
   // Runs `sql` hiding every reply, then calls Proxy::server_synced. `applied` is what the proxy
   // set on the server once it succeeds (settings the server does not report itself).
   void run_internal(const std::string& sql, pool::Settings applied);
+  // The linked client changed settings to values the proxy could not read from its statements
+  // (set_config() with computed arguments): reads the current values of `names` ("*": every
+  // setting the session set) with a hidden query, records them as applied on this server, and
+  // calls Proxy::settings_read_back. The client stays linked, not reading, meanwhile.
+  void read_back_settings(const std::set<std::string>& names);
   void link(ClientConnection* client);
   // The transaction ended cleanly: the client lets go, the server stays open.
   void unlink();
@@ -174,7 +180,8 @@ class ServerConnection final : public io::TransportHandler {
   std::map<std::string, std::string> parameter_status_;
   pool::Settings baseline_;
   pool::Settings applied_;          // settings the proxy SET that the server does not report
-  pool::Settings pending_applied_;  // becomes applied_ when the running internal query succeeds
+  pool::Settings pending_applied_;
+  std::vector<std::pair<std::string, std::string>> read_back_;  // name, value rows of a read-back  // becomes applied_ when the running internal query succeeds
   std::uint64_t aligned_settings_ = 0;
   protocol::BackendKeyData backend_key_;
   ClientConnection* client_ = nullptr;

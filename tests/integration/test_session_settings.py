@@ -122,7 +122,8 @@ def test_asyncpg_clients_interleave_with_their_own_settings(pg, proxy, scratch_d
         try:
             default = await b.fetchval("SHOW work_mem")
             await a.execute("SET work_mem = '21MB'")
-            await a.fetchval("SELECT set_config('search_path', 'pg_catalog', false)")
+            # A value the proxy cannot read from the statement: read back from the server.
+            await a.fetchval("SELECT set_config('search_path', $1, false)", "pg_catalog")
             assert await b.fetchval("SHOW work_mem") == default
             assert await a.fetchval("SHOW work_mem") == "21MB"
             assert await b.fetchval("SHOW search_path") != "pg_catalog"
@@ -137,4 +138,23 @@ def test_asyncpg_clients_interleave_with_their_own_settings(pg, proxy, scratch_d
             await b.close()
 
     asyncio.run(asyncio.wait_for(run(), 60))
+    px.assert_alive()
+
+
+def test_computed_set_config_is_read_back(pg, proxy, scratch_db):
+    px = proxy(pool=tx_pool())
+    with connect(px, scratch_db) as a, connect(px, scratch_db) as b:
+        default = show(b, "work_mem")
+        a.execute("SELECT set_config('work_mem', (2 * 8)::text || 'MB', false)")
+        a.execute("SELECT set_config(name, '17MB', false) FROM pg_settings WHERE name = 'maintenance_work_mem'")
+        assert show(b, "work_mem") == default
+        assert show(b, "maintenance_work_mem") != "17MB"
+        assert show(a, "work_mem") == "16MB"
+        assert show(a, "maintenance_work_mem") == "17MB"
+        # Inside a transaction that rolls back, nothing is learned.
+        a.execute("BEGIN")
+        a.execute("SELECT set_config('work_mem', 3 || 'MB', false)")
+        a.execute("ROLLBACK")
+        assert show(b, "work_mem") == default
+        assert show(a, "work_mem") == "16MB"
     px.assert_alive()
