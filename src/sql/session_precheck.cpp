@@ -1,6 +1,7 @@
 #include "sql/session_precheck.h"
 
 #include <array>
+#include <cstdint>
 #include <string>
 
 #include "sql/command.h"
@@ -17,29 +18,33 @@ constexpr std::array<std::string_view, 12> kRowStatements = {
     "select", "insert", "update", "delete", "with",    "values",
     "table",  "merge",  "copy",   "call",   "explain", "("};
 
+// Two bytes as one number, lower-cased (`| 0x20` maps ASCII letters to lower case and no other
+// byte onto a letter).
+constexpr std::uint16_t pair_of(char first, char second) {
+  return static_cast<std::uint16_t>((static_cast<unsigned char>(first) | 0x20) |
+                                    ((static_cast<unsigned char>(second) | 0x20) << 8));
+}
+
 // Whether the text mentions a word that any function call or SELECT INTO of interest must
-// contain: set_config, advisory (locks), pg_notify, temp (INTO TEMP, pg_temp). One pass.
+// contain: set_config, advisory (locks), pg_notify, temp (INTO TEMP, pg_temp). One pass on the
+// per-query path, comparing each pair of bytes with the words' first two letters.
 bool mentions_interesting_word(std::string_view text) {
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    std::string_view word;
-    switch (to_lower_ascii(text[i])) {
-      case 's':
-        word = "set_config";
-        break;
-      case 'a':
-        word = "advisory";
-        break;
-      case 'p':
-        word = "pg_notify";
-        break;
-      case 't':
-        word = "temp";
-        break;
-      default:
-        continue;
-    }
-    if (text.size() - i >= word.size() && equals_ignore_case(text.substr(i, word.size()), word))
-      return true;
+  constexpr std::array<std::string_view, 4> kWords = {"set_config", "advisory", "pg_notify", "temp"};
+  // Bytes that may start one of the words: most bytes of a query fail this one lookup.
+  static constexpr auto kStarts = [] {
+    std::array<bool, 256> table{};
+    for (char c : {'s', 'a', 'p', 't', 'S', 'A', 'P', 'T'}) table[static_cast<unsigned char>(c)] = true;
+    return table;
+  }();
+  constexpr std::uint16_t kSe = pair_of('s', 'e'), kAd = pair_of('a', 'd'), kPg = pair_of('p', 'g'),
+                          kTe = pair_of('t', 'e');
+  const std::size_t size = text.size();
+  for (std::size_t i = 0; i + 4 <= size; ++i) {
+    if (!kStarts[static_cast<unsigned char>(text[i])]) continue;
+    const std::uint16_t pair = pair_of(text[i], text[i + 1]);
+    if (pair != kSe && pair != kAd && pair != kPg && pair != kTe) continue;
+    const std::string_view word = pair == kSe ? kWords[0] : pair == kAd ? kWords[1] : pair == kPg ? kWords[2] : kWords[3];
+    if (size - i >= word.size() && equals_ignore_case(text.substr(i, word.size()), word)) return true;
   }
   return false;
 }
@@ -94,6 +99,36 @@ std::optional<ClassifiedStatement> classify_simply(std::string_view statement) {
 }
 
 }  // namespace
+
+bool leaves_session_alone_at_a_glance(std::string_view text) {
+  // One statement: nothing but blanks after the first ';' (a ';' inside a literal or comment
+  // just sends the text the long way).
+  const std::size_t semicolon = text.find(';');
+  if (semicolon != std::string_view::npos &&
+      text.find_first_not_of(" \t\r\n\f", semicolon + 1) != std::string_view::npos)
+    return false;
+  if (text.find('\0') != std::string_view::npos) return false;
+  std::size_t start = text.find_first_not_of(" \t\r\n\f");
+  if (start == std::string_view::npos) return false;
+  std::size_t end = start;
+  while (end < text.size() && ((text[end] | 0x20) >= 'a' && (text[end] | 0x20) <= 'z')) ++end;
+  if (end < text.size()) {
+    const char next = text[end];
+    // An identifier goes on (select_x), or the text starts with a comment or a quote.
+    if (next == '_' || next == '$' || (next >= '0' && next <= '9') || static_cast<unsigned char>(next) >= 0x80)
+      return false;
+  }
+  const std::string_view word = text.substr(start, end - start);
+  if (word.empty()) return false;
+  bool row_statement = false;
+  for (std::string_view candidate : kRowStatements) {
+    if (candidate != "(" && equals_ignore_case(word, candidate)) {
+      row_statement = true;
+      break;
+    }
+  }
+  return row_statement && !mentions_interesting_word(text);
+}
 
 std::optional<Classification> classify_without_parser(std::string_view text) {
   // PostgreSQL reads a Query message up to its first NUL byte, and so does the parser.

@@ -15,4 +15,9 @@ namespace ouroboros::sql {
 // would run (empty ones between semicolons left out).
 std::optional<Classification> classify_without_parser(std::string_view text);
 
+// The per-query fast path: true when `text` is one row statement (SELECT, INSERT, UPDATE,
+// DELETE, WITH, ...) that mentions none of the words a session-changing call needs. No lexer, no
+// allocation. False means "look closer" (classify_without_parser), not "changes state".
+bool leaves_session_alone_at_a_glance(std::string_view text);
+
 }  // namespace ouroboros::sql

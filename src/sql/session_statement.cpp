@@ -14,6 +14,7 @@ SessionStatementClassifier::SessionStatementClassifier(std::size_t capacity)
     : capacity_(capacity == 0 ? 1 : capacity) {}
 
 bool SessionStatementClassifier::may_change_session_state(std::string_view text) {
+  if (leaves_session_alone_at_a_glance(text)) return false;
   return !classify_without_parser(text).has_value();
 }
 

@@ -28,6 +28,12 @@ bool is_plain_transaction(K kind) {
 // of statements, and no effect beyond BEGIN/COMMIT/ROLLBACK where the pre-check saw none.
 void check_precheck(std::string_view text, const sql::Classification& parsed) {
   const std::optional<sql::Classification> simple = sql::classify_without_parser(text);
+  // The glance at the first word is stricter still: what it lets through, the pre-check does.
+  if (sql::leaves_session_alone_at_a_glance(text)) {
+    require(simple.has_value());
+    if (simple)
+      for (const auto& statement : simple->statements) require(statement.effects.empty());
+  }
   if (!simple || parsed.syntax_error) return;
   require(simple->statements.size() == parsed.statements.size());
   for (std::size_t i = 0; i < parsed.statements.size(); ++i) {

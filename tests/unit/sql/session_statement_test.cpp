@@ -1,4 +1,5 @@
 #include "sql/session_statement.h"
+#include "sql/session_precheck.h"
 
 #include <doctest/doctest.h>
 
@@ -264,4 +265,21 @@ TEST_CASE("text_hash is FNV-1a") {
   CHECK(text_hash("") == 14695981039346656037ull);
   CHECK(text_hash("a") == 0xaf63dc4c8601ec8cull);
   CHECK(text_hash("SET a = 1") != text_hash("SET a = 2"));
+}
+
+TEST_CASE("the glance at the first word lets through only single row statements with no telling word") {
+  using ouroboros::sql::leaves_session_alone_at_a_glance;
+  CHECK(leaves_session_alone_at_a_glance("SELECT abalance FROM pgbench_accounts WHERE aid = 42;"));
+  CHECK(leaves_session_alone_at_a_glance("  insert into t values (1)  ;  \n"));
+  CHECK(leaves_session_alone_at_a_glance("UPDATE t SET x = 1"));
+  CHECK_FALSE(leaves_session_alone_at_a_glance("SELECT 1; SET work_mem = '1MB'"));
+  CHECK_FALSE(leaves_session_alone_at_a_glance("SELECT set_config('a.b', 'c', false)"));
+  CHECK_FALSE(leaves_session_alone_at_a_glance("SELECT pg_advisory_lock(1)"));
+  CHECK_FALSE(leaves_session_alone_at_a_glance("SELECT * INTO TEMP t FROM x"));
+  CHECK_FALSE(leaves_session_alone_at_a_glance("SET search_path = x"));
+  CHECK_FALSE(leaves_session_alone_at_a_glance("select_x()"));
+  CHECK_FALSE(leaves_session_alone_at_a_glance("/* c */ SELECT 1"));
+  CHECK_FALSE(leaves_session_alone_at_a_glance(std::string_view("SELECT 1\0; SET x = 1", 20)));
+  CHECK_FALSE(leaves_session_alone_at_a_glance(""));
+  CHECK_FALSE(leaves_session_alone_at_a_glance("BEGIN"));
 }
