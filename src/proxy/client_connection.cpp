@@ -1008,47 +1008,42 @@ void ClientConnection::settle_session_changes(ServerConnection& server) {
   if (!session_state_ || !session_state_->take_changed()) return;
   // Reported settings are what the server said last (ParameterStatus, already in desired_);
   // the others are what the client's statements set.
-  std::map<std::string, std::string> reported;  // lower-case name -> as the server spells it
-  for (const auto& [name, value] : server.parameter_status()) reported.emplace(pool::lower_name(name), name);
-  const pool::Settings& startup = session_state_->settings().startup();
+  std::set<std::string> reported;
+  for (const auto& [name, value] : server.parameter_status()) reported.insert(pool::lower_name(name));
   pool::Settings desired;
   for (const auto& [name, value] : *desired_)
     if (reported.count(name)) desired.emplace(name, value);
   for (auto& [name, value] : session_state_->settings().expected())
     if (!reported.count(name)) desired.emplace(name, value);
-  // RESET, RESET ALL and DISCARD ALL left the server's default, where the client expects its
-  // start-up value: the server no longer has what the client expects.
-  std::set<std::string> at_default;
-  for (const std::string& name : session_state_->take_resets()) {
-    if (name != "*") {
-      at_default.insert(name);
-      continue;
-    }
-    for (const auto& [startup_name, value] : startup) at_default.insert(startup_name);
-  }
-  Bytes to_client;
-  std::set<std::string> differs;
-  for (const std::string& name : at_default) {
-    auto start = startup.find(name);
-    if (start == startup.end() || pool::is_read_only_parameter(name)) continue;
-    auto it = desired.find(name);
-    if (auto spelled = reported.find(name); spelled != reported.end()) {
-      // The server reported its default; the client is owed its own value, as PostgreSQL
-      // would have reported it.
-      if (it != desired.end() && it->second == start->second) continue;
-      desired[name] = start->second;
-      protocol::encode_parameter_status(to_client, spelled->second, start->second);
-      differs.insert(name);
-    } else if (it != desired.end() && it->second == start->second) {
-      differs.insert(name);
-    }
-  }
   pool::Settings applied;
   for (const auto& [name, value] : desired)
-    if (!reported.count(name) && !differs.count(name)) applied.emplace(name, value);
+    if (!reported.count(name)) applied.emplace(name, value);
   set_desired_settings(std::move(desired));
-  server.settings_changed_by_client(std::move(applied), differs.empty() ? settings_hash_ : 0);
-  if (!to_client.empty()) transport_->send(to_client);
+  server.settings_changed_by_client(std::move(applied), settings_hash_);
+}
+
+void ClientConnection::restore_start_up_settings() {
+  std::vector<std::string> resets = session_state_->take_resets();
+  if (resets.empty() || !server_) return;
+  const session::SessionSettings& settings = session_state_->settings();
+  std::set<std::string> names;
+  for (const std::string& name : resets) {
+    if (name != "*") {
+      if (settings.startup().count(name)) names.insert(name);
+      continue;
+    }
+    for (const auto& [startup_name, value] : settings.startup()) names.insert(startup_name);
+  }
+  // What the client expects now: its start-up value, or (the RESET was rolled back with its
+  // transaction) what it had before, which the server has too.
+  std::string sql;
+  for (const std::string& name : names) {
+    std::optional<std::string> value = settings.value(name);
+    if (!value || pool::is_read_only_parameter(name)) continue;
+    sql += sql.empty() ? "SELECT " : ", ";
+    sql += "pg_catalog.set_config(" + pool::quote_literal(name) + ", " + pool::quote_literal(*value) + ", false)";
+  }
+  if (!sql.empty()) server_->send_hidden_query(sql);
 }
 
 void ClientConnection::request_error(const protocol::ErrorFields& fields) {
@@ -1064,7 +1059,10 @@ void ClientConnection::request_rows(std::uint64_t rows) {
 }
 
 void ClientConnection::request_finished(std::chrono::microseconds elapsed) {
-  if (session_state_ && server_) session_state_->ready_for_query(server_->transaction_status());
+  if (session_state_ && server_) {
+    session_state_->ready_for_query(server_->transaction_status());
+    restore_start_up_settings();
+  }
   if (requests_.empty()) return;
   PendingRequest request = requests_.take_front();
   if (retry_decide(request, elapsed)) return;

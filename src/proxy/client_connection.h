@@ -232,6 +232,9 @@ class ClientConnection final : public io::TransportHandler {
   // Transaction/statement mode: follows what the client's messages do to its session.
   void track_session_message(char type, ByteView body);
   session::ClientSessionState& make_session_state();
+  // After a RESET, RESET ALL or DISCARD ALL: the server went back to its defaults, the client
+  // expects its start-up values; a hidden set_config() on the linked server puts them back.
+  void restore_start_up_settings();
   // Relays complete client messages from `data`; returns the bytes used. `input_consumed`
   // says how much of an InputBuffer they were (the caller consumes it).
   std::size_t relay_bytes(ByteView data);

@@ -238,6 +238,19 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
       continue;
     }
     session::Route route = replies_.on_server_message(frame.type, frame.body);
+    if (route.internal) {
+      // The proxy's own query in the client's session (send_hidden_query): none of it reaches
+      // the client, and it ends none of the client's requests.
+      if (frame.type == be::kReadyForQuery) {
+        if (auto status = protocol::decode_ready_for_query(frame.body)) transaction_status_ = *status;
+      }
+      input.consume(event.consumed);
+      if (route.finished_internal && replies_.pending_ready() == 0 && !extended_pending_ && client_) {
+        flush_to_client(to_client);
+        client_->on_server_boundary();
+      }
+      continue;
+    }
     proxy_.log().trace("server {} -> client: '{}' forward={} pending_ready={} queue={}", id_, frame.type,
                        route.forward, replies_.pending_ready(), replies_.size());
     bool forward = handle_relay_message(frame, raw, to_client) && route.forward;
@@ -477,6 +490,18 @@ void ServerConnection::run_internal(const std::string& sql, pool::Settings appli
   protocol::encode_query(out, sql);
   transport_->write(std::move(out));
   transport_->start_reading();
+}
+
+void ServerConnection::send_hidden_query(const std::string& sql) {
+  session::Expectation e = session::expectation(session::Expectation::Kind::Query);
+  e.fate = session::Expectation::Fate::Hide;
+  e.internal = true;
+  Bytes due;
+  replies_.expect(std::move(e), due);
+  if (!due.empty() && client_) client_->send_from_server(due);
+  Bytes out;
+  protocol::encode_query(out, sql);
+  transport_->write(std::move(out));
 }
 
 void ServerConnection::read_back_settings(const std::set<std::string>& names) {

@@ -106,6 +106,9 @@ class ServerConnection final : public io::TransportHandler {
   // setting the session set) with a hidden query, records them as applied on this server, and
   // calls Proxy::settings_read_back. The client stays linked, not reading, meanwhile.
   void read_back_settings(const std::set<std::string>& names);
+  // While linked: sends `sql` after the client's messages so far; every reply is hidden and it
+  // ends no client request (ReplyQueue's internal Query).
+  void send_hidden_query(const std::string& sql);
   void link(ClientConnection* client);
   // The transaction ended cleanly: the client lets go, the server stays open.
   void unlink();

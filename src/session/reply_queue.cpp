@@ -117,7 +117,7 @@ void ReplyQueue::flush_answers(Bytes& out) {
 void ReplyQueue::pop(Route& route) {
   if (queue_.front().ends_with_ready()) {
     --pending_ready_;
-    route.finished_request = true;
+    (queue_.front().internal ? route.finished_internal : route.finished_request) = true;
   }
   queue_.pop_front();
   flush_answers(route.answers);
@@ -146,6 +146,7 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
   if (queue_.empty()) return route;
   const Expectation head = queue_.front();
   route.forward = head.fate != Expectation::Fate::Hide;
+  route.internal = head.internal;
   switch (type) {
     case be::kParseComplete:
       if (head.kind != Kind::Parse) break;
@@ -179,8 +180,9 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
       if (head.ends_with_ready()) pop(route);
       break;
     case be::kErrorResponse: {
-      // The client must see every error, including one caused by a Parse the proxy injected.
-      route.forward = true;
+      // The client must see every error, including one caused by a Parse the proxy injected;
+      // not one of the proxy's own internal queries.
+      route.forward = !head.internal;
       const auto fields = protocol::decode_error_fields(body);
       if (fields && fields->sqlstate() == "0A000" && fields->message() == kCachedPlanChanged)
         route.stale_statement = head.statement_id;

@@ -63,6 +63,9 @@ struct Expectation {
   // A client's Close of a named statement, answered by the proxy: if the server skips it (after
   // an error earlier in the pipeline), PostgreSQL keeps the statement, so the name comes back.
   std::shared_ptr<const NamedStatement> closed_name;
+  // A Query the proxy sent for its own purposes in the middle of a client's session: every reply
+  // is hidden, errors included, and its ReadyForQuery ends no client request.
+  bool internal = false;
 
   bool ends_with_ready() const { return kind == Kind::Sync || kind == Kind::Query || kind == Kind::FunctionCall; }
 };
@@ -94,6 +97,8 @@ struct Route {
   // names_not_prepared).
   std::vector<NamedStatement> names_restored;
   bool finished_request = false;  // a ReadyForQuery ended a Sync/Query/FunctionCall
+  bool internal = false;           // a reply to the proxy's own internal Query (never the client's)
+  bool finished_internal = false;  // its ReadyForQuery
 };
 
 struct NameChange;  // reply_queue.cpp

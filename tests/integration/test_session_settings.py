@@ -107,6 +107,19 @@ def test_reset_gives_the_start_up_value(pg, proxy, scratch_db):
         assert show(a, "TimeZone") != "Asia/Tokyo"
         assert show(b, "TimeZone") == "Asia/Tokyo"
         assert b.info.parameter_status("TimeZone") == "Asia/Tokyo"
+        # Inside a transaction block: at once, and rolled back with it.
+        a.execute("SET work_mem = '9MB'")
+        a.execute("BEGIN")
+        a.execute("RESET work_mem")
+        assert show(a, "work_mem") == "5MB"
+        a.execute("ROLLBACK")
+        assert show(a, "work_mem") == "9MB"
+        a.execute("BEGIN")
+        a.execute("RESET ALL")
+        assert show(a, "work_mem") == "5MB"
+        a.execute("COMMIT")
+        assert show(a, "work_mem") == "5MB"
+        assert show(b, "work_mem") == default
         # DISCARD ALL, too.
         a.execute("SET work_mem = '9MB'")
         a.execute("DISCARD ALL")

@@ -389,3 +389,28 @@ TEST_CASE("reply queue: pending_ready counts the ReadyForQuery messages to come"
   CHECK(q.empty());
   CHECK_FALSE(q.skipping());
 }
+
+TEST_CASE("reply queue: the proxy's internal query is hidden whole, its error too, and ends no request") {
+  ReplyQueue q;
+  expect(q, fwd(Kind::Query));
+  Expectation internal = hide(Kind::Query);
+  internal.internal = true;
+  expect(q, internal);
+  CHECK(q.pending_ready() == 2);
+  CHECK(on(q, 'C').forward);
+  Route client_end = q.on_server_message('Z', Bytes{'T'});
+  CHECK(client_end.finished_request);
+  CHECK_FALSE(client_end.finished_internal);
+  Route row = on(q, 'D');
+  CHECK_FALSE(row.forward);
+  CHECK(row.internal);
+  Route error = on_error(q, "25P02", "current transaction is aborted");
+  CHECK_FALSE(error.forward);
+  CHECK(error.internal);
+  Route end = q.on_server_message('Z', Bytes{'E'});
+  CHECK_FALSE(end.forward);
+  CHECK_FALSE(end.finished_request);
+  CHECK(end.finished_internal);
+  CHECK(q.pending_ready() == 0);
+  CHECK(q.empty());
+}
