@@ -15,6 +15,7 @@ BUILD_PKGS=(
   prometheus-cpp-dev doctest-dev libssl-dev
   libpg-query-dev libprotobuf-c-dev
 )
+# libpq5: loaded by the daemon at run time when auth.query is set (src/io/libpq_api.cpp).
 RUNTIME_PKGS=(
   libuv1 libpq5 libyaml-cpp0.7 libspdlog1.10 libfmt9
   libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libssl3 ca-certificates

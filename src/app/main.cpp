@@ -8,6 +8,7 @@
 #include "config/config_loader.h"
 #include "io/event_loop.h"
 #include "io/http_server.h"
+#include "io/libpq_query.h"
 #include "metrics/text_format.h"
 #include "io/signal_watcher.h"
 #include "proxy/proxy.h"
@@ -36,6 +37,14 @@ int run(const std::string& path) {
   std::shared_ptr<const ouroboros::config::Config> shared =
       std::make_shared<const ouroboros::config::Config>(std::move(*config));
 
+  // auth_query runs its queries with libpq, loaded only for it: a missing libpq stops the start,
+  // not the first login.
+  if (shared->auth.query) {
+    if (std::string error = ouroboros::io::libpq_load_error(); !error.empty()) {
+      logger->critical("cannot start: auth.query is set: {}", error);
+      return 1;
+    }
+  }
   ouroboros::io::EventLoop loop;
   ouroboros::proxy::Proxy proxy(loop, shared, *logger, *raw_logger);
   if (std::string error = proxy.start(); !error.empty()) {

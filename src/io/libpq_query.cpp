@@ -1,12 +1,12 @@
 #include "io/libpq_query.h"
 
-#include <libpq-fe.h>
+#include "io/libpq_api.h"
 
 namespace ouroboros::io {
 
 namespace {
-std::string trimmed_error(PGconn* conn) {
-  std::string text = conn ? PQerrorMessage(conn) : "out of memory";
+std::string trimmed_error(const LibpqApi& pq, PGconn* conn) {
+  std::string text = conn ? pq.PQerrorMessage(conn) : "out of memory";
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
 }
@@ -21,15 +21,20 @@ LibpqQuery::LibpqQuery(EventLoop& loop, std::vector<std::pair<std::string, std::
       params_(std::move(params)),
       timeout_(timeout),
       on_done_(std::move(on_done)),
-      timer_(loop) {}
+      timer_(loop),
+      pq_(libpq_api(&load_error_)) {}
 
 LibpqQuery::~LibpqQuery() {
   // The poll handle must stop before libpq closes the socket under it.
   poll_.reset();
-  if (conn_) PQfinish(conn_);
+  if (conn_) pq_->PQfinish(conn_);
 }
 
 void LibpqQuery::start() {
+  if (!pq_) {
+    loop_.defer([this] { finish(load_error_); });
+    return;
+  }
   std::vector<const char*> keys;
   std::vector<const char*> values;
   for (const auto& [key, value] : conninfo_) {
@@ -38,9 +43,9 @@ void LibpqQuery::start() {
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
-  conn_ = PQconnectStartParams(keys.data(), values.data(), 0);
-  if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) {
-    std::string error = trimmed_error(conn_);
+  conn_ = pq_->PQconnectStartParams(keys.data(), values.data(), 0);
+  if (!conn_ || pq_->PQstatus(conn_) == CONNECTION_BAD) {
+    std::string error = trimmed_error(*pq_, conn_);
     loop_.defer([this, error] { finish(error); });
     return;
   }
@@ -70,76 +75,76 @@ void LibpqQuery::connect_step() {
     connect_writable_ = false;
     return;
   }
-  switch (PQconnectPoll(conn_)) {
+  switch (pq_->PQconnectPoll(conn_)) {
     case PGRES_POLLING_READING:
       return watch(true, false);
     case PGRES_POLLING_WRITING:
       return watch(false, true);
     case PGRES_POLLING_FAILED:
-      return finish(trimmed_error(conn_));
+      return finish(trimmed_error(*pq_, conn_));
     case PGRES_POLLING_OK:
       break;
     default:
       return watch(true, false);
   }
-  PQsetnonblocking(conn_, 1);
+  pq_->PQsetnonblocking(conn_, 1);
   std::vector<const char*> values;
   for (const auto& p : params_) values.push_back(p.c_str());
-  if (!PQsendQueryParams(conn_, sql_.c_str(), static_cast<int>(values.size()), nullptr,
+  if (!pq_->PQsendQueryParams(conn_, sql_.c_str(), static_cast<int>(values.size()), nullptr,
                          values.data(), nullptr, nullptr, 0))
-    return finish(trimmed_error(conn_));
+    return finish(trimmed_error(*pq_, conn_));
   phase_ = Phase::Flushing;
   flush_step();
 }
 
 void LibpqQuery::flush_step() {
-  int rc = PQflush(conn_);
-  if (rc < 0) return finish(trimmed_error(conn_));
+  int rc = pq_->PQflush(conn_);
+  if (rc < 0) return finish(trimmed_error(*pq_, conn_));
   if (rc == 1) return watch(true, true);
   phase_ = Phase::Reading;
   read_step();
 }
 
 void LibpqQuery::read_step() {
-  if (!PQconsumeInput(conn_)) return finish(trimmed_error(conn_));
-  while (!PQisBusy(conn_)) {
-    PGresult* res = PQgetResult(conn_);
+  if (!pq_->PQconsumeInput(conn_)) return finish(trimmed_error(*pq_, conn_));
+  while (!pq_->PQisBusy(conn_)) {
+    PGresult* res = pq_->PQgetResult(conn_);
     if (!res) {
       // Every result read: the query is done.
       return finish(have_result_ ? std::move(result_.error) : std::string("no result"));
     }
-    ExecStatusType status = PQresultStatus(res);
+    ExecStatusType status = pq_->PQresultStatus(res);
     if (status == PGRES_TUPLES_OK && !have_result_) {
       have_result_ = true;
-      result_.columns = static_cast<std::size_t>(PQnfields(res));
-      for (int r = 0; r < PQntuples(res); ++r) {
+      result_.columns = static_cast<std::size_t>(pq_->PQnfields(res));
+      for (int r = 0; r < pq_->PQntuples(res); ++r) {
         std::vector<std::optional<std::string>> row;
-        for (int c = 0; c < PQnfields(res); ++c) {
-          if (PQgetisnull(res, r, c)) {
+        for (int c = 0; c < pq_->PQnfields(res); ++c) {
+          if (pq_->PQgetisnull(res, r, c)) {
             row.emplace_back(std::nullopt);
           } else {
-            row.emplace_back(std::string(PQgetvalue(res, r, c),
-                                         static_cast<std::size_t>(PQgetlength(res, r, c))));
+            row.emplace_back(std::string(pq_->PQgetvalue(res, r, c),
+                                         static_cast<std::size_t>(pq_->PQgetlength(res, r, c))));
           }
         }
         result_.rows.push_back(std::move(row));
       }
     } else if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-      std::string error = PQresultErrorMessage(res);
+      std::string error = pq_->PQresultErrorMessage(res);
       while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
       have_result_ = true;
-      result_.error = error.empty() ? std::string(PQresStatus(status)) : error;
+      result_.error = error.empty() ? std::string(pq_->PQresStatus(status)) : error;
     } else if (!have_result_) {
       have_result_ = true;
       result_.error = "the query returned no rows description";
     }
-    PQclear(res);
+    pq_->PQclear(res);
   }
   watch(true, false);
 }
 
 void LibpqQuery::watch(bool readable, bool writable) {
-  int fd = PQsocket(conn_);
+  int fd = pq_->PQsocket(conn_);
   if (fd < 0) return finish("libpq has no socket");
   if (fd != polled_fd_) {
     poll_ = std::make_unique<UvHandle<uv_poll_t>>(this);
@@ -163,7 +168,7 @@ void LibpqQuery::finish(std::string error) {
   poll_.reset();
   polled_fd_ = -1;
   if (conn_) {
-    PQfinish(conn_);
+    pq_->PQfinish(conn_);
     conn_ = nullptr;
   }
   Result result = std::move(result_);

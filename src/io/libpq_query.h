@@ -17,6 +17,13 @@
 typedef struct pg_conn PGconn;
 
 namespace ouroboros::io {
+struct LibpqApi;
+}
+
+namespace ouroboros::io {
+
+// Loads libpq if it is not yet loaded (io/libpq_api.h); "" when it is there, else why not.
+std::string libpq_load_error();
 
 class LibpqQuery {
  public:
@@ -61,6 +68,8 @@ class LibpqQuery {
   Timer timer_;
   Result result_;
   bool have_result_ = false;
+  std::string load_error_;
+  const LibpqApi* pq_;  // libpq, loaded at the first query (io/libpq_api.h); null if it cannot be
 };
 
 }  // namespace ouroboros::io
