@@ -752,7 +752,7 @@ bool ClientConnection::answer_deallocate_batch(char type, ByteView body, Bytes& 
       if (!parse || !parse->statement.empty()) return false;
       sql::Command command = sql::classify(parse->query);
       if (command.kind != sql::CommandKind::Deallocate || !statements_.count(command.name)) return false;
-      deallocating_ = command.name;
+      deallocating_ = std::make_unique<std::string>(command.name);
       rewriter.answer(Kind::Parse, Answer::ParseComplete, replies, to_client);
       return true;
     }
@@ -826,15 +826,15 @@ void ClientConnection::answer_lost_transaction(io::InputBuffer& input) {
   Bytes out;
   auto error = [&](Bytes& to) {
     ErrorSpec e;
-    if (!lost_reported_ && !lost_error_.empty()) {
-      append(to, lost_error_);
+    if (!lost_reported_ && !lost_transaction().error.empty()) {
+      append(to, lost_transaction().error);
       lost_reported_ = true;
       return;
     }
     if (!lost_reported_) {
       e.sqlstate = sqlstate::kConnectionFailure;
       e.message = "server connection lost during the transaction; the transaction was rolled back";
-      e.detail = lost_reason_;
+      e.detail = lost_transaction().reason;
       e.hint = "end the transaction with ROLLBACK and retry it";
       lost_reported_ = true;
       protocol::encode_error_response(to, e);
@@ -875,12 +875,12 @@ void ClientConnection::answer_lost_transaction(io::InputBuffer& input) {
       if (kind == sql::CommandKind::Rollback || kind == sql::CommandKind::Commit) lost_batch_rollback_ = true;
     }
     if (type != fe::kSync) {
-      lost_batch_types_ += type;
+      lost_transaction().batch_types += type;
       continue;
     }
     // End of an extended batch: a ROLLBACK/COMMIT batch succeeds, anything else fails once.
     if (lost_batch_rollback_) {
-      for (char t : lost_batch_types_) {
+      for (char t : lost_transaction().batch_types) {
         if (t == fe::kParse) protocol::encode_parse_complete(out);
         else if (t == fe::kBind) protocol::MessageWriter(out, protocol::backend::kBindComplete).finish();
         else if (t == fe::kDescribe) protocol::MessageWriter(out, protocol::backend::kNoData).finish();
@@ -890,10 +890,10 @@ void ClientConnection::answer_lost_transaction(io::InputBuffer& input) {
       protocol::encode_ready_for_query(out, 'I');
       transaction_lost_ = false;
     } else {
-      if (!lost_batch_types_.empty()) error(out);
+      if (!lost_transaction().batch_types.empty()) error(out);
       protocol::encode_ready_for_query(out, 'E');
     }
-    lost_batch_types_.clear();
+    lost_transaction().batch_types.clear();
     lost_batch_rollback_ = false;
   }
   if (!out.empty()) transport_->write(std::move(out));
@@ -905,25 +905,27 @@ void ClientConnection::track_request_message(char type, ByteView body) {
   switch (type) {
     case fe::kParse:
       if (auto parse = protocol::decode_parse(body)) {
-        if (parse->statement.empty()) unnamed_sql_ = std::string(parse->query);
-        else if (statement_text_.size() < kMaxTrackedStatements)
-          statement_text_[std::string(parse->statement)] = std::string(parse->query);
-        if (batch_sql_.empty()) batch_sql_ = std::string(parse->query);
+        ExtendedTexts& texts = extended_texts();
+        if (parse->statement.empty()) texts.unnamed_sql = std::string(parse->query);
+        else if (texts.statement_text.size() < kMaxTrackedStatements)
+          texts.statement_text[std::string(parse->statement)] = std::string(parse->query);
+        if (texts.batch_sql.empty()) texts.batch_sql = std::string(parse->query);
       }
       return;
     case fe::kBind:
       if (auto bind = protocol::decode_bind(body)) {
-        batch_statement_ = std::string(bind->statement);
+        ExtendedTexts& texts = extended_texts();
+        texts.batch_statement = std::string(bind->statement);
         if (bind->statement.empty()) {
-          batch_sql_ = unnamed_sql_;
-        } else if (auto it = statement_text_.find(batch_statement_); it != statement_text_.end()) {
-          batch_sql_ = it->second;
+          texts.batch_sql = texts.unnamed_sql;
+        } else if (auto it = texts.statement_text.find(texts.batch_statement); it != texts.statement_text.end()) {
+          texts.batch_sql = it->second;
         }
       }
       return;
     case fe::kClose:
-      if (auto close = protocol::decode_close(body); close && close->kind == 'S')
-        statement_text_.erase(std::string(close->name));
+      if (auto close = protocol::decode_close(body); close && close->kind == 'S' && extended_)
+        extended_->statement_text.erase(std::string(close->name));
       return;
     case fe::kQuery:
       if (auto sql = protocol::decode_query(body))
@@ -931,9 +933,13 @@ void ClientConnection::track_request_message(char type, ByteView body) {
       last_wait_ = std::chrono::microseconds(0);
       return;
     case fe::kSync:
-      requests_.push_back({std::move(batch_sql_), std::move(batch_statement_), {}, 0, last_wait_, {}});
-      batch_sql_.clear();
-      batch_statement_.clear();
+      if (extended_) {
+        requests_.push_back({std::move(extended_->batch_sql), std::move(extended_->batch_statement), {}, 0, last_wait_, {}});
+        extended_->batch_sql.clear();
+        extended_->batch_statement.clear();
+      } else {
+        requests_.push_back({{}, {}, {}, 0, last_wait_, {}});
+      }
       last_wait_ = std::chrono::microseconds(0);
       return;
     case fe::kFunctionCall:
@@ -1270,8 +1276,8 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
     bool in_block = lost.transaction_status != 'I';
     // The session goes on, so PostgreSQL's FATAL reaches the client as an ERROR with all its
     // fields: a driver would close the connection on a FATAL.
-    lost_error_.clear();
-    if (said) protocol::encode_error_with_severity(lost_error_, *said, "ERROR");
+    lost_transaction().error.clear();
+    if (said) protocol::encode_error_with_severity(lost_transaction().error, *said, "ERROR");
     if (lost.replies_expected > 0) {
       Bytes out;
       ErrorSpec error;
@@ -1279,7 +1285,7 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
       error.sqlstate = sqlstate::kConnectionFailure;
       error.message = message;
       error.detail = "the transaction was rolled back; the session can continue";
-      if (said) append(out, lost_error_);
+      if (said) append(out, lost_transaction().error);
       else protocol::encode_error_response(out, error);
       for (int i = 0; i < lost.replies_expected; ++i) protocol::encode_ready_for_query(out, in_block ? 'E' : 'I');
       transport_->write(std::move(out));
@@ -1287,8 +1293,8 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
     if (in_block) {
       transaction_lost_ = true;
       lost_reported_ = lost.replies_expected > 0;
-      lost_reason_ = std::string(reason);
-      lost_batch_types_.clear();
+      lost_transaction().reason = std::string(reason);
+      lost_transaction().batch_types.clear();
       lost_batch_rollback_ = false;
     }
     extended_pending_ = false;

@@ -215,9 +215,17 @@ class ClientConnection final : public io::TransportHandler {
   bool lost_reported_ = false;      // the first answer after the loss says why (08006)
   bool lost_batch_error_ = false;   // an extended batch already got its error
   bool lost_batch_rollback_ = false;
-  std::string lost_reason_;
-  Bytes lost_error_;                // PostgreSQL's reason for the loss, as an ERROR, when it gave one
-  std::string lost_batch_types_;    // message types of the current extended batch
+  // What the answers after a lost transaction need (rare: made when a transaction is lost).
+  struct LostTransaction {
+    std::string reason;
+    Bytes error;              // PostgreSQL's reason for the loss, as an ERROR, when it gave one
+    std::string batch_types;  // message types of the current extended batch
+  };
+  std::unique_ptr<LostTransaction> lost_;
+  LostTransaction& lost_transaction() {
+    if (!lost_) lost_ = std::make_unique<LostTransaction>();
+    return *lost_;
+  }
   bool warned_sql_prepare_ = false;
   // A request (simple Query or Sync batch) on its way, for the query log and query stats.
   struct PendingRequest {
@@ -272,14 +280,23 @@ class ClientConnection final : public io::TransportHandler {
   bool answered_alone_ = false;
   // An extended-protocol "DEALLOCATE name" of a protocol statement (psycopg evicts its cache so):
   // the proxy answers its Parse/Bind/Describe/Execute itself; the name to drop at its Execute.
-  std::optional<std::string> deallocating_;
+  std::unique_ptr<std::string> deallocating_;
   bool answer_deallocate_batch(char type, ByteView body, Bytes& to_client);  // relay_bytes answered a request without the server
   std::unique_ptr<io::Timer> retry_timer_;  // made at the first retry: most clients never need it
   Fifo<PendingRequest> requests_;
   std::unique_ptr<session::ClientSessionState> session_state_;
   std::uint32_t batch_executes_ = 0;  // Executes since the last Sync (for a state made mid-batch)
-  std::string batch_sql_, batch_statement_, unnamed_sql_;
-  std::unordered_map<std::string, std::string> statement_text_;  // prepared statement names -> SQL
+  // Extended protocol, for the query log: the client's statement texts and the batch being
+  // built. Made at its first Parse or Bind: a simple-protocol client never pays for it.
+  struct ExtendedTexts {
+    std::string batch_sql, batch_statement, unnamed_sql;
+    std::unordered_map<std::string, std::string> statement_text;  // prepared statement names -> SQL
+  };
+  std::unique_ptr<ExtendedTexts> extended_;
+  ExtendedTexts& extended_texts() {
+    if (!extended_) extended_ = std::make_unique<ExtendedTexts>();
+    return *extended_;
+  }
   std::chrono::microseconds last_wait_{0};
   bool in_transaction_ = false;  // a request went out since the last idle ReadyForQuery
   TimePoint transaction_start_{};
