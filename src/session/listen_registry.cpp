@@ -54,7 +54,7 @@ std::vector<ListenRegistry::ClientId> ListenRegistry::subscribers(std::string_vi
   std::vector<ClientId> out;
   if (!refcount_.count(channel)) return out;
   for (const auto& [id, c] : clients_)
-    if (c.committed.count(channel)) out.push_back(id);
+    if (c.committed.count(channel) || c.ahead.count(channel)) out.push_back(id);
   return out;
 }
 

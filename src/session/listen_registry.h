@@ -3,9 +3,11 @@
 // listening server connection can hold the union of the channels and hand each notification to
 // the clients that listen to its channel.
 //
-// A client's channels are the ones its committed LISTENs left (delivered to it) plus, until its
-// transaction ends, the ones it just sent a LISTEN for (registered early, so the listening
-// connection hears the channel before the client's own LISTEN commits; not delivered yet).
+// A client's channels are the ones its committed LISTENs left plus, until its transaction ends,
+// the ones it just sent a LISTEN for (registered early, so that the listening connection hears
+// the channel before the client's own LISTEN commits). Notifications on an early channel are
+// handed to the client too: it holds them until its transaction ends and keeps those whose
+// channel it then listens to.
 // Pure: no I/O. Not thread-safe (one per pool, on its loop).
 #include <cstdint>
 #include <map>
@@ -31,8 +33,9 @@ class ListenRegistry {
   // Every channel some client listens to (committed or ahead): what the listener must hold.
   std::set<std::string> channels() const;
   bool empty() const { return refcount_.empty(); }
-  // Clients whose committed channels include `channel`, in id order.
+  // Clients listening to `channel` (committed or early), in id order.
   std::vector<ClientId> subscribers(std::string_view channel) const;
+  // Whether the client's committed channels include `channel`.
   bool listens(ClientId client, std::string_view channel) const;
   std::size_t client_count() const { return clients_.size(); }
 

@@ -37,13 +37,15 @@ TEST_CASE("a channel stays while any client listens to it, goes with the last on
   CHECK(r.client_count() == 0);
 }
 
-TEST_CASE("an early LISTEN is registered but delivered only once committed") {
+TEST_CASE("an early LISTEN is registered and heard, but committed only at the end of its transaction") {
   ListenRegistry r;
   r.listen_ahead(1, "a");
   CHECK(r.channels() == Channels{"a"});
-  CHECK(r.subscribers("a").empty());
+  CHECK(r.subscribers("a") == Ids{1});
+  CHECK_FALSE(r.listens(1, "a"));
   r.settle(1, {"a"});  // committed
   CHECK(r.subscribers("a") == Ids{1});
+  CHECK(r.listens(1, "a"));
   CHECK(r.channels() == Channels{"a"});
 }
 
