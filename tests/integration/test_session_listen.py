@@ -8,12 +8,16 @@ Absence is checked with a canary: notifications from one sender arrive in commit
 listening connection, so once a later notification on a channel the client does listen to has
 arrived, an earlier one that should not reach it would have arrived before it."""
 import asyncio
+import json
+import os
+import subprocess
 import uuid
 
 import asyncpg
 
 from ouro_testlib import RawConn, query_message, wait_for
-from pooling_helpers import Runner, connect, scratch_db  # noqa: F401
+from pooling_helpers import connect, scratch_db  # noqa: F401
+from test_prepared_drivers import NODE_DIR, node_pg  # noqa: F401
 
 LISTENER_APP = "ouroboros listener"
 
@@ -304,4 +308,24 @@ def test_asyncpg_add_listener_clients_on_a_smaller_pool(pg, proxy, scratch_db):
                 await c.close()
 
     asyncio.run(main())
+    px.assert_alive()
+
+
+def test_node_pg_notification_events_on_a_smaller_pool(pg, proxy, scratch_db, node_pg):
+    px = proxy(pool=tx_pool(2))
+    shared, solo = chan("shared"), chan("solo")
+    env = dict(os.environ, PGHOST=px.host, PGPORT=str(px.port), PGUSER=pg.user, PGPASSWORD=pg.password,
+               PGDATABASE=scratch_db, CLIENTS="5", SHARED=shared, SOLO=solo)
+    proc = subprocess.run([node_pg, os.path.join(NODE_DIR, "listen_notify.js")], cwd=NODE_DIR, env=env,
+                          capture_output=True, text=True, timeout=120)
+    report = f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}\nproxy log:\n{px.log_tail()}"
+    assert proc.returncode == 0, report
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    pids = result["pids"]
+    received = result["received"]
+    assert received["0"] == [[solo, "x", pids["solo"]], [shared, "y", pids["shared"]]], report
+    for i in ("1", "2", "3"):
+        assert received[i] == [[shared, "y", pids["shared"]]], report
+    # The sender listens to nothing; what it got would have arrived before the others' last one.
+    assert received["4"] == [], report
     px.assert_alive()

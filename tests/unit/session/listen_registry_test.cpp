@@ -37,7 +37,8 @@ TEST_CASE("a channel stays while any client listens to it, goes with the last on
   CHECK(r.client_count() == 0);
 }
 
-TEST_CASE("an early LISTEN is registered and heard, but committed only at the end of its transaction") {
+TEST_CASE(
+    "an early LISTEN is registered and heard, but committed only at the end of its transaction") {
   ListenRegistry r;
   r.listen_ahead(1, "a");
   CHECK(r.channels() == Channels{"a"});
