@@ -9,7 +9,8 @@
 namespace ouroboros::proxy {
 
 bool ClientConnection::listen_registered_first(char type, ByteView body) {
-  if (!pool_ || (type != protocol::frontend::kQuery && type != protocol::frontend::kParse)) return true;
+  if (!pool_ || (type != protocol::frontend::kQuery && type != protocol::frontend::kParse))
+    return true;
   std::optional<std::string_view> sql;
   if (type == protocol::frontend::kQuery) {
     sql = protocol::decode_query(body);
@@ -20,7 +21,8 @@ bool ClientConnection::listen_registered_first(char type, ByteView body) {
   bool ready = true;
   bool listens = false;
   // The classifier caches by text: the session state's own look at it costs a lookup.
-  for (const sql::ClassifiedStatement& statement : proxy_.session_classifier().classify(*sql).statements) {
+  for (const sql::ClassifiedStatement& statement :
+       proxy_.session_classifier().classify(*sql).statements) {
     for (const sql::SessionEffect& effect : statement.effects) {
       if (effect.kind != sql::SessionEffectKind::Listen) continue;
       listens = true;
@@ -47,7 +49,8 @@ void ClientConnection::listener_ready() {
 void ClientConnection::settle_listen() {
   if (!pool_ || !pool_->listener || mode_ == config::PoolMode::Session) return;
   static const std::set<std::string> kNone;
-  const std::set<std::string>& committed = session_state_ ? session_state_->tracker().listen_channels() : kNone;
+  const std::set<std::string>& committed =
+      session_state_ ? session_state_->tracker().listen_channels() : kNone;
   pool_->listener->settle(id_, committed);
   if (queued_notifications_.empty()) return;
   // A channel UNLISTENed in the transaction that just ended hears nothing more, as in PostgreSQL.

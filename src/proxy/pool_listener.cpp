@@ -14,7 +14,8 @@ constexpr const char* kApplicationName = "ouroboros listener";
 // The channel of a NotificationResponse ('A', length, pid, channel, payload).
 std::optional<std::string_view> notification_channel(ByteView message) {
   if (message.size() < 10) return std::nullopt;
-  auto text = std::string_view(reinterpret_cast<const char*>(message.data()) + 9, message.size() - 9);
+  auto text =
+      std::string_view(reinterpret_cast<const char*>(message.data()) + 9, message.size() - 9);
   auto end = text.find('\0');
   if (end == std::string_view::npos) return std::nullopt;
   return text.substr(0, end);
@@ -22,7 +23,10 @@ std::optional<std::string_view> notification_channel(ByteView message) {
 }  // namespace
 
 PoolListener::PoolListener(Proxy& proxy, PoolEntry& pool)
-    : proxy_(proxy), pool_(pool), backoff_(pool_limits(pool.db.pool).backoff), retry_timer_(proxy.loop()) {}
+    : proxy_(proxy),
+      pool_(pool),
+      backoff_(pool_limits(pool.db.pool).backoff),
+      retry_timer_(proxy.loop()) {}
 
 PoolListener::~PoolListener() = default;
 
@@ -66,8 +70,8 @@ void PoolListener::sync() {
 
 void PoolListener::connect() {
   pool::ServerId id = ++proxy_.next_server_id_;
-  server_ = std::make_unique<ServerConnection>(proxy_, pool_, id,
-                                               pool::StartupParameters{{"application_name", kApplicationName}});
+  server_ = std::make_unique<ServerConnection>(
+      proxy_, pool_, id, pool::StartupParameters{{"application_name", kApplicationName}});
   server_->set_listener(this);
   ready_ = false;
   server_->start(proxy_.backend_credentials(pool_));
@@ -78,21 +82,23 @@ void PoolListener::server_ready() {
   down_ = false;
   backoff_.reset();
   on_server_.clear();
-  proxy_.log().info("pool {}/{}: listening connection ready (server {}, backend pid {}), {} channel(s)",
-                    pool_.database, pool_.user, server_->id(), server_->backend_key().pid,
-                    registry_.channels().size());
+  proxy_.log().info(
+      "pool {}/{}: listening connection ready (server {}, backend pid {}), {} channel(s)",
+      pool_.database, pool_.user, server_->id(), server_->backend_key().pid,
+      registry_.channels().size());
   sync();
 }
 
 void PoolListener::server_login_failed(const OwnedError& error) {
-  proxy_.log().warn("pool {}/{}: listening connection failed: {} {}", pool_.database, pool_.user, error.sqlstate,
-                    error.message);
+  proxy_.log().warn("pool {}/{}: listening connection failed: {} {}", pool_.database, pool_.user,
+                    error.sqlstate, error.message);
   lost();
 }
 
 void PoolListener::server_closed() {
-  proxy_.log().warn("pool {}/{}: listening connection lost; notifications sent until it is back are lost",
-                    pool_.database, pool_.user);
+  proxy_.log().warn(
+      "pool {}/{}: listening connection lost; notifications sent until it is back are lost",
+      pool_.database, pool_.user);
   lost();
 }
 
@@ -119,7 +125,8 @@ void PoolListener::server_message(char type, ByteView message) {
   namespace be = protocol::backend;
   if (type == be::kNotification) return notification(message);
   if (type == be::kErrorResponse) {
-    auto fields = message.size() > 5 ? protocol::decode_error_fields(message.subspan(5)) : std::nullopt;
+    auto fields =
+        message.size() > 5 ? protocol::decode_error_fields(message.subspan(5)) : std::nullopt;
     proxy_.log().warn("pool {}/{}: listening connection: {} {}", pool_.database, pool_.user,
                       fields ? fields->sqlstate() : "", fields ? fields->message() : "");
     return;

@@ -76,8 +76,8 @@ class PoolListener {
   session::ListenRegistry registry_;
   std::unique_ptr<ServerConnection> server_;
   bool ready_ = false;
-  std::set<std::string> on_server_;  // channels the connection was told to LISTEN to
-  std::set<std::string> confirmed_;  // ... and has answered for
+  std::set<std::string> on_server_;              // channels the connection was told to LISTEN to
+  std::set<std::string> confirmed_;              // ... and has answered for
   std::deque<std::set<std::string>> in_flight_;  // on_server_ after each query not yet answered
   std::set<pool::ClientId> waiting_;
   bool down_ = false;  // lost or failed to connect, not back yet

@@ -2,7 +2,9 @@
 
 namespace ouroboros::session {
 
-void ListenRegistry::add_ref(const std::string& channel) { ++refcount_[channel]; }
+void ListenRegistry::add_ref(const std::string& channel) {
+  ++refcount_[channel];
+}
 
 void ListenRegistry::drop_ref(const std::string& channel) {
   auto it = refcount_.find(channel);
