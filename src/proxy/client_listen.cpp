@@ -47,6 +47,7 @@ void ClientConnection::listener_ready() {
 }
 
 void ClientConnection::settle_listen() {
+  listened_on_server_ = false;  // settle_session_changes passed it on, or the server was lost
   if (!pool_ || !pool_->listener || mode_ == config::PoolMode::Session) return;
   static const std::set<std::string> kNone;
   const std::set<std::string>& committed =
