@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from ouro_testlib import RawConn, query_message, wait_for
-from pooling_helpers import connect, scratch_db  # noqa: F401
+from pooling_helpers import connect, scratch_db, wait_log  # noqa: F401
 from test_prepared_drivers import NODE_DIR, node_pg  # noqa: F401
 
 LISTENER_APP = "ouroboros listener"
@@ -262,6 +262,27 @@ def test_listening_connection_killed_reconnects_and_delivery_resumes(pg, proxy, 
         assert [p for _, p, _ in inbox.items] == ["before", "after"]
     px.assert_alive()
 
+
+
+def test_listening_connection_refused_then_admitted(pg, proxy, scratch_db):
+    px = proxy(pool=tx_pool(1, backoff={"initial": "50ms", "max": "300ms"}))
+    ch = chan()
+    with connect(px, scratch_db) as client, connect(px, scratch_db) as sender:
+        inbox = Inbox(client)
+        client.execute("SELECT 1")  # the pool's only server is open
+        pg.super_query(f'ALTER DATABASE "{scratch_db}" CONNECTION LIMIT 1')
+        try:
+            # PostgreSQL refuses the listening connection: the LISTEN does not wait for it.
+            client.execute(f"LISTEN {ch}")
+            wait_log(px, r"listening connection failed: 53300")
+            assert listener_backends(pg, scratch_db) == []
+        finally:
+            pg.super_query(f'ALTER DATABASE "{scratch_db}" CONNECTION LIMIT -1')
+        # Retried with the pool's backoff: connected, the channel registered, delivery works.
+        wait_listener(pg, scratch_db, lambda r: r[1] == "idle" and f'LISTEN "{ch}"' in r[2], "admitted")
+        pid = notify(sender, ch, "after")
+        inbox.wait_for((ch, "after", pid))
+    px.assert_alive()
 
 def test_asyncpg_add_listener_clients_on_a_smaller_pool(pg, proxy, scratch_db):
     px = proxy(pool=tx_pool(2))
