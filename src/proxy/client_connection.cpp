@@ -517,6 +517,7 @@ void ClientConnection::unlinked() {
   server_ = nullptr;
   if (state_ == State::Closed) return;
   state_ = State::Idle;
+  settle_listen();
   if (shutdown_requested_) {
     fail(fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
     return;
@@ -587,6 +588,10 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     if (caching && answer_deallocate_batch(type, event.frame.body, to_client)) {
       used += event.consumed;
       continue;
+    }
+    if (mode_ != config::PoolMode::Session && !listen_registered_first(type, event.frame.body)) {
+      transport_->stop_reading();  // listener_ready() goes on
+      break;
     }
     retry_start_if_possible();
     if (mode_ != config::PoolMode::Session) track_session_message(type, event.frame.body);
@@ -1011,6 +1016,7 @@ void ClientConnection::settings_read_back(const std::vector<std::pair<std::strin
 }
 
 void ClientConnection::settle_session_changes(ServerConnection& server) {
+  if (std::exchange(listened_on_server_, false)) server.mark_listened();
   if (!session_state_ || !session_state_->take_changed()) return;
   // Reported settings are what the server said last (ParameterStatus, already in desired_);
   // the others are what the client's statements set.
@@ -1097,6 +1103,9 @@ void ClientConnection::send_from_server(ByteView bytes) {
 
 void ClientConnection::send_asynchronous(char type, ByteView message) {
   if (state_ != State::Linked && state_ != State::Idle) return;
+  // Transaction mode: the pool's listening connection delivers this client's notifications; one
+  // on a pooled server is a duplicate, or another client's LISTEN left behind.
+  if (type == protocol::backend::kNotification && mode_ != config::PoolMode::Session) return;
   if (retry_.holding && type != protocol::backend::kNotification) {
     // A notification comes from another session and is never repeated by a re-run.
     std::size_t hash = std::hash<std::string_view>{}(
@@ -1316,6 +1325,7 @@ void ClientConnection::close() {
   if (retry_timer_) retry_timer_->stop();
   transport_->close();  // paths that must deliver a last message flushed it already
   if (cancel_key_) proxy_.unregister_cancel_key(*cancel_key_);
+  stop_listening();
   proxy_.client_closed(*this);
 }
 

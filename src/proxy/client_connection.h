@@ -151,6 +151,13 @@ class ClientConnection final : public io::TransportHandler {
   // What the client's statements did to its session; null until one may have changed it.
   const session::ClientSessionState* session_state() const { return session_state_.get(); }
   void resume_reading();
+  // Transaction/statement mode: a notification from the pool's listening connection on a
+  // channel this client listens to. Sent at once when the client waits for input with no
+  // server; otherwise queued and sent after the ReadyForQuery that ends its transaction, as
+  // PostgreSQL delivers them between transactions (client_listen.cpp).
+  void deliver_notification(std::string_view channel, ByteView message);
+  // The pool's listening connection registered the channels this client's held LISTEN named.
+  void listener_ready();
 
   // TransportHandler
   void on_readable(io::InputBuffer& input) override;
@@ -285,6 +292,20 @@ class ClientConnection final : public io::TransportHandler {
   std::unique_ptr<io::Timer> retry_timer_;  // made at the first retry: most clients never need it
   Fifo<PendingRequest> requests_;
   std::unique_ptr<session::ClientSessionState> session_state_;
+  // LISTEN in transaction/statement mode (client_listen.cpp). A Query or Parse with a LISTEN
+  // goes to the server only once the pool's listening connection listens to its channels, so
+  // every notification committed after the client's LISTEN reaches the client; false: hold it.
+  bool listen_registered_first(char type, ByteView body);
+  // The client's transaction ended (its server went back, or was lost): its committed channels
+  // go to the listening connection, and the notifications it may hear now are sent.
+  void settle_listen();
+  void stop_listening();  // the client is gone
+  struct QueuedNotification {
+    std::string channel;
+    Bytes message;
+  };
+  std::vector<QueuedNotification> queued_notifications_;
+  bool listened_on_server_ = false;  // a LISTEN went to the linked server: it needs UNLISTEN *
   std::uint32_t batch_executes_ = 0;  // Executes since the last Sync (for a state made mid-batch)
   // Extended protocol, for the query log: the client's statement texts and the batch being
   // built. Made at its first Parse or Bind: a simple-protocol client never pays for it.

@@ -289,6 +289,12 @@ void Proxy::release_server(ClientConnection& client) {
   }
   log_.debug("client {}: transaction done, server {} back to the pool", client.id(), server->id());
   client.settle_session_changes(*server);
+  if (server->listened()) {
+    // The client ran LISTEN there: UNLISTEN * (hidden) before the pool lends the server again.
+    server->unlink_and_reset(false);
+    client.unlinked();
+    return;
+  }
   server->unlink();
   client.unlinked();
   std::vector<pool::PoolAction> actions;
@@ -522,6 +528,7 @@ void Proxy::forward_cancel(ServerConnection& server) {
 }
 
 void Proxy::server_ready(ServerConnection& server) {
+  if (PoolListener* listener = server.listener()) return listener->server_ready();
   PoolEntry& pool = server.pool_entry();
   if (pool.last_connect_error) log_.info("pool {}/{}: database reachable again", pool.database, pool.user);
   pool.last_connect_error.reset();
@@ -533,6 +540,7 @@ void Proxy::server_ready(ServerConnection& server) {
 }
 
 void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {
+  if (PoolListener* listener = server.listener()) return listener->server_login_failed(error);
   PoolEntry& pool = server.pool_entry();
   pool.counters.server_connect_failures.inc();
   pool.counters.errors.inc(error.sqlstate);  // e.g. class 28: the proxy's password for PostgreSQL
@@ -586,6 +594,7 @@ void Proxy::server_released(ServerConnection& server, bool reusable) {
 }
 
 void Proxy::server_closed(ServerConnection& server) {
+  if (PoolListener* listener = server.listener()) return listener->server_closed();
   PoolEntry& pool = server.pool_entry();
   std::vector<pool::PoolAction> actions;
   auto pending = pending_links_.find(server.id());

@@ -25,6 +25,7 @@
 #include "proxy/admin_view.h"
 #include "proxy/cancel_forwarder.h"
 #include "proxy/pool_counters.h"
+#include "proxy/pool_listener.h"
 #include "proxy/query_log.h"
 #include "session/query_stats.h"
 #include "proxy/server_connection.h"
@@ -56,6 +57,8 @@ struct PoolEntry {
   bool paused = false;  // PAUSE: no new server assignments until RESUME
   // What the pool's servers reported at login: lets a client log in without a server.
   pool::LoginParameters login_parameters;
+  // Transaction/statement mode: the listening connection, made at the first client LISTEN.
+  std::unique_ptr<PoolListener> listener;
 };
 
 pool::PoolLimits pool_limits(const config::PoolSettings& settings);
@@ -162,6 +165,7 @@ class Proxy {
 
  private:
   friend class AdminView;
+  friend class PoolListener;
   void accept(std::unique_ptr<io::TcpTransport> transport);
   PoolEntry& pool_for(const std::string& database, const std::string& user, const config::DatabaseConfig& db);
   void run(PoolEntry& pool, std::vector<pool::PoolAction>& actions);

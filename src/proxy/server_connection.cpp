@@ -3,6 +3,7 @@
 #include "io/tls_transport.h"
 #include "protocol/sqlstate.h"
 #include "proxy/client_connection.h"
+#include "proxy/pool_listener.h"
 #include "proxy/proxy.h"
 
 namespace ouroboros::proxy {
@@ -234,6 +235,7 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     ByteView raw = input.view().subspan(0, event.consumed);
     if (state_ != State::Linked) {
       handle_relay_message(frame, raw, to_client);  // internal queries and idle-time messages
+      if (listener_) listener_->server_message(frame.type, raw);
       input.consume(event.consumed);
       continue;
     }
@@ -557,6 +559,11 @@ void ServerConnection::unlink_and_reset(bool discard_session) {
     protocol::encode_query(out, "ROLLBACK");
     ++internal_replies_;
   }
+  if (listened_ && !discard_session) {
+    protocol::encode_query(out, "UNLISTEN *");  // the next client must not hear this one's channels
+    ++internal_replies_;
+  }
+  listened_ = false;
   if (discard_session) {
     protocol::encode_query(out, "DISCARD ALL");
     ++internal_replies_;

@@ -24,6 +24,7 @@ namespace ouroboros::proxy {
 
 class Proxy;
 class ClientConnection;
+class PoolListener;
 struct PoolEntry;
 
 // An error to hand to clients, owning its text.
@@ -136,6 +137,14 @@ class ServerConnection final : public io::TransportHandler {
   void clear_cancel_sent() { cancel_sent_ = false; }
   std::chrono::system_clock::time_point connected_at() const { return connected_at_; }
   ClientConnection* client() const { return client_; }
+  // The pool's listening connection (PoolListener) gets the notifications this server receives
+  // while idle; it is never lent to a client.
+  void set_listener(PoolListener* listener) { listener_ = listener; }
+  PoolListener* listener() const { return listener_; }
+  // A client ran LISTEN here (transaction mode): the server is cleaned with UNLISTEN * before
+  // another client gets it (unlink_and_reset).
+  void mark_listened() { listened_ = true; }
+  bool listened() const { return listened_; }
 
   // TransportHandler
   void on_readable(io::InputBuffer& input) override;
@@ -202,6 +211,8 @@ class ServerConnection final : public io::TransportHandler {
   TimePoint request_start_{};     // when the oldest unanswered request (or the last answer) came
   bool request_active_ = false;
   bool cancel_sent_ = false;      // a cancel was forwarded to this backend (see cancel_sent())
+  PoolListener* listener_ = nullptr;
+  bool listened_ = false;
 };
 
 }  // namespace ouroboros::proxy
