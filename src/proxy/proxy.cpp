@@ -28,6 +28,12 @@ pool::ConnectFailure classify_login_failure(const std::string& sqlstate, bool cl
   return pool::ConnectFailure::Rejected;
 }
 
+// For the query_wait_timeout error: servers held between transactions by pinned clients.
+std::string pinned_note(std::size_t pinned) {
+  if (pinned == 0) return "";
+  return " (" + std::to_string(pinned) + " kept by pinned clients, see SHOW CLIENTS)";
+}
+
 bool same_backend(const config::DatabaseConfig& a, const config::DatabaseConfig& b) {
   return a.host == b.host && a.port == b.port && a.dbname == b.dbname && a.user == b.user &&
          a.password == b.password && a.tls.mode == b.tls.mode && a.tls.ca_file == b.tls.ca_file &&
@@ -277,10 +283,11 @@ void Proxy::request_server(ClientConnection& client) {
   run(*pool, actions);
 }
 
-void Proxy::release_server(ClientConnection& client) {
+bool Proxy::release_server(ClientConnection& client) {
   ServerConnection* server = client.server();
   PoolEntry* pool = client.pool_entry();
-  if (!server || !pool) return;
+  if (!server || !pool) return true;
+  if (keep_pinned(client, *server)) return false;
   log_.debug("client {}: transaction done, server {} back to the pool", client.id(), server->id());
   client.settle_session_changes(*server);
   server->unlink();
@@ -288,6 +295,7 @@ void Proxy::release_server(ClientConnection& client) {
   std::vector<pool::PoolAction> actions;
   pool->servers.release(server->id(), !shutting_down_, now(), actions);
   run(*pool, actions);
+  return true;
 }
 
 void Proxy::run(PoolEntry& pool, std::vector<pool::PoolAction>& actions) {
@@ -360,7 +368,7 @@ void Proxy::fail_client(PoolEntry& pool, ClientConnection& client, pool::FailRea
   client.fail(fatal(sqlstate::kQueryCanceled,
                     "query_wait_timeout: no server connection became free within " + ms(wait),
                     "pool " + pool.database + "/" + pool.user + " has all " + std::to_string(pool.db.pool.size) +
-                        " servers in use"));
+                        " servers in use" + pinned_note(pinned_clients(pool))));
 }
 
 void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& server, bool params_match, bool check) {
@@ -455,7 +463,7 @@ void Proxy::client_closed(ClientConnection& client) {
   pool::ClientId id = client.id();
   if (ServerConnection* server = client.server()) {
     if (client.mode() != config::PoolMode::Session) client.settle_session_changes(*server);
-    server->unlink_and_reset(client.mode() == config::PoolMode::Session);
+    if (!reset_pinned_server(client, *server)) server->unlink_and_reset(client.mode() == config::PoolMode::Session);
   } else if (PoolEntry* pool = client.pool_entry()) {
     pool->servers.cancel_request(id);
   }
