@@ -240,7 +240,9 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     session::Route route = replies_.on_server_message(frame.type, frame.body);
     proxy_.log().trace("server {} -> client: '{}' forward={} pending_ready={} queue={}", id_, frame.type,
                        route.forward, replies_.pending_ready(), replies_.size());
-    bool forward = handle_relay_message(frame, raw, to_client) && route.forward;
+    protocol::Frame seen = frame;  // a refused statement's stand-in failed: the client's error is the refusal
+    if (route.refused) seen.body = ByteView(route.answers).subspan(5);
+    bool forward = handle_relay_message(seen, raw, to_client) && route.forward;
     if (route.forward && client_ &&
         (frame.type == be::kCommandComplete || frame.type == be::kEmptyQueryResponse ||
          frame.type == be::kPortalSuspended))

@@ -203,6 +203,8 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
       }
       if (head.refusal && head.fate != Expectation::Fate::Answered) {
         route.forward = false;  // the stand-in of a refused statement failed, as it must
+        route.refused = true;
+        route.answers.clear();
         encode_refusal(*head.refusal, route.answers);
       }
       if (head.ends_with_ready()) break;  // ReadyForQuery follows and ends it

@@ -97,6 +97,9 @@ struct Route {
   // names_not_prepared).
   std::vector<NamedStatement> names_restored;
   bool finished_request = false;  // a ReadyForQuery ended a Sync/Query/FunctionCall
+  // The ErrorResponse was a refused statement's stand-in: `answers` starts with the refusal the
+  // client gets in its place.
+  bool refused = false;
 };
 
 struct NameChange;  // reply_queue.cpp
