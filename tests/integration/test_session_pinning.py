@@ -223,6 +223,42 @@ def test_load_pins_until_disconnect_and_the_server_is_closed(pg, proxy, scratch_
     px.assert_alive()
 
 
+def test_statement_mode_pins_too(pg, proxy, scratch_db):
+    px = start_proxy(pg, proxy, size=2, mode="statement")
+    with connect(px, scratch_db) as a, connect(px, scratch_db) as b, connect(px, scratch_db) as c:
+        a_pid = pid(a)
+        a.execute("CREATE TEMP TABLE stmt_t AS SELECT 1 AS x")
+        for _ in range(3):
+            assert a.execute("SELECT x FROM stmt_t").fetchone()[0] == 1
+            assert pid(a) == a_pid
+            assert pid(b) != a_pid and pid(c) != a_pid
+            assert not temp_table_visible(b, "stmt_t")
+        assert pinned_metric(px, scratch_db) == 1
+        a.execute("DISCARD TEMP")
+        wait_pinned_metric(px, scratch_db, 0)
+    px.assert_alive()
+
+
+def test_pinned_idle_client_is_subject_to_client_idle_timeout(pg, proxy, scratch_db):
+    # As in session mode: a pinned client idle between transactions holds a server, so
+    # client_idle_timeout (not idle_transaction_timeout) applies; its server is cleaned for others.
+    px = start_proxy(pg, proxy, size=1, client_idle_timeout="3s")
+    a = connect(px, scratch_db)
+    try:
+        a_pid = pid(a)
+        a.execute("CREATE TEMP TABLE idle_t (x int)")
+        wait_pinned_metric(px, scratch_db, 1)
+        wait_pinned_metric(px, scratch_db, 0)  # the timeout ended the client
+        with pytest.raises(psycopg.OperationalError, match="client_idle_timeout"):
+            a.execute("SELECT 1")
+    finally:
+        a.close()
+    with connect(px, scratch_db) as b:
+        assert pid(b) == a_pid
+        assert not temp_table_visible(b, "idle_t")
+    px.assert_alive()
+
+
 def test_pinned_client_disconnect_cleans_the_server_for_the_next_client(pg, proxy, scratch_db):
     px = start_proxy(pg, proxy, size=1)
     with connect(px, scratch_db) as a:
@@ -358,8 +394,21 @@ def test_refuse_mode_simple_and_extended_protocol(pg, proxy, scratch_db):
             t.rollback()
             assert t.execute("SELECT count(*) FROM kept").fetchone()[0] == 0
             t.commit()
+        # A refusal in the middle of a pipeline (one extended batch, one Sync): the batch fails
+        # there and what ran before it in the batch is rolled back, as after any error.
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            with a.pipeline():
+                a.execute("INSERT INTO kept VALUES (%s)", (2,))
+                a.execute("SELECT pg_advisory_lock(%s)", (33,))
+                a.execute("INSERT INTO kept VALUES (%s)", (3,))
+        assert a.execute("SELECT count(*) FROM kept").fetchone()[0] == 0
         assert pinned_metric(px, scratch_db) == 0
         assert pinned_column(px, pg, scratch_db, "refused") == ""
+        # Counted (and logged) as what the client got: 0A000, not the stand-in's syntax error.
+        errors = scrape_text(px)
+        labels = f'database="{scratch_db}",user="ouro"'
+        assert f'ouroboros_errors_total{{{labels},sqlstate_class="other"}} 6\n' in errors, errors  # 0A: six refusals
+        assert f'ouroboros_errors_total{{{labels},sqlstate_class="42"}} 0\n' in errors, errors
     # Nothing reached the server: no temporary relation, no advisory lock, no cursor anywhere.
     with pg.connect_super(scratch_db) as sup:
         assert sup.execute("SELECT count(*) FROM pg_class WHERE relpersistence = 't' "
