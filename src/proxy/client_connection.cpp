@@ -599,8 +599,9 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     std::optional<SessionRefusal> refused;  // session_state: refuse
     if (mode_ != config::PoolMode::Session) refused = refuse_session_state(type, event.frame.body);
     auto rewritten = proxy_.statement_rewriter().on_client_message(
-        type, refused ? refused->body() : event.frame.body, refused ? ByteView(refused->message) : raw, caching,
-        statements_, server_->prepared(), server_->replies(), to_server, to_client);
+        type, refused ? refused->body() : event.frame.body,
+        refused ? ByteView(refused->message) : raw, caching, statements_, server_->prepared(),
+        server_->replies(), to_server, to_client);
     if (refused) server_->replies().refuse_last(std::move(refused->error));
     used += event.consumed;
     if (rewritten.malformed) {

@@ -367,8 +367,9 @@ void Proxy::fail_client(PoolEntry& pool, ClientConnection& client, pool::FailRea
   }
   client.fail(fatal(sqlstate::kQueryCanceled,
                     "query_wait_timeout: no server connection became free within " + ms(wait),
-                    "pool " + pool.database + "/" + pool.user + " has all " + std::to_string(pool.db.pool.size) +
-                        " servers in use" + pinned_note(pinned_clients(pool))));
+                    "pool " + pool.database + "/" + pool.user + " has all " +
+                        std::to_string(pool.db.pool.size) + " servers in use" +
+                        pinned_note(pinned_clients(pool))));
 }
 
 void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& server, bool params_match, bool check) {
@@ -463,7 +464,8 @@ void Proxy::client_closed(ClientConnection& client) {
   pool::ClientId id = client.id();
   if (ServerConnection* server = client.server()) {
     if (client.mode() != config::PoolMode::Session) client.settle_session_changes(*server);
-    if (!reset_pinned_server(client, *server)) server->unlink_and_reset(client.mode() == config::PoolMode::Session);
+    if (!reset_pinned_server(client, *server))
+      server->unlink_and_reset(client.mode() == config::PoolMode::Session);
   } else if (PoolEntry* pool = client.pool_entry()) {
     pool->servers.cancel_request(id);
   }

@@ -46,10 +46,11 @@ std::string Proxy::render_metrics() const {
                                        "Current reconnect delay of a pool whose backend is failing (0 when healthy).");
   auto reachable = metrics::gauge_family("ouroboros_pool_reachable", "1 when the pool can reach its backend.");
   auto paused = metrics::gauge_family("ouroboros_pool_paused", "1 while the pool is paused (PAUSE).");
-  auto pinned = metrics::gauge_family("ouroboros_pool_pinned_clients",
-                                      "Clients keeping their server between transactions (transaction/statement mode) "
-                                      "for session state that cannot move: temporary tables, session advisory locks, "
-                                      "WITH HOLD cursors, LOAD.");
+  auto pinned = metrics::gauge_family(
+      "ouroboros_pool_pinned_clients",
+      "Clients keeping their server between transactions (transaction/statement mode) "
+      "for session state that cannot move: temporary tables, session advisory locks, "
+      "WITH HOLD cursors, LOAD.");
   auto transactions = metrics::counter_family("ouroboros_transactions_total", "Transactions completed.");
   auto queries = metrics::counter_family("ouroboros_queries_total", "Requests answered (simple queries and Syncs).");
   auto received = metrics::counter_family("ouroboros_received_bytes_total", "Bytes received from clients.");
@@ -145,7 +146,8 @@ std::string Proxy::render_metrics() const {
   up.add_value({}, ready() ? 1 : 0);
 
   std::vector<prometheus::MetricFamily> families;
-  for (auto* f : {&clients, &servers, &pool_size, &pool_max, &backoff, &reachable, &paused, &pinned, &client_count, &up})
+  for (auto* f : {&clients, &servers, &pool_size, &pool_max, &backoff, &reachable, &paused, &pinned,
+                  &client_count, &up})
     families.push_back(f->build());
   for (auto* f : {&transactions, &queries, &received, &sent, &attempts, &failures, &errors, &slow, &accepted,
                   &rejected, &tls, &retries, &client_parses, &server_parses, &hits, &evictions, &sql_prepares})

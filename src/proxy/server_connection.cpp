@@ -240,7 +240,8 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     session::Route route = replies_.on_server_message(frame.type, frame.body);
     proxy_.log().trace("server {} -> client: '{}' forward={} pending_ready={} queue={}", id_, frame.type,
                        route.forward, replies_.pending_ready(), replies_.size());
-    protocol::Frame seen = frame;  // a refused statement's stand-in failed: the client's error is the refusal
+    // A refused statement's stand-in failed: the client's error is the refusal.
+    protocol::Frame seen = frame;
     if (route.refused) seen.body = ByteView(route.answers).subspan(5);
     bool forward = handle_relay_message(seen, raw, to_client) && route.forward;
     if (route.forward && client_ &&
