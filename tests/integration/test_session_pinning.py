@@ -53,10 +53,11 @@ def wait_pinned_metric(px, dbname, value, user="ouro"):
              message=f"{PINNED_METRIC} of {dbname}/{user} to be {value}")
 
 
-def show_clients(px, pg):
-    """SHOW CLIENTS of the admin console (psql: the console speaks the simple protocol only)."""
+def show_clients(px, pg, what="CLIENTS"):
+    """SHOW CLIENTS (or SERVERS) of the admin console (psql: the console speaks the simple
+    protocol only)."""
     proc = subprocess.run([pg.bin("psql"), "-X", "-A", "-F", "|", "-h", px.host, "-p", str(px.port),
-                           "-U", pg.superuser, "ouroboros", "-c", "SHOW CLIENTS"],
+                           "-U", pg.superuser, "ouroboros", "-c", f"SHOW {what}"],
                           env=dict(os.environ, PGPASSWORD=pg.superuser_password, PGCONNECT_TIMEOUT="10"),
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -106,6 +107,9 @@ def test_temp_table_pins_until_dropped_and_never_leaks_psycopg(pg, proxy, scratc
         wait_pinned_metric(px, scratch_db, 1)
         assert pinned_column(px, pg, scratch_db, "pin-a") == "temporary table"
         assert pinned_column(px, pg, scratch_db, "pin-b") == ""
+        servers = {r["remote_pid"]: r["pinned"] for r in show_clients(px, pg, "SERVERS")
+                   if r["database"] == scratch_db}
+        assert servers[str(a_pid)] == "temporary table", servers
         assert re.search(rf'client \d+ \([^)]*\): pinned to server \d+ \(backend pid {a_pid}\): '
                          r'temporary table "pin_t"', px.log_text()), px.log_tail()
         # b and c interleave with a: they share the other server and never see a's table.
