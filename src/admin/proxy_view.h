@@ -56,6 +56,9 @@ struct ConnectionSnapshot {  // a client or a server
   std::string application_name;
   std::string tls_version;   // "TLSv1.3"; "" for plain text
   std::string tls_cipher;    // "TLS_AES_256_GCM_SHA384"; "" for plain text
+  // Why the client keeps its server between transactions ("temporary table", "session advisory
+  // lock", "WITH HOLD cursor", "LOAD"); for a server, its client's reason. "" when not pinned.
+  std::string pinned;
 };
 
 struct QueryStatsSnapshot {  // per fingerprint, from the query-stats store

@@ -241,7 +241,8 @@ ResultSet connections_table(const std::vector<ConnectionSnapshot>& connections,
                    // Ouroboros only.
                    {"id", kInt8},
                    {"tls_version", kText},
-                   {"tls_cipher", kText}});
+                   {"tls_cipher", kText},
+                   {"pinned", kText}});
   for (const ConnectionSnapshot& c : connections) {
     table.text(type)
         .text(c.user)
@@ -265,7 +266,7 @@ ResultSet connections_table(const std::vector<ConnectionSnapshot>& connections,
     // PgBouncer's tls column: "version/cipher", empty for plain text.
     std::string tls = c.tls_version.empty() ? std::string() : c.tls_version + "/" + c.tls_cipher;
     table.integer(c.backend_pid).text(tls).text(c.application_name).unsigned_integer(c.id);
-    table.text_or_null(c.tls_version).text_or_null(c.tls_cipher);
+    table.text_or_null(c.tls_version).text_or_null(c.tls_cipher).text(c.pinned);
   }
   return table;
 }

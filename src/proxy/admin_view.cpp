@@ -124,6 +124,7 @@ std::vector<admin::ConnectionSnapshot> AdminView::clients() const {
     s.id = c->id();
     s.link = c->server() ? c->server()->id() : 0;
     s.application_name = c->application_name();
+    s.pinned = session::pin_reason_text(c->pinned());
     if (auto tls = c->transport()->tls_info()) {
       s.tls_version = std::move(tls->version);
       s.tls_cipher = std::move(tls->cipher);
@@ -152,6 +153,7 @@ std::vector<admin::ConnectionSnapshot> AdminView::servers() const {
     s.id = server->id();
     s.link = server->client() ? server->client()->id() : 0;
     s.backend_pid = server->backend_key().pid;
+    if (server->client()) s.pinned = session::pin_reason_text(server->client()->pinned());
     auto app = server->parameter_status().find("application_name");
     if (app != server->parameter_status().end()) s.application_name = app->second;
     if (auto tls = server->tls_info()) {

@@ -88,6 +88,7 @@ void ClientConnection::on_readable(io::InputBuffer& input) {
       return handle_admin(input);
     case State::Idle: {
       if (transaction_lost_) answer_lost_transaction(input);
+      if (pin_lost_ != PinLost::No && state_ == State::Idle) answer_lost_pin(input);
       if (input.empty() || state_ != State::Idle) return;
       auto view = input.view();
       if (view[0] == fe::kTerminate && view.size() >= 5) {
@@ -600,9 +601,13 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     if (type == fe::kSync || type == fe::kQuery) extended_pending_ = false;
     else if (is_extended(type)) extended_pending_ = true;
     proxy_.log().trace("client {} -> server {}: '{}'", id_, server_->id(), type);
+    std::optional<SessionRefusal> refused;  // session_state: refuse
+    if (mode_ != config::PoolMode::Session) refused = refuse_session_state(type, event.frame.body);
     auto rewritten = proxy_.statement_rewriter().on_client_message(
-        type, event.frame.body, raw, caching, statements_, server_->prepared(), server_->replies(), to_server,
-        to_client);
+        type, refused ? refused->body() : event.frame.body,
+        refused ? ByteView(refused->message) : raw, caching, statements_, server_->prepared(),
+        server_->replies(), to_server, to_client);
+    if (refused) server_->replies().refuse_last(std::move(refused->error));
     used += event.consumed;
     if (rewritten.malformed) {
       fail(fatal(sqlstate::kProtocolViolation, std::string("malformed message of type '") + type + "'"));
@@ -1013,6 +1018,7 @@ void ClientConnection::settings_read_back(const std::vector<std::pair<std::strin
   if (!session_state_) return;
   for (const auto& [name, value] : values) session_state_->settings().learned(name, value);
   session_state_->settings().readback_complete();
+  session_state_->note_changed();
 }
 
 void ClientConnection::settle_session_changes(ServerConnection& server) {
@@ -1157,14 +1163,16 @@ void ClientConnection::on_server_boundary() {
     ServerConnection* server = server_;
     server_ = nullptr;
     settle_session_changes(*server);
-    server->unlink_and_reset(false);
+    // Session state that cannot move does not go to the next client: the server is cleaned.
+    bool discard = session_state_ && session_state_->tracker().pinned();
+    if (discard) session_state_->server_lost();
+    if (discard) pinned_ = session::PinReason::None;
+    server->unlink_and_reset(discard);
     unlinked();
     return;
   }
-  if (mode_ != config::PoolMode::Session && status == 'I') {
-    proxy_.release_server(*this);
-    return;
-  }
+  // A client pinned by session state that cannot move keeps its server, as in session mode.
+  if (mode_ != config::PoolMode::Session && status == 'I' && proxy_.release_server(*this)) return;
   if (shutdown_requested_ && status == 'I') {
     return fail(fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
   }
@@ -1246,6 +1254,7 @@ void ClientConnection::fail(const ErrorSpec& error) {
 }
 
 void ClientConnection::server_lost(std::string_view reason, const LostRequest& lost_request) {
+  if (pinned_ != session::PinReason::None) pinned_server_lost(reason, lost_request);
   server_ = nullptr;
   if (state_ != State::Linked) return;
   if (session_state_) session_state_->server_lost();

@@ -150,6 +150,11 @@ class ClientConnection final : public io::TransportHandler {
   void pause_reading() { transport_->stop_reading(); }
   // What the client's statements did to its session; null until one may have changed it.
   const session::ClientSessionState* session_state() const { return session_state_.get(); }
+  // Transaction/statement mode: why the client keeps its server between transactions (state
+  // that cannot move to another server), PinReason::None when it does not. Set by the Proxy at
+  // each transaction end (proxy_pinning.cpp).
+  session::PinReason pinned() const { return pinned_; }
+  void set_pinned(session::PinReason reason) { pinned_ = reason; }
   void resume_reading();
   // Transaction/statement mode: a notification from the pool's listening connection on a
   // channel this client listens to. Sent at once when the client waits for input with no
@@ -250,6 +255,25 @@ class ClientConnection final : public io::TransportHandler {
   // After a RESET, RESET ALL or DISCARD ALL: the server went back to its defaults, the client
   // expects its start-up values; a hidden set_config() on the linked server puts them back.
   void restore_start_up_settings();
+  // ---- state that cannot move (client_pinning.cpp) ----
+  // session_state: refuse. A Query or Parse whose text would pin the client is not sent: a
+  // stand-in that fails at parse time goes instead (so the server aborts the statement, skips to
+  // Sync or fails the transaction block exactly as for the refused statement), and the client
+  // hears the 0A000 refusal in place of the stand-in's error.
+  struct SessionRefusal {
+    Bytes message;  // the stand-in, a whole message
+    std::shared_ptr<const std::pair<std::string, std::string>> error;  // message, detail
+    ByteView body() const { return ByteView(message).subspan(5); }
+  };
+  std::optional<SessionRefusal> refuse_session_state(char type, ByteView body);
+  // The server the client was pinned to is gone, and its session state with it. When the loss
+  // answered nothing, the client's next request is answered with an error saying so.
+  void pinned_server_lost(std::string_view reason, const LostRequest& lost);
+  void answer_lost_pin(io::InputBuffer& input);
+  enum class PinLost : std::uint8_t { No, Pending, SkippingBatch };
+  PinLost pin_lost_ = PinLost::No;
+  std::string pin_lost_detail_;
+  session::PinReason pinned_ = session::PinReason::None;
   // Relays complete client messages from `data`; returns the bytes used. `input_consumed`
   // says how much of an InputBuffer they were (the caller consumes it).
   std::size_t relay_bytes(ByteView data);

@@ -28,6 +28,12 @@ pool::ConnectFailure classify_login_failure(const std::string& sqlstate, bool cl
   return pool::ConnectFailure::Rejected;
 }
 
+// For the query_wait_timeout error: servers held between transactions by pinned clients.
+std::string pinned_note(std::size_t pinned) {
+  if (pinned == 0) return "";
+  return " (" + std::to_string(pinned) + " kept by pinned clients, see SHOW CLIENTS)";
+}
+
 bool same_backend(const config::DatabaseConfig& a, const config::DatabaseConfig& b) {
   return a.host == b.host && a.port == b.port && a.dbname == b.dbname && a.user == b.user &&
          a.password == b.password && a.tls.mode == b.tls.mode && a.tls.ca_file == b.tls.ca_file &&
@@ -277,15 +283,17 @@ void Proxy::request_server(ClientConnection& client) {
   run(*pool, actions);
 }
 
-void Proxy::release_server(ClientConnection& client) {
+bool Proxy::release_server(ClientConnection& client) {
   ServerConnection* server = client.server();
   PoolEntry* pool = client.pool_entry();
-  if (!server || !pool) return;
+  if (!server || !pool) return true;
+  if (keep_pinned(client, *server)) return false;
   if (client.settings_unknown()) {
     // Values only this server knows (set_config() with computed arguments): learn them first.
+    // The client waits, not reading, and the server is released once they are known.
     client.pause_reading();
     server->read_back_settings(client.session_state()->settings().pending_readback());
-    return;
+    return true;
   }
   log_.debug("client {}: transaction done, server {} back to the pool", client.id(), server->id());
   client.settle_session_changes(*server);
@@ -293,13 +301,14 @@ void Proxy::release_server(ClientConnection& client) {
     // The client ran LISTEN there: UNLISTEN * (hidden) before the pool lends the server again.
     server->unlink_and_reset(false);
     client.unlinked();
-    return;
+    return true;
   }
   server->unlink();
   client.unlinked();
   std::vector<pool::PoolAction> actions;
   pool->servers.release(server->id(), !shutting_down_, now(), actions);
   run(*pool, actions);
+  return true;
 }
 
 void Proxy::run(PoolEntry& pool, std::vector<pool::PoolAction>& actions) {
@@ -371,8 +380,9 @@ void Proxy::fail_client(PoolEntry& pool, ClientConnection& client, pool::FailRea
   }
   client.fail(fatal(sqlstate::kQueryCanceled,
                     "query_wait_timeout: no server connection became free within " + ms(wait),
-                    "pool " + pool.database + "/" + pool.user + " has all " + std::to_string(pool.db.pool.size) +
-                        " servers in use"));
+                    "pool " + pool.database + "/" + pool.user + " has all " +
+                        std::to_string(pool.db.pool.size) + " servers in use" +
+                        pinned_note(pinned_clients(pool))));
 }
 
 void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& server, bool params_match, bool check) {
@@ -467,7 +477,8 @@ void Proxy::client_closed(ClientConnection& client) {
   pool::ClientId id = client.id();
   if (ServerConnection* server = client.server()) {
     if (client.mode() != config::PoolMode::Session) client.settle_session_changes(*server);
-    server->unlink_and_reset(client.mode() == config::PoolMode::Session);
+    if (!reset_pinned_server(client, *server))
+      server->unlink_and_reset(client.mode() == config::PoolMode::Session);
   } else if (PoolEntry* pool = client.pool_entry()) {
     pool->servers.cancel_request(id);
   }
@@ -581,7 +592,10 @@ void Proxy::settings_read_back(ServerConnection& server, bool ok,
     server_released(server, false);
     return;
   }
-  if (linked) return release_server(*client);
+  if (linked) {
+    release_server(*client);
+    return;
+  }
   server_released(server, true);  // the client left meanwhile; the server knows its settings
 }
 

@@ -112,8 +112,9 @@ class Proxy {
   void client_authenticated(ClientConnection& client);
   void authentication_failed(const std::string& database, const std::string& user);
   void request_server(ClientConnection& client);
-  // Transaction mode: the client's transaction ended; its server goes back to the pool.
-  void release_server(ClientConnection& client);
+  // Transaction mode: the client's transaction ended; its server goes back to the pool. False
+  // when the client keeps it, pinned by session state that cannot move (keep_pinned).
+  bool release_server(ClientConnection& client);
   void client_closed(ClientConnection& client);
   void handle_cancel(pool::CancelKey key);
   // A cancel key for a client's BackendKeyData: the real backend pid when given, else a
@@ -171,6 +172,15 @@ class Proxy {
   void run(PoolEntry& pool, std::vector<pool::PoolAction>& actions);
   void assign(PoolEntry& pool, ClientConnection& client, ServerConnection& server, bool params_match, bool check);
   void fail_client(PoolEntry& pool, ClientConnection& client, pool::FailReason reason);
+  // ---- pinning (proxy_pinning.cpp) ----
+  // At a transaction end: true when the client keeps its server (temporary tables, session
+  // advisory locks, WITH HOLD cursors, LOAD), with the info log line when that starts or ends.
+  bool keep_pinned(ClientConnection& client, ServerConnection& server);
+  // The client left while its session held such state: its server is cleaned with DISCARD ALL
+  // (closed when that fails, or after LOAD, which nothing undoes). False when there was none.
+  bool reset_pinned_server(ClientConnection& client, ServerConnection& server);
+  // Clients of `pool` pinned to their server now.
+  std::size_t pinned_clients(const PoolEntry& pool) const;
   // Logins waiting for the pool's first server (only to learn its parameters) that need not
   // wait for a server any longer complete without one.
   void complete_waiting_logins(PoolEntry& pool);

@@ -21,7 +21,7 @@ std::string Proxy::render_metrics() const {
   using metrics::Labels;
   // Clients by pool and state.
   struct ClientStates {
-    std::size_t active = 0, waiting = 0, idle = 0;
+    std::size_t active = 0, waiting = 0, idle = 0, pinned = 0;
   };
   std::map<const PoolEntry*, ClientStates> client_states;
   for (const auto& [id, c] : clients_) {
@@ -34,6 +34,7 @@ std::string Proxy::render_metrics() const {
       case ClientConnection::State::Idle: ++states.idle; break;
       default: break;
     }
+    if (c->pinned() != session::PinReason::None) ++states.pinned;
   }
 
   auto clients = metrics::gauge_family("ouroboros_clients", "Client connections by pool and state.");
@@ -45,6 +46,11 @@ std::string Proxy::render_metrics() const {
                                        "Current reconnect delay of a pool whose backend is failing (0 when healthy).");
   auto reachable = metrics::gauge_family("ouroboros_pool_reachable", "1 when the pool can reach its backend.");
   auto paused = metrics::gauge_family("ouroboros_pool_paused", "1 while the pool is paused (PAUSE).");
+  auto pinned = metrics::gauge_family(
+      "ouroboros_pool_pinned_clients",
+      "Clients keeping their server between transactions (transaction/statement mode) "
+      "for session state that cannot move: temporary tables, session advisory locks, "
+      "WITH HOLD cursors, LOAD.");
   auto transactions = metrics::counter_family("ouroboros_transactions_total", "Transactions completed.");
   auto queries = metrics::counter_family("ouroboros_queries_total", "Requests answered (simple queries and Syncs).");
   auto received = metrics::counter_family("ouroboros_received_bytes_total", "Bytes received from clients.");
@@ -82,6 +88,7 @@ std::string Proxy::render_metrics() const {
     backoff.add_value(labels, sp.consecutive_failures() > 0 ? sp.current_backoff().count() / 1000.0 : 0.0);
     reachable.add_value(labels, sp.reachable() ? 1 : 0);
     paused.add_value(labels, pool->paused ? 1 : 0);
+    pinned.add_value(labels, static_cast<double>(cs.pinned));
     const PoolCounters& c = pool->counters;
     transactions.add(labels, c.transactions);
     queries.add(labels, c.queries);
@@ -139,7 +146,8 @@ std::string Proxy::render_metrics() const {
   up.add_value({}, ready() ? 1 : 0);
 
   std::vector<prometheus::MetricFamily> families;
-  for (auto* f : {&clients, &servers, &pool_size, &pool_max, &backoff, &reachable, &paused, &client_count, &up})
+  for (auto* f : {&clients, &servers, &pool_size, &pool_max, &backoff, &reachable, &paused, &pinned,
+                  &client_count, &up})
     families.push_back(f->build());
   for (auto* f : {&transactions, &queries, &received, &sent, &attempts, &failures, &errors, &slow, &accepted,
                   &rejected, &tls, &retries, &client_parses, &server_parses, &hits, &evictions, &sql_prepares})

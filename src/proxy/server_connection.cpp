@@ -255,7 +255,10 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     }
     proxy_.log().trace("server {} -> client: '{}' forward={} pending_ready={} queue={}", id_, frame.type,
                        route.forward, replies_.pending_ready(), replies_.size());
-    bool forward = handle_relay_message(frame, raw, to_client) && route.forward;
+    // A refused statement's stand-in failed: the client's error is the refusal.
+    protocol::Frame seen = frame;
+    if (route.refused) seen.body = ByteView(route.answers).subspan(5);
+    bool forward = handle_relay_message(seen, raw, to_client) && route.forward;
     if (route.forward && client_ &&
         (frame.type == be::kCommandComplete || frame.type == be::kEmptyQueryResponse ||
          frame.type == be::kPortalSuspended))

@@ -77,6 +77,8 @@ class ClientSessionState {
   // Whether a statement with session effects completed since the last call (the server's
   // session now differs from what the proxy last applied there).
   bool take_changed();
+  // Values were learned from the server (SessionSettings::learned): a change like a SET's.
+  void note_changed() { changed_ = true; }
 
  private:
   struct Request {

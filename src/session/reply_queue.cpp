@@ -8,6 +8,15 @@ namespace {
 namespace be = protocol::backend;
 using Kind = Expectation::Kind;
 
+void encode_refusal(const std::pair<std::string, std::string>& refusal, Bytes& out) {
+  protocol::ErrorSpec error;
+  error.severity = "ERROR";
+  error.sqlstate = "0A000";
+  error.message = refusal.first;
+  error.detail = refusal.second;
+  protocol::encode_error_response(out, error);
+}
+
 // `status`: the transaction status of the server's latest ReadyForQuery, for the answers that end
 // with one of their own.
 void encode_answer(const Expectation& e, char status, Bytes& out) {
@@ -22,16 +31,10 @@ void encode_answer(const Expectation& e, char status, Bytes& out) {
       protocol::encode_command_complete(out, "DEALLOCATE");
       protocol::encode_ready_for_query(out, status);
       break;
-    case Expectation::Answer::Refuse: {
-      protocol::ErrorSpec error;
-      error.severity = "ERROR";
-      error.sqlstate = "0A000";
-      error.message = e.refusal->first;
-      error.detail = e.refusal->second;
-      protocol::encode_error_response(out, error);
+    case Expectation::Answer::Refuse:
+      encode_refusal(*e.refusal, out);
       protocol::encode_ready_for_query(out, status);
       break;
-    }
     case Expectation::Answer::BindComplete:
       protocol::MessageWriter(out, be::kBindComplete).finish();
       break;
@@ -103,6 +106,14 @@ void ReplyQueue::expect(Expectation e, Bytes& to_client) {
   if (e.ends_with_ready()) ++pending_ready_;
   queue_.push_back(e);
   flush_answers(to_client);
+}
+
+void ReplyQueue::refuse_last(std::shared_ptr<const std::pair<std::string, std::string>> refusal) {
+  for (auto it = queue_.rbegin(); it != queue_.rend(); ++it) {
+    if (it->fate == Expectation::Fate::Hide) continue;  // a Close or Parse the proxy added after it
+    if (it->kind == Kind::Query || it->kind == Kind::Parse) it->refusal = std::move(refusal);
+    return;
+  }
 }
 
 void ReplyQueue::flush_answers(Bytes& out) {
@@ -191,6 +202,12 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
       if (head.duplicate && fields && fields->sqlstate() == "42P05") {
         route.forward = false;
         encode_duplicate_statement(head.duplicate->client_name, route.answers);
+      }
+      if (head.refusal && head.fate != Expectation::Fate::Answered) {
+        route.forward = false;  // the stand-in of a refused statement failed, as it must
+        route.refused = true;
+        route.answers.clear();
+        encode_refusal(*head.refusal, route.answers);
       }
       if (head.ends_with_ready()) break;  // ReadyForQuery follows and ends it
       if (head.kind == Kind::Parse && head.statement_id != 0) {

@@ -49,7 +49,10 @@ struct Expectation {
   std::uint64_t statement_id = 0;  // Parse/Bind/Describe of a proxy statement
   char status = 'I';               // Answer::Deallocate/Refuse: transaction status for its ReadyForQuery
                                    // when the queue has seen no ReadyForQuery yet
-  std::shared_ptr<const std::pair<std::string, std::string>> refusal;  // Answer::Refuse: message, detail
+  // Answer::Refuse: message, detail. On a forwarded Query or Parse: it stands in for a statement
+  // the proxy refused (session_state: refuse) and fails on purpose; the client hears this 0A000
+  // refusal instead of the server's error.
+  std::shared_ptr<const std::pair<std::string, std::string>> refusal;
   // A forwarded Parse of a statement name the client already has, sent under that statement's
   // server name so the server fails it (and skips to Sync) as it would the client's name: its
   // 42P05 ErrorResponse is reported under the client's statement name instead.
@@ -99,6 +102,9 @@ struct Route {
   bool finished_request = false;  // a ReadyForQuery ended a Sync/Query/FunctionCall
   bool internal = false;           // a reply to the proxy's own internal Query (never the client's)
   bool finished_internal = false;  // its ReadyForQuery
+  // The ErrorResponse was a refused statement's stand-in: `answers` starts with the refusal the
+  // client gets in its place.
+  bool refused = false;
 };
 
 struct NameChange;  // reply_queue.cpp
@@ -114,6 +120,10 @@ class ReplyQueue {
   // ErrorResponse (to recognise a stale cached plan) and ReadyForQuery (the transaction status
   // of the proxy's own answers that end with one); an empty view will do for the others.
   Route on_server_message(char type, ByteView body);
+
+  // The Query or Parse expected last (hidden ones aside) is a refused statement's stand-in: its
+  // ErrorResponse reaches the client as `refusal` (0A000), everything else as the server sends it.
+  void refuse_last(std::shared_ptr<const std::pair<std::string, std::string>> refusal);
 
   // ReadyForQuery messages still to come.
   int pending_ready() const { return pending_ready_; }

@@ -153,6 +153,17 @@ PinReason SessionStateTracker::pin_reason() const {
   return PinReason::None;
 }
 
+std::string SessionStateTracker::describe_pinning_state() const {
+  std::string out;
+  auto add = [&out](const std::string& part) { out += (out.empty() ? "" : ", ") + part; };
+  for (const auto& [name, kind] : temp_objects()) add("temporary " + kind + " \"" + name + "\"");
+  if (std::size_t locks = advisory_locks(); locks > 0)
+    add(std::to_string(locks) + " session advisory lock" + (locks == 1 ? "" : "s"));
+  for (const std::string& cursor : hold_cursors()) add("WITH HOLD cursor \"" + cursor + "\"");
+  if (loaded_) add("LOAD");
+  return out;
+}
+
 std::optional<std::string> SessionStateTracker::refusal(const sql::ClassifiedStatement& statement) {
   for (const sql::SessionEffect& effect : statement.effects) {
     const std::string state = pinning_state(effect);

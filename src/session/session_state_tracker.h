@@ -41,6 +41,9 @@ class SessionStateTracker {
   // The first reason that holds, in the order of PinReason.
   PinReason pin_reason() const;
   std::string_view reason() const { return pin_reason_text(pin_reason()); }
+  // Everything that pins, for a log line or an error: `temporary table "t", 2 session advisory
+  // locks, WITH HOLD cursor "c", LOAD`; "" when nothing does.
+  std::string describe_pinning_state() const;
 
   // For `session_state: refuse`: the message of the 0A000 error that answers a statement which
   // would pin its client (naming the statement and why), or nullopt when it may run.

@@ -24,7 +24,7 @@ COLUMNS = {
                   "backoff_delay_ms",
     "SHOW CLIENTS": "type user database state addr port local_addr local_port connect_time "
                     "request_time wait wait_us close_needed ptr link remote_pid tls "
-                    "application_name id tls_version tls_cipher",
+                    "application_name id tls_version tls_cipher pinned",
     "SHOW STATS": "database total_xact_count total_query_count total_received total_sent "
                   "total_xact_time total_query_time total_wait_time avg_xact_count "
                   "avg_query_count avg_recv avg_sent avg_xact_time avg_query_time "

@@ -100,6 +100,7 @@ FakeProxyView populated_view() {
   server.id = 40;
   server.link = 26;
   server.backend_pid = 4242;
+  server.pinned = "temporary table";
   view.server_list = {server};
 
   view.settings = {{"listen", "0.0.0.0:6432"}, {"auth.password", "<hidden>"}};
@@ -237,14 +238,15 @@ TEST_CASE("SHOW CLIENTS and SHOW SERVERS") {
                         "application_name",
                         "id",
                         "tls_version",
-                        "tls_cipher"};
+                        "tls_cipher",
+                        "pinned"};
   const Result clients = table(view, "SHOW CLIENTS");
   CHECK(clients.column_names() == columns);
   REQUIRE(clients.rows.size() == 1);
   CHECK(clients.rows[0] == Row{"C", "alice", "app", "waiting", "192.168.1.10", "51234",
                                std::nullopt, std::nullopt, "2024-05-01 12:34:56 UTC",
                                "2024-05-01 12:35:57 UTC", "1", "250", "0", "0x1a", std::nullopt,
-                               "0", "", "psql", "26", std::nullopt, std::nullopt});
+                               "0", "", "psql", "26", std::nullopt, std::nullopt, ""});
 
   const Result servers = table(view, "SHOW SERVERS");
   CHECK(servers.column_names() == columns);
@@ -254,6 +256,7 @@ TEST_CASE("SHOW CLIENTS and SHOW SERVERS") {
   CHECK(servers.cell(0, "link") == "0x1a");  // the client's ptr
   CHECK(servers.cell(0, "remote_pid") == "4242");
   CHECK(servers.cell(0, "request_time") == std::nullopt);  // never set
+  CHECK(servers.cell(0, "pinned") == "temporary table");  // its client's reason
 }
 
 TEST_CASE("SHOW CONFIG, SHOW VERSION") {

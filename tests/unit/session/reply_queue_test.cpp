@@ -414,3 +414,54 @@ TEST_CASE("reply queue: the proxy's internal query is hidden whole, its error to
   CHECK(q.pending_ready() == 0);
   CHECK(q.empty());
 }
+
+TEST_CASE("reply queue: a refused statement's stand-in fails; the client hears the refusal") {
+  auto refusal = std::make_shared<const std::pair<std::string, std::string>>("CREATE TABLE is refused", "why");
+  SUBCASE("a simple Query: the refusal, then the server's ReadyForQuery") {
+    ReplyQueue q;
+    expect(q, fwd(Kind::Query));
+    q.refuse_last(refusal);
+    Route r = on_error(q, "42601", "syntax error at or near \"ouroboros\"");
+    CHECK_FALSE(r.forward);
+    CHECK(r.refused);
+    auto msgs = split(r.answers);
+    REQUIRE(msgs.size() == 1);
+    CHECK(sqlstate_of(msgs[0]) == "0A000");
+    CHECK(protocol::decode_error_fields(msgs[0].body)->message() == "CREATE TABLE is refused");
+    r = on(q, 'Z');
+    CHECK(r.forward);  // the status is the server's: 'E' inside a block
+    CHECK(r.finished_request);
+    CHECK(q.empty());
+  }
+  SUBCASE("a Parse mid-batch: marked past the hidden messages after it, the batch skips to Sync") {
+    ReplyQueue q;
+    expect(q, fwd(Kind::Parse));  // an earlier statement of the batch
+    expect(q, fwd(Kind::Bind));
+    expect(q, fwd(Kind::Execute));
+    expect(q, fwd(Kind::Parse, 7));  // the stand-in
+    expect(q, hide(Kind::Close, 3));
+    q.refuse_last(refusal);
+    expect(q, fwd(Kind::Bind, 7));
+    expect(q, fwd(Kind::Execute));
+    expect(q, fwd(Kind::Sync));
+    CHECK(on(q, '1').forward);
+    CHECK(on(q, '2').forward);
+    CHECK(on(q, 'C').forward);
+    Route r = on_error(q, "42601", "syntax error");
+    CHECK_FALSE(r.forward);
+    CHECK(r.refused);
+    CHECK(sqlstate_of(split(r.answers).at(0)) == "0A000");
+    CHECK(r.not_prepared == std::vector<std::uint64_t>{7});
+    CHECK(r.not_closed == std::vector<std::uint64_t>{3});
+    CHECK(on(q, 'Z').finished_request);
+    CHECK(q.empty());
+  }
+  SUBCASE("other errors pass as they are") {
+    ReplyQueue q;
+    expect(q, fwd(Kind::Query));
+    Route r = on_error(q);
+    CHECK(r.forward);
+    CHECK_FALSE(r.refused);
+    CHECK(r.answers.empty());
+  }
+}

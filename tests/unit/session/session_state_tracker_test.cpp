@@ -198,3 +198,16 @@ TEST_CASE("session_state: refuse names the statement and what it would pin") {
   CHECK(refusal("SET work_mem = '1MB'") == std::nullopt);
   CHECK(refusal("LISTEN c") == std::nullopt);
 }
+
+TEST_CASE("describe_pinning_state names everything that pins") {
+  SessionStateTracker t;
+  CHECK(t.describe_pinning_state() == "");
+  query(t, "CREATE TEMP TABLE a (x int); CREATE TEMP VIEW v AS SELECT 1", 'I');
+  query(t, "SELECT pg_advisory_lock(1); SELECT pg_advisory_lock_shared(2)", 'I');
+  query(t, "DECLARE c CURSOR WITH HOLD FOR SELECT 1", 'I');
+  query(t, "LOAD 'auto_explain'", 'I');
+  CHECK(t.describe_pinning_state() ==
+        "temporary table \"a\", temporary view \"v\", 2 session advisory locks, WITH HOLD cursor \"c\", LOAD");
+  query(t, "DISCARD ALL", 'I');
+  CHECK(t.describe_pinning_state() == "LOAD");
+}

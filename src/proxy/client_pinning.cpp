@@ -1,0 +1,118 @@
+// The client side of session state that cannot move to another server (transaction and
+// statement mode): refusing it (session_state: refuse) and telling the client when the server it
+// was pinned to is lost. The Proxy decides about keeping and cleaning servers (proxy_pinning.cpp).
+#include "protocol/sqlstate.h"
+#include "proxy/client_connection.h"
+#include "proxy/errors.h"
+#include "proxy/proxy.h"
+#include "proxy/server_connection.h"
+
+namespace ouroboros::proxy {
+
+namespace {
+namespace fe = protocol::frontend;
+
+// Fails in PostgreSQL's parser, before anything runs; the server's log shows why.
+constexpr std::string_view kRefusedStandIn =
+    "ouroboros refused this statement (session_state: refuse)";
+}  // namespace
+
+std::optional<ClientConnection::SessionRefusal> ClientConnection::refuse_session_state(
+    char type, ByteView body) {
+  if (type != fe::kQuery && type != fe::kParse) return std::nullopt;
+  if (!pool_ || pool_->db.pool.session_state != config::SessionStatePolicy::Refuse)
+    return std::nullopt;
+  std::optional<protocol::Parse> parse;
+  std::optional<std::string_view> text;
+  if (type == fe::kQuery) {
+    text = protocol::decode_query(body);
+  } else if ((parse = protocol::decode_parse(body))) {
+    text = parse->query;
+  }
+  if (!text || !sql::SessionStatementClassifier::may_change_session_state(*text))
+    return std::nullopt;
+  for (const sql::ClassifiedStatement& statement :
+       proxy_.session_classifier().classify(*text).statements) {
+    std::optional<std::string> message = session::SessionStateTracker::refusal(statement);
+    if (!message) continue;
+    SessionRefusal refused;
+    if (type == fe::kQuery)
+      protocol::encode_query(refused.message, kRefusedStandIn);
+    else
+      protocol::encode_parse(refused.message, parse->statement, kRefusedStandIn, {});
+    refused.error = std::make_shared<const std::pair<std::string, std::string>>(
+        std::move(*message),
+        "The statement was not run: this pool has session_state: refuse. Use session_state: pin or "
+        "session "
+        "pool mode for this client, or state that ends with the transaction (ON COMMIT DROP, "
+        "pg_advisory_xact_lock, a cursor without HOLD).");
+    proxy_.log().debug("client {} ({}): refused (session_state: refuse): {}", id_, peer_,
+                       refused.error->first);
+    return refused;
+  }
+  return std::nullopt;
+}
+
+void ClientConnection::pinned_server_lost(std::string_view reason, const LostRequest& lost) {
+  const std::string what =
+      session_state_ ? session_state_->tracker().describe_pinning_state() : std::string();
+  proxy_.log().info("client {} ({}): unpinned: server {} was lost ({}); {} went with it", id_,
+                    peer_, server_ ? server_->id() : 0, reason,
+                    what.empty() ? "its session state" : what);
+  pinned_ = session::PinReason::None;
+  // A request in flight (or a transaction block) already hears of the loss from its error.
+  if (lost.replies_expected == 0 && lost.transaction_status == 'I') {
+    pin_lost_ = PinLost::Pending;
+    pin_lost_detail_ = "lost with it: " + (what.empty() ? std::string("the session state") : what) +
+                       " (" + std::string(reason) + ")";
+  }
+}
+
+void ClientConnection::answer_lost_pin(io::InputBuffer& input) {
+  Bytes out;
+  auto error = [&] {
+    protocol::ErrorSpec e;
+    e.sqlstate = sqlstate::kConnectionFailure;
+    e.message =
+        "the server connection this session was pinned to was lost; its session state is gone";
+    e.detail = pin_lost_detail_;
+    e.hint =
+        "the request was not run; recreate what the session needs (temporary tables, advisory "
+        "locks, "
+        "cursors) and continue";
+    protocol::encode_error_response(out, e);
+  };
+  while (pin_lost_ != PinLost::No) {
+    auto event = stream_.next(input.view());
+    if (event.kind == protocol::StreamEventKind::NeedMore) break;
+    if (event.kind == protocol::StreamEventKind::Malformed) {
+      input.consume(input.size());
+      return fail(fatal(sqlstate::kProtocolViolation,
+                        std::string("invalid message: ") + std::string(event.error)));
+    }
+    input.consume(event.consumed);
+    if (event.kind == protocol::StreamEventKind::PassThrough) continue;  // COPY data: ignored
+    char type = event.frame.type;
+    if (type == fe::kTerminate) {
+      if (!out.empty()) transport_->write(std::move(out));
+      return close();
+    }
+    if (type == fe::kQuery || type == fe::kFunctionCall) {
+      error();
+      protocol::encode_ready_for_query(out, 'I');
+      pin_lost_ = PinLost::No;
+    } else if (type == fe::kSync) {
+      // The batch failed at its first message; its Sync ends the error.
+      if (pin_lost_ == PinLost::Pending) error();
+      protocol::encode_ready_for_query(out, 'I');
+      pin_lost_ = PinLost::No;
+    } else if (type != fe::kCopyData && type != fe::kCopyDone && type != fe::kCopyFail &&
+               pin_lost_ == PinLost::Pending) {
+      error();  // an extended-protocol batch: skipped up to its Sync, as after any error
+      pin_lost_ = PinLost::SkippingBatch;
+    }
+  }
+  if (!out.empty()) transport_->write(std::move(out));
+}
+
+}  // namespace ouroboros::proxy
