@@ -3,7 +3,6 @@
 #include "io/tls_transport.h"
 
 #include <doctest/doctest.h>
-#include "io/buffer_pool.h"
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -14,6 +13,8 @@
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include "io/buffer_pool.h"
 
 using namespace ouroboros;
 using namespace ouroboros::io;
