@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "io/event_loop.h"
+
 namespace ouroboros::io {
 
 namespace {
@@ -78,6 +80,10 @@ TlsTransport::TlsTransport(std::unique_ptr<Transport> inner, const TlsContext& c
     return;
   }
   SSL_set_bio(ssl_, bio, bio);  // one BIO both ways: one reference taken
+  if (EventLoop* loop = inner_->event_loop())
+    sweeper_ = &loop->tls_buffers();
+  else
+    SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
   // OpenSSL takes all the ciphertext there is in one read (not a record header, then its body).
   SSL_set_read_ahead(ssl_, 1);
   if (server_role_) {
@@ -99,6 +105,7 @@ TlsTransport::TlsTransport(std::unique_ptr<Transport> inner, const TlsContext& c
 
 TlsTransport::~TlsTransport() {
   close();
+  if (sweeper_) sweeper_->forget(sweeper_slot_);
   if (ssl_) SSL_free(ssl_);
 }
 
@@ -154,6 +161,7 @@ bool TlsTransport::send(ByteView data) {
       return false;
     }
     data = data.subspan(written);
+    note_used();
     if (!flush_output()) return false;
   }
   return true;
@@ -198,6 +206,7 @@ TlsTransport::Progress TlsTransport::process(ByteView ciphertext, std::size_t& t
   }
   taken = ciphertext.size() - ciphertext_.input().size();
   ciphertext_.set_input({});
+  note_used();
   flush_output();  // handshake messages, TLS 1.3 post-handshake messages, alerts
   return progress;
 }
@@ -286,6 +295,7 @@ void TlsTransport::close_after_flush() {
   reading_ = false;
   if (handshake_done_) {
     SSL_shutdown(ssl_);  // close_notify
+    note_used();
     flush_output();
   }
   inner_->close_after_flush();

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "io/ciphertext_bio.h"
+#include "io/tls_buffer_sweeper.h"
 #include "io/tls_context.h"
 #include "io/transport.h"
 
@@ -86,6 +87,10 @@ class TlsTransport final : public Transport, private TransportHandler {
   bool flush_output();
   void handshake_finished(bool ok, std::string_view error);
   void fail(std::string_view reason);
+  // After every OpenSSL operation: the loop's sweeper frees OpenSSL's buffers once it is quiet.
+  void note_used() {
+    if (sweeper_) sweeper_->used(ssl_, sweeper_slot_);
+  }
 
   std::unique_ptr<Transport> inner_;
   TransportHandler* handler_ = nullptr;
@@ -93,6 +98,9 @@ class TlsTransport final : public Transport, private TransportHandler {
   InputBuffer input_;
   CiphertextBio ciphertext_;  // outlives ssl_, which owns the BIO over it
   SSL* ssl_ = nullptr;
+  // The inner transport's loop's; without one OpenSSL frees its buffers after every record.
+  TlsBufferSweeper* sweeper_ = nullptr;
+  std::size_t sweeper_slot_ = TlsBufferSweeper::kNotListed;
   bool server_role_;
   bool handshake_done_ = false;
   bool handshake_reported_ = false;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "io/buffer_pool.h"
+#include "io/event_loop.h"
 
 using namespace ouroboros;
 using namespace ouroboros::io;
@@ -25,7 +26,8 @@ namespace {
 class MemoryTransport final : public Transport {
  public:
   Bytes outbox;
-  int writes = 0;  // calls that wrote bytes
+  int writes = 0;             // calls that wrote bytes
+  EventLoop* loop = nullptr;  // as a socket's: TLS buffers freed by its sweeper
   bool flushed_close = false;
   void set_handler(TransportHandler* handler) override { handler_ = handler; }
   void start_reading() override { reading_ = true; }
@@ -53,6 +55,7 @@ class MemoryTransport final : public Transport {
   std::string peer_address() const override { return "memory"; }
   void set_input_limit(std::size_t bytes) override { input_.set_limit(bytes); }
   InputBuffer& input() override { return input_; }
+  EventLoop* event_loop() const override { return loop; }
 
   // Bytes from the peer arrive.
   void deliver(ByteView bytes) {
@@ -154,9 +157,11 @@ struct Pair {
   std::string client_handshake = "pending", server_handshake = "pending";
 
   Pair(const TlsContext& client_context, const TlsContext& server_context,
-       TlsOptions client_options, BufferPool* pool = nullptr) {
+       TlsOptions client_options, BufferPool* pool = nullptr, EventLoop* loop = nullptr) {
     auto c = std::make_unique<MemoryTransport>();
     auto s = std::make_unique<MemoryTransport>();
+    c->loop = loop;
+    s->loop = loop;
     client_raw = c.get();
     server_raw = s.get();
     client_options.on_handshake = [this](bool ok, std::string_view error) {
@@ -290,6 +295,36 @@ TEST_CASE("one send is one write below, from a block the loop's pool lends and g
   pair.pump();
   CHECK(pair.client_events.received == batch);
   CHECK(pool.kept() == kept);
+}
+
+TEST_CASE("OpenSSL's buffers stay while a connection is busy and go after a quiet sweep interval") {
+  CertificateFiles server_cert("db.test");
+  auto server = TlsContext::server({server_cert.cert, server_cert.key, "", PeerCertificate::None});
+  auto client = TlsContext::client({});
+  EventLoop loop;
+  TlsBufferSweeper& sweeper = loop.tls_buffers();
+  {
+    Pair pair(*client.context, *server.context, {}, nullptr, &loop);
+    pair.pump();
+    CHECK(sweeper.listed() == 2);
+    sweeper.sweep();  // both were used since the last sweep: kept
+    CHECK(sweeper.listed() == 2);
+    pair.server->send(text("busy"));
+    pair.pump();
+    sweeper.sweep();  // both used again (the client read): kept
+    CHECK(sweeper.listed() == 2);
+    sweeper.sweep();  // quiet for a whole interval: freed
+    CHECK(sweeper.listed() == 0);
+    pair.client->send(text("after"));  // buffers come back on use
+    pair.server->send(text("both ways"));
+    pair.pump();
+    CHECK(pair.server_events.received == "after");
+    CHECK(pair.client_events.received == "busyboth ways");
+    CHECK(sweeper.listed() == 2);
+    pair.client.reset();  // a transport going away leaves the list
+    CHECK(sweeper.listed() == 1);
+  }
+  CHECK(sweeper.listed() == 0);
 }
 
 TEST_CASE("an untrusted certificate fails the handshake and says why") {
