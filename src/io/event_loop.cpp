@@ -8,11 +8,13 @@ EventLoop::EventLoop() : idle_(this) {
   if (uv_loop_init(&loop_) != 0) throw std::runtime_error("uv_loop_init failed");
   uv_idle_init(&loop_, idle_.get());
   idle_.mark_initialized();
+  tls_buffers_ = std::make_unique<TlsBufferSweeper>(&loop_);
 }
 
 EventLoop::~EventLoop() {
   idle_.close();
   deferred_.clear();
+  tls_buffers_.reset();  // after the deferred work, which may destroy TLS transports
   // Let every pending close callback run so no handle memory leaks, then release the loop.
   uv_walk(
       &loop_,

@@ -2,11 +2,13 @@
 // One libuv loop and the small services every connection on it needs: time and deferred work.
 // One EventLoop per thread; nothing here is shared between loops.
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "common/clock.h"
 #include "io/buffer_pool.h"
 #include "io/scratch_pool.h"
+#include "io/tls_buffer_sweeper.h"
 #include "io/uv_handle.h"
 
 namespace ouroboros::io {
@@ -31,6 +33,8 @@ class EventLoop final : public TimeSource {
   BufferPool& buffers() { return buffers_; }
   // Output buffers for the relay (see scratch_pool.h).
   ScratchPool& scratch() { return scratch_; }
+  // Frees the OpenSSL buffers of this loop's quiet TLS connections.
+  TlsBufferSweeper& tls_buffers() { return *tls_buffers_; }
 
  private:
   void run_deferred();
@@ -40,6 +44,7 @@ class EventLoop final : public TimeSource {
   std::vector<std::function<void()>> deferred_;
   BufferPool buffers_;
   ScratchPool scratch_;
+  std::unique_ptr<TlsBufferSweeper> tls_buffers_;  // made once the loop is initialised
 };
 
 }  // namespace ouroboros::io

@@ -38,7 +38,10 @@ struct TcpTransport::WriteRequest {
 };
 
 TcpTransport::TcpTransport(EventLoop& loop, bool unix_socket)
-    : handle_(this), input_(kDefaultInputLimit, &loop.buffers()), unix_socket_(unix_socket) {
+    : handle_(this),
+      loop_(&loop),
+      input_(kDefaultInputLimit, &loop.buffers()),
+      unix_socket_(unix_socket) {
   if (unix_socket_) {
     uv_pipe_init(loop.raw(), pipe(), 0);
   } else {

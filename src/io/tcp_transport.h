@@ -45,6 +45,7 @@ class TcpTransport final : public Transport {
   std::string peer_ip() const override { return peer_ip_; }
   void set_input_limit(std::size_t bytes) override { input_.set_limit(bytes); }
   InputBuffer& input() override { return input_; }
+  EventLoop* event_loop() const override { return loop_; }
 
  private:
   struct WriteRequest;
@@ -54,6 +55,7 @@ class TcpTransport final : public Transport {
   void fail(std::string_view reason);
 
   Handle handle_;
+  EventLoop* loop_;
   TransportHandler* handler_ = nullptr;
   InputBuffer input_;
   std::size_t queued_ = 0;

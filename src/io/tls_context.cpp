@@ -28,8 +28,7 @@ SSL_CTX* new_context(const SSL_METHOD* method) {
   if (!ctx) return nullptr;
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-  // Idle connections keep no read/write buffers.
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  // Idle connections keep no read/write buffers: TlsTransport frees them (TlsBufferSweeper).
   return ctx;
 }
 

@@ -7,14 +7,24 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <climits>
+#include <algorithm>
 #include <utility>
+
+#include "io/event_loop.h"
 
 namespace ouroboros::io {
 
 namespace {
 constexpr std::size_t kDefaultInputLimit = 64u << 20;
 constexpr std::size_t kRecordSize = 16 * 1024;  // the largest TLS record's plaintext
+// Plaintext per SSL_write: three full records, whose ciphertext fits the pool's 64 KiB block.
+constexpr std::size_t kWriteChunk = 3 * kRecordSize;
+
+// OpenSSL's error queue must be empty before an SSL call whose failure SSL_get_error explains.
+// Looking costs a fraction of clearing (which walks every slot), and it is nearly always empty.
+void clear_openssl_errors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
 
 bool is_ip_address(const std::string& name) {
   unsigned char buf[sizeof(in6_addr)];
@@ -57,22 +67,25 @@ TlsTransport::TlsTransport(std::unique_ptr<Transport> inner, const TlsContext& c
     : inner_(std::move(inner)),
       options_(std::move(options)),
       input_(kDefaultInputLimit, pool),
+      ciphertext_(pool),
       server_role_(context.server_role()) {
   inner_->set_handler(this);
   reading_ = inner_->reading();
   open_ = inner_->is_open();
   ssl_ = SSL_new(context.raw());
   if (!ssl_) return;
-  in_bio_ = BIO_new(BIO_s_mem());
-  out_bio_ = BIO_new(BIO_s_mem());
-  if (!in_bio_ || !out_bio_) {
-    BIO_free(in_bio_);
-    BIO_free(out_bio_);
+  BIO* bio = ciphertext_.make_bio();
+  if (!bio) {
     SSL_free(std::exchange(ssl_, nullptr));
     return;
   }
-  BIO_set_mem_eof_return(in_bio_, -1);  // no ciphertext yet means "want read", not end of stream
-  SSL_set_bio(ssl_, in_bio_, out_bio_);
+  SSL_set_bio(ssl_, bio, bio);  // one BIO both ways: one reference taken
+  if (EventLoop* loop = inner_->event_loop())
+    sweeper_ = &loop->tls_buffers();
+  else
+    SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
+  // OpenSSL takes all the ciphertext there is in one read (not a record header, then its body).
+  SSL_set_read_ahead(ssl_, 1);
   if (server_role_) {
     SSL_set_accept_state(ssl_);
     return;
@@ -92,6 +105,7 @@ TlsTransport::TlsTransport(std::unique_ptr<Transport> inner, const TlsContext& c
 
 TlsTransport::~TlsTransport() {
   close();
+  if (sweeper_) sweeper_->forget(sweeper_slot_);
   if (ssl_) SSL_free(ssl_);
 }
 
@@ -104,9 +118,9 @@ std::string TlsTransport::start() {
   }
   inner_->start_reading();  // the handshake reads whatever the owner's reading state
   InputBuffer& early = inner_->input();
-  Bytes ciphertext(early.view().begin(), early.view().end());
-  early.consume(early.size());
-  Progress progress = process(ciphertext);
+  std::size_t taken = 0;
+  Progress progress = process(early.view(), taken);
+  early.consume(taken);
   if (progress.error.empty() && progress.closed_by_peer)
     progress.error = "connection closed by peer";
   if (!progress.error.empty()) {
@@ -130,64 +144,59 @@ void TlsTransport::stop_reading() {
   if (handshake_done_) inner_->stop_reading();
 }
 
-bool TlsTransport::write(Bytes data) {
+bool TlsTransport::send(ByteView data) {
   if (!open_) return false;
   if (data.empty()) return true;
   if (!handshake_done_) {
-    append(held_, data);
+    held_.insert(held_.end(), data.begin(), data.end());
     return true;
   }
-  ERR_clear_error();
-  // The output BIO is memory: SSL_write takes everything at once (records of up to 16 KiB).
-  std::size_t offset = 0;
-  while (offset < data.size()) {
-    int chunk = static_cast<int>(std::min<std::size_t>(data.size() - offset, INT_MAX));
-    int written = SSL_write(ssl_, data.data() + offset, chunk);
-    if (written <= 0) {
+  clear_openssl_errors();
+  // The BIO takes every record, so SSL_write writes the whole chunk (records of up to 16 KiB).
+  while (!data.empty()) {
+    std::size_t written = 0;
+    if (SSL_write_ex(ssl_, data.data(), std::min(data.size(), kWriteChunk), &written) != 1) {
+      ciphertext_.release_output();
       fail("TLS write failed: " + openssl_error_text("internal error"));
       return false;
     }
-    offset += static_cast<std::size_t>(written);
+    data = data.subspan(written);
+    note_used();
+    if (!flush_output()) return false;
   }
-  return flush_output();
+  return true;
 }
 
 bool TlsTransport::flush_output() {
-  std::size_t pending = BIO_ctrl_pending(out_bio_);
-  if (pending == 0) return inner_->is_open();
-  Bytes out(pending);
-  int n = BIO_read(out_bio_, out.data(), static_cast<int>(pending));
-  if (n <= 0) return inner_->is_open();
-  out.resize(static_cast<std::size_t>(n));
-  return inner_->write(std::move(out));
+  ByteView out = ciphertext_.output();
+  if (out.empty()) return inner_->is_open();
+  bool sent = inner_->send(out);  // copies only what the socket does not take at once
+  ciphertext_.release_output();
+  return sent;
 }
 
-TlsTransport::Progress TlsTransport::process(ByteView ciphertext) {
+TlsTransport::Progress TlsTransport::process(ByteView ciphertext, std::size_t& taken) {
   Progress progress;
-  if (!ciphertext.empty() &&
-      BIO_write(in_bio_, ciphertext.data(), static_cast<int>(ciphertext.size())) <= 0) {
-    progress.error = "TLS buffer allocation failed";
-    return progress;
-  }
-  if (!handshake_done_ && !finish_handshake(progress)) {
-    flush_output();
-    return progress;
-  }
-  while (true) {
+  ciphertext_.set_input(ciphertext);
+  bool more = true;
+  if (!handshake_done_) more = finish_handshake(progress);
+  // Read while OpenSSL has ciphertext left, received or buffered: a call that could only answer
+  // "want read" costs as much as a record.
+  while (more && (!ciphertext_.input().empty() || SSL_has_pending(ssl_))) {
     auto tail = input_.tail(kRecordSize);
     if (tail.empty()) {
       progress.error = "input buffer limit exceeded";
       break;
     }
-    ERR_clear_error();
-    int n =
-        SSL_read(ssl_, tail.data(), static_cast<int>(std::min<std::size_t>(tail.size(), INT_MAX)));
-    if (n > 0) {
-      input_.commit(static_cast<std::size_t>(n));
+    clear_openssl_errors();
+    std::size_t n = 0;
+    int result = SSL_read_ex(ssl_, tail.data(), tail.size(), &n);
+    if (result == 1) {
+      input_.commit(n);
       progress.plaintext = true;
       continue;
     }
-    int error = SSL_get_error(ssl_, n);
+    int error = SSL_get_error(ssl_, result);
     if (error == SSL_ERROR_WANT_READ) break;
     if (error == SSL_ERROR_ZERO_RETURN)
       progress.closed_by_peer = true;
@@ -195,12 +204,15 @@ TlsTransport::Progress TlsTransport::process(ByteView ciphertext) {
       progress.error = openssl_error_text("TLS connection failed");
     break;
   }
-  flush_output();  // TLS 1.3 post-handshake messages, alerts
+  taken = ciphertext.size() - ciphertext_.input().size();
+  ciphertext_.set_input({});
+  note_used();
+  flush_output();  // handshake messages, TLS 1.3 post-handshake messages, alerts
   return progress;
 }
 
 bool TlsTransport::finish_handshake(Progress& progress) {
-  ERR_clear_error();
+  clear_openssl_errors();
   int result = SSL_do_handshake(ssl_);
   if (result != 1) {
     int error = SSL_get_error(ssl_, result);
@@ -225,7 +237,8 @@ bool TlsTransport::finish_handshake(Progress& progress) {
   if (!held_.empty()) {
     Bytes held = std::move(held_);
     held_.clear();
-    if (SSL_write(ssl_, held.data(), static_cast<int>(held.size())) <= 0) {
+    std::size_t written = 0;
+    if (SSL_write_ex(ssl_, held.data(), held.size(), &written) != 1) {
       progress.error = "TLS write failed: " + openssl_error_text("internal error");
       return false;
     }
@@ -251,8 +264,9 @@ void TlsTransport::handshake_finished(bool ok, std::string_view error) {
 }
 
 void TlsTransport::on_readable(InputBuffer& ciphertext) {
-  Progress progress = process(ciphertext.view());
-  ciphertext.consume(ciphertext.size());
+  std::size_t taken = 0;
+  Progress progress = process(ciphertext.view(), taken);
+  ciphertext.consume(taken);
   if (progress.plaintext && reading_ && handler_) handler_->on_readable(input_);
   // The handler may have closed this transport (destruction is deferred, so it is alive).
   if (!open_) return;
@@ -281,6 +295,7 @@ void TlsTransport::close_after_flush() {
   reading_ = false;
   if (handshake_done_) {
     SSL_shutdown(ssl_);  // close_notify
+    note_used();
     flush_output();
   }
   inner_->close_after_flush();

@@ -1,14 +1,17 @@
 #pragma once
-// TLS over another Transport (plain TCP), driven by the event loop: ciphertext goes through
-// OpenSSL memory BIOs, so no OpenSSL call ever blocks or touches a socket. The connection state
-// machines see the same Transport interface as for plain TCP: plaintext in input(), write(),
-// backpressure on the ciphertext queued below, close_after_flush() with a close_notify first.
+// TLS over another Transport (plain TCP), driven by the event loop: ciphertext goes through a BIO
+// over plain buffers (CiphertextBio), so no OpenSSL call ever blocks or touches a socket. The
+// connection state machines see the same Transport interface as for plain TCP: plaintext in
+// input(), write()/send(), backpressure on the ciphertext queued below, close_after_flush() with a
+// close_notify first.
 #include <openssl/ssl.h>
 
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "io/ciphertext_bio.h"
+#include "io/tls_buffer_sweeper.h"
 #include "io/tls_context.h"
 #include "io/transport.h"
 
@@ -29,7 +32,8 @@ struct TlsOptions {
 
 class TlsTransport final : public Transport, private TransportHandler {
  public:
-  // Takes over `inner` (its handler becomes this transport). `pool` lends the plaintext buffer.
+  // Takes over `inner` (its handler becomes this transport). `pool` lends the plaintext buffer
+  // and the block each operation's ciphertext is gathered in.
   TlsTransport(std::unique_ptr<Transport> inner, const TlsContext& context, TlsOptions options,
                BufferPool* pool);
   ~TlsTransport() override;
@@ -47,7 +51,10 @@ class TlsTransport final : public Transport, private TransportHandler {
   void start_reading() override;
   void stop_reading() override;
   bool reading() const override { return reading_; }
-  bool write(Bytes data) override;
+  bool write(Bytes data) override { return send(data); }
+  // One SSL_write per call (per 48 KiB), so a relay step's batch of messages shares its records;
+  // the records go to the inner transport in one send.
+  bool send(ByteView data) override;
   std::size_t queued_bytes() const override { return inner_->queued_bytes() + held_.size(); }
   void set_high_water(std::size_t bytes) override { inner_->set_high_water(bytes); }
   bool above_high_water() const override { return inner_->above_high_water(); }
@@ -72,21 +79,28 @@ class TlsTransport final : public Transport, private TransportHandler {
     bool closed_by_peer = false;
     std::string error;  // non-empty: the connection must end
   };
-  // Feeds ciphertext to OpenSSL, advances the handshake, decrypts into input_, sends output.
-  Progress process(ByteView ciphertext);
+  // Lets OpenSSL read from `ciphertext`, advances the handshake, decrypts into input_, sends
+  // output. Returns how many ciphertext bytes OpenSSL took (the rest stays for the next read).
+  Progress process(ByteView ciphertext, std::size_t& taken);
   bool finish_handshake(Progress& progress);
   std::string handshake_error(int result) const;
   bool flush_output();
   void handshake_finished(bool ok, std::string_view error);
   void fail(std::string_view reason);
+  // After every OpenSSL operation: the loop's sweeper frees OpenSSL's buffers once it is quiet.
+  void note_used() {
+    if (sweeper_) sweeper_->used(ssl_, sweeper_slot_);
+  }
 
   std::unique_ptr<Transport> inner_;
   TransportHandler* handler_ = nullptr;
   TlsOptions options_;
   InputBuffer input_;
+  CiphertextBio ciphertext_;  // outlives ssl_, which owns the BIO over it
   SSL* ssl_ = nullptr;
-  BIO* in_bio_ = nullptr;   // ciphertext received, owned by ssl_
-  BIO* out_bio_ = nullptr;  // ciphertext to send, owned by ssl_
+  // The inner transport's loop's; without one OpenSSL frees its buffers after every record.
+  TlsBufferSweeper* sweeper_ = nullptr;
+  std::size_t sweeper_slot_ = TlsBufferSweeper::kNotListed;
   bool server_role_;
   bool handshake_done_ = false;
   bool handshake_reported_ = false;

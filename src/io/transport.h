@@ -11,6 +11,8 @@
 
 namespace ouroboros::io {
 
+class EventLoop;
+
 class TransportHandler {
  public:
   virtual ~TransportHandler() = default;
@@ -67,6 +69,8 @@ class Transport {
   virtual InputBuffer& input() = 0;
   // Set once a TLS handshake completed; nullopt for plain text.
   virtual std::optional<TlsInfo> tls_info() const { return std::nullopt; }
+  // The loop a socket transport runs on (for a TLS transport over it); null for others.
+  virtual EventLoop* event_loop() const { return nullptr; }
 };
 
 }  // namespace ouroboros::io

@@ -23,11 +23,13 @@ SOURCE_DIR = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "support"))
 sys.path.insert(0, HERE)
 import pgcluster  # noqa: E402  (tests/support/pgcluster.py)
-from pgbench_compare import (BenchError, Interrupted, _on_signal, alive, log,  # noqa: E402
-                             machine_note, port_accepts, remove_cluster, tail, trust_proxy_logins)
+from pgbench_compare import (BenchError, Interrupted, TlsFiles, _on_signal, alive,  # noqa: E402
+                             log, machine_note, port_accepts, remove_cluster, tail,
+                             trust_proxy_logins)
 
 PROXIES = ("ouroboros", "pgbouncer")
 MODES = ("simple", "extended", "prepared")
+MEASURES = ("instructions", "syscalls", "memory")
 PGBOUNCER_OS_USER = "postgres"  # PgBouncer refuses to run as root
 START_TIMEOUT = 180             # seconds; a proxy under valgrind starts slowly on a busy machine
 STOP_TIMEOUT = 180              # callgrind writes its profile at exit
@@ -41,8 +43,9 @@ STOP_TIMEOUT = 180              # callgrind writes its profile at exit
 class Proxy:
     name = "?"
 
-    def __init__(self, binary, workdir, pg, pool_size, max_clients, tag):
+    def __init__(self, binary, workdir, pg, pool_size, max_clients, tag, tls=None):
         self.binary = binary
+        self.tls = tls  # TlsFiles: TLS on both legs (--tls)
         self.dir = os.path.join(workdir, f"{self.name}-{tag}")
         os.makedirs(self.dir)
         os.chmod(self.dir, 0o755)
@@ -119,15 +122,20 @@ class Ouroboros(Proxy):
     def _write_config(self):
         self.config_path = os.path.join(self.dir, "ouroboros.yaml")
         # Plain-text YAML written by hand: PyYAML is not needed for this benchmark.
+        listen_tls, server_tls = "", ""
+        if self.tls:  # the same set-up as pgbench_compare --tls
+            listen_tls = (f", tls: {{mode: require, cert_file: '{self.tls.path('server.crt')}', "
+                          f"key_file: '{self.tls.path('server.key')}'}}")
+            server_tls = ", tls: {mode: require}"
         with open(self.config_path, "w") as f:
-            f.write(f"""listen: {{host: {self.host}, port: {self.port}}}
+            f.write(f"""listen: {{host: {self.host}, port: {self.port}{listen_tls}}}
 auth:
   type: trust
   users:
     {pgcluster.USER}: {{password: "${{BENCH_OURO_PASSWORD}}"}}
 pool: {{mode: transaction, size: {self.pool_size}}}
 databases:
-  {pgcluster.DBNAME}: {{host: {self.pg.host}, port: {self.pg.port}, dbname: {pgcluster.DBNAME}}}
+  {pgcluster.DBNAME}: {{host: {self.pg.host}, port: {self.pg.port}, dbname: {pgcluster.DBNAME}{server_tls}}}
 logging: {{level: warn, format: text}}
 limits: {{max_client_connections: {self.max_clients + 100}}}
 metrics: {{port: 0}}
@@ -179,6 +187,12 @@ log_disconnections = 0
 verbose = 0
 ignore_startup_parameters = extra_float_digits
 """)
+            if self.tls:
+                f.write(f"""client_tls_sslmode = require
+client_tls_key_file = {self.tls.path("server.key")}
+client_tls_cert_file = {self.tls.path("server.crt")}
+server_tls_sslmode = require
+""")
         # With trust the user must still be listed; the password is for logging in to PostgreSQL.
         with open(self.auth_path, "w") as f:
             f.write(f'"{pgcluster.USER}" "{pgcluster.PASSWORD}"\n')
@@ -214,8 +228,14 @@ ignore_startup_parameters = extra_float_digits
 # Helpers
 # ---------------------------------------------------------------------------------------------
 
+PGBENCH_SSLMODE = None  # "require" with --tls
+
+
 def pgbench_env():
-    return dict(os.environ, PGCONNECT_TIMEOUT="60")
+    env = dict(os.environ, PGCONNECT_TIMEOUT="60")
+    if PGBENCH_SSLMODE:
+        env["PGSSLMODE"] = PGBENCH_SSLMODE
+    return env
 
 
 def run_pgbench(pgbench, proxy, args, extra, timeout):
@@ -256,10 +276,17 @@ def fill_pool(pgbench, proxy, args, workdir):
                          f"{proxy.name} log tail:\n{tail(proxy.log_path)}")
 
 
-def server_connections(cluster):
-    """Backends the proxies hold (the benchmark's only connections as USER)."""
-    return int(cluster.psql(f"SELECT count(*) FROM pg_stat_activity WHERE usename = "
-                            f"'{pgcluster.USER}' AND backend_type = 'client backend'").strip())
+def server_connections(cluster, tls=False):
+    """Backends the proxies hold (the benchmark's only connections as USER); with tls, raises
+    unless every one of them is encrypted."""
+    rows = cluster.psql(f"SELECT count(*), count(*) FILTER (WHERE s.ssl) FROM pg_stat_activity a "
+                        f"JOIN pg_stat_ssl s USING (pid) WHERE a.usename = '{pgcluster.USER}' "
+                        f"AND a.backend_type = 'client backend'").strip()
+    total, encrypted = (int(x) for x in rows.split("|"))
+    if tls and encrypted != total:
+        raise BenchError(f"--tls: only {encrypted} of the proxy's {total} server connections "
+                         f"use TLS")
+    return total
 
 
 def callgrind_total(path):
@@ -303,8 +330,9 @@ def thread_count(pid):
 # ---------------------------------------------------------------------------------------------
 
 class Bench:
-    def __init__(self, args, workdir, cluster, binaries):
+    def __init__(self, args, workdir, cluster, binaries, tls=None):
         self.args = args
+        self.tls = tls
         self.workdir = workdir
         self.cluster = cluster
         self.binaries = binaries
@@ -321,7 +349,7 @@ class Bench:
         self.seq += 1
         cls = Ouroboros if name == "ouroboros" else PgBouncer
         p = cls(self.binaries[name], self.workdir, self.cluster, self.args.pool_size, max_clients,
-                self.seq)
+                self.seq, self.tls)
         self.live.append(p)
         return p
 
@@ -354,7 +382,7 @@ class Bench:
             failure = pgbench_failure(rc, out, self.args.clients * tx)
             if failure is None and not proxy.running():
                 failure = f"{name} exited during the run; log tail:\n{tail(proxy.log_path)}"
-            servers = server_connections(self.cluster)
+            servers = server_connections(self.cluster, self.tls is not None)
             value = after_run(proxy)
             return value, failure, servers
         finally:
@@ -514,7 +542,7 @@ def cell(entry, nd):
     return num(entry["value"], nd)
 
 
-def ratio_cell(o, b, nd=1):
+def ratio_cell(o, b, nd=2):
     if "failure" in o or "failure" in b or not b["value"]:
         return "-"
     return f"{o['value'] / b['value']:.{nd}f}"
@@ -525,11 +553,16 @@ def markdown(args, meta, instr, sysc, mem):
     md = [f"Run {meta['date']} on {meta['machine']}. {meta['versions']}.",
           f"`pgbench -n -S -M <protocol> -c {c} -j 2 -t N`, transaction mode, pool size "
           f"{args.pool_size}, trust client authentication on both proxies; per transaction = "
-          f"(run with N = {n}) − (run with N = 1), divided by {c} × {n - 1}.", "",
+          f"(run with N = {n}) − (run with N = 1), divided by {c} × {n - 1}."
+          + (" TLS on both legs: pgbench sslmode=require; Ouroboros listen.tls and "
+             "databases.*.tls mode require; PgBouncer client_tls_sslmode and server_tls_sslmode "
+             "require; PostgreSQL ssl = on." if args.tls else ""), "",
           "| measure | protocol | Ouroboros | PgBouncer | Ouroboros / PgBouncer |",
           "|---|---|--:|--:|--:|"]
     for label, table, nd in (("user-space instructions / transaction", instr, 0),
                              ("system calls / transaction", sysc, 1)):
+        if table is None:
+            continue
         for mode in args.modes:
             o, b = table[("ouroboros", mode)], table[("pgbouncer", mode)]
             md.append(f"| {label} | {mode} | {cell(o, nd)} | {cell(b, nd)} | "
@@ -543,7 +576,7 @@ def markdown(args, meta, instr, sysc, mem):
         if state in m:
             return {"value": m[state] / scale}
         return {"failure": m.get("failure", "?")}
-    for label, state, proto in (("RSS MiB, no clients", "start", "-"),
+    for label, state, proto in () if mem is None else (("RSS MiB, no clients", "start", "-"),
                                 (f"RSS MiB, {k:,} idle clients", "idle", "-"),
                                 (f"RSS MiB, {k:,} clients after one query each", "queried",
                                  "simple"),
@@ -559,10 +592,10 @@ def markdown(args, meta, instr, sysc, mem):
         md += ["", "Caution: the subtracted runs held different numbers of server connections "
                "(their logins do not cancel) for: "
                + "; ".join(f"{k} {p} {m}" for k, p, m in uneven) + "."]
-    failures = [(name, mode, t[(name, mode)]["failure"]) for t in (instr, sysc)
+    failures = [(name, mode, t[(name, mode)]["failure"]) for t in (instr, sysc) if t
                 for mode in args.modes for name in PROXIES if "failure" in t[(name, mode)]]
     failures += [(name, "memory", mem[name]["failure"]) for name in PROXIES
-                 if "failure" in mem[name]]
+                 if mem and "failure" in mem[name]]
     if failures:
         md += ["", "Failed runs:", ""]
         seen = set()
@@ -570,9 +603,10 @@ def markdown(args, meta, instr, sysc, mem):
             if (name, mode) not in seen:
                 seen.add((name, mode))
                 md.append(f"- {name}, {mode}: `{reason}`")
-    md += ["", "<details><summary>System calls per transaction by call</summary>", "",
-           "| protocol | proxy | calls per transaction |", "|---|---|---|"]
-    for mode in args.modes:
+    if sysc:
+        md += ["", "<details><summary>System calls per transaction by call</summary>", "",
+               "| protocol | proxy | calls per transaction |", "|---|---|---|"]
+    for mode in args.modes if sysc else ():
         for name in PROXIES:
             e = sysc[(name, mode)]
             if "by_call" in e:
@@ -580,7 +614,9 @@ def markdown(args, meta, instr, sysc, mem):
                                reverse=True)
                 md.append(f"| {mode} | {name} | "
                           + ", ".join(f"{k} {v:.2f}" for v, k in calls) + " |")
-    md += ["", "</details>", "", "<details><summary>Every run (totals per whole run)</summary>",
+    if sysc:
+        md += ["", "</details>"]
+    md += ["", "<details><summary>Every run (totals per whole run)</summary>",
            "", "| measure | proxy | protocol | tx per client | total | server connections | "
            "wall s (shared machine) |", "|---|---|---|--:|--:|--:|--:|"]
     for r in meta["runs"]:
@@ -608,16 +644,33 @@ def parse_args(argv):
     p.add_argument("--logs", help="copy every proxy and PostgreSQL log into this directory")
     p.add_argument("--profiles", help="copy the callgrind profiles into this directory "
                    "(for callgrind_annotate)")
+    p.add_argument("--measures", default=None,
+                   help="what to measure, comma separated: instructions, syscalls, memory "
+                        "(default all three; without memory under --tls)")
+    p.add_argument("--tls", action="store_true",
+                   help="TLS on both legs, as pgbench_compare --tls sets it up: PostgreSQL with "
+                        "ssl = on, both proxies requiring TLS from clients and towards "
+                        "PostgreSQL, pgbench with sslmode=require (no memory measure: the idle "
+                        "clients speak plain text)")
     a = p.parse_args(argv)
     a.modes = [m for m in re.split(r"[,\s]+", a.modes) if m]
     if any(m not in MODES for m in a.modes) or not a.modes:
         p.error(f"--modes takes {', '.join(MODES)}")
+    if a.measures is None:
+        a.measures = [m for m in MEASURES if not (a.tls and m == "memory")]
+    else:
+        a.measures = [m for m in re.split(r"[,\s]+", a.measures) if m]
+    if any(m not in MEASURES for m in a.measures) or not a.measures:
+        p.error(f"--measures takes {', '.join(MEASURES)}")
+    if a.tls and "memory" in a.measures:
+        p.error("--tls measures no memory (tests/bench/idle_clients.py speaks plain text)")
     if a.transactions < 2 or a.clients < 1 or a.pool_size < 1 or a.idle_clients < 1:
         p.error("--transactions must be >= 2, the other counts >= 1")
     return a
 
 
 def main(argv):
+    global PGBENCH_SSLMODE
     args = parse_args(argv)
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, _on_signal)
@@ -630,13 +683,15 @@ def main(argv):
         if not (os.path.isfile(b) and os.access(b, os.X_OK)):
             log(f"missing binary {b} (set OUROBOROS_BIN / PGBOUNCER_BIN)")
             return 2
-    for tool in ("valgrind", "strace"):
+    for tool in [t for t, m in (("valgrind", "instructions"), ("strace", "syscalls"))
+                 if m in args.measures]:
         if shutil.which(tool) is None:
             log(f"missing {tool} (deploy/install-deps.sh installs it)")
             return 2
     import resource
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < args.idle_clients + 200:
+    if "memory" in args.measures and soft != resource.RLIM_INFINITY \
+            and soft < args.idle_clients + 200:
         log(f"ulimit -n is {soft}: {args.idle_clients} idle clients need "
             f"{args.idle_clients + 200} (run through instructions.sh, or lower --idle-clients)")
         return 2
@@ -644,8 +699,18 @@ def main(argv):
     started = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="ouro-instr-")
     os.chmod(workdir, 0o755)  # the postgres OS user reaches the cluster and pgbouncer dirs
-    cluster = pgcluster.PgCluster(os.path.join(workdir, "pg"))
-    bench = Bench(args, workdir, cluster, binaries)
+    tls = None
+    if args.tls:
+        try:
+            tls = TlsFiles(os.path.join(workdir, "tls"))
+        except BenchError as e:
+            log(f"error: {e}")
+            shutil.rmtree(workdir, ignore_errors=True)
+            return 1
+        PGBENCH_SSLMODE = "require"
+    cluster = pgcluster.PgCluster(os.path.join(workdir, "pg"),
+                                  **(tls.postgres_options() if tls else {}))
+    bench = Bench(args, workdir, cluster, binaries, tls)
     try:
         log(f"starting PostgreSQL in {cluster.base_dir}")
         cluster.start()
@@ -663,9 +728,15 @@ def main(argv):
                     PgBouncer.version(binaries["pgbouncer"])]
         versions.append(f"PostgreSQL {cluster.psql('SHOW server_version').strip()}")
 
-        instr = bench.subtract("instructions", bench.instructions)
-        sysc = bench.subtract("syscalls", bench.syscalls)
-        mem = {name: bench.memory(name) for name in PROXIES}
+        if tls and cluster.psql("SHOW ssl").strip() != "on":
+            raise BenchError("--tls: PostgreSQL did not start with ssl = on")
+        instr = sysc = mem = None
+        if "instructions" in args.measures:
+            instr = bench.subtract("instructions", bench.instructions)
+        if "syscalls" in args.measures:
+            sysc = bench.subtract("syscalls", bench.syscalls)
+        if "memory" in args.measures:
+            mem = {name: bench.memory(name) for name in PROXIES}
 
         meta = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
                 "machine": machine_note(), "versions": ", ".join(versions), "runs": bench.runs}

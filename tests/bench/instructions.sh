@@ -11,6 +11,7 @@
 #   tests/bench/instructions.sh [OUT.md] [--transactions 300] [--clients 20] [--pool-size 10]
 #                               [--idle-clients 10000] [--modes simple,extended,prepared]
 #                               [--logs DIR] [--profiles DIR]
+#                               [--measures instructions,syscalls,memory] [--tls]
 #
 # In one run it
 #   1. starts a private PostgreSQL 15 cluster (tests/support/pgcluster.py, loopback only, trust
@@ -27,6 +28,10 @@
 #      log in, then sit idle), reading VmRSS before, with them idle, and after one SELECT 1 each;
 #   4. prints one Markdown table (and writes it to OUT.md), with ratios Ouroboros / PgBouncer;
 #   5. stops and removes everything, also on errors and Ctrl-C.
+# --tls puts TLS on both legs of both proxies as pgbench_compare --tls does (a throwaway CA and
+# certificate, PostgreSQL ssl = on, pgbench sslmode=require) and checks in pg_stat_ssl that every
+# server connection is encrypted; it measures no memory (the idle clients speak plain text).
+# --measures picks a subset (e.g. instructions alone, the quickest).
 #
 # Needs: root or a user that can run PostgreSQL (see pgcluster.py), PostgreSQL 15 with pgbench,
 # pgbouncer, valgrind, strace, python3 (deploy/install-deps.sh installs them), a hard ulimit -n of

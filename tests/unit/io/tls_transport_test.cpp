@@ -14,6 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "io/buffer_pool.h"
+#include "io/event_loop.h"
+
 using namespace ouroboros;
 using namespace ouroboros::io;
 
@@ -23,6 +26,8 @@ namespace {
 class MemoryTransport final : public Transport {
  public:
   Bytes outbox;
+  int writes = 0;             // calls that wrote bytes
+  EventLoop* loop = nullptr;  // as a socket's: TLS buffers freed by its sweeper
   bool flushed_close = false;
   void set_handler(TransportHandler* handler) override { handler_ = handler; }
   void start_reading() override { reading_ = true; }
@@ -31,6 +36,7 @@ class MemoryTransport final : public Transport {
   bool write(Bytes data) override {
     if (!open_) return false;
     append(outbox, data);
+    if (!data.empty()) ++writes;
     return true;
   }
   std::size_t queued_bytes() const override { return outbox.size(); }
@@ -49,6 +55,7 @@ class MemoryTransport final : public Transport {
   std::string peer_address() const override { return "memory"; }
   void set_input_limit(std::size_t bytes) override { input_.set_limit(bytes); }
   InputBuffer& input() override { return input_; }
+  EventLoop* event_loop() const override { return loop; }
 
   // Bytes from the peer arrive.
   void deliver(ByteView bytes) {
@@ -150,9 +157,11 @@ struct Pair {
   std::string client_handshake = "pending", server_handshake = "pending";
 
   Pair(const TlsContext& client_context, const TlsContext& server_context,
-       TlsOptions client_options) {
+       TlsOptions client_options, BufferPool* pool = nullptr, EventLoop* loop = nullptr) {
     auto c = std::make_unique<MemoryTransport>();
     auto s = std::make_unique<MemoryTransport>();
+    c->loop = loop;
+    s->loop = loop;
     client_raw = c.get();
     server_raw = s.get();
     client_options.on_handshake = [this](bool ok, std::string_view error) {
@@ -162,8 +171,8 @@ struct Pair {
     server_options.on_handshake = [this](bool ok, std::string_view error) {
       server_handshake = ok ? "ok" : std::string(error);
     };
-    client = std::make_unique<TlsTransport>(std::move(c), client_context, client_options, nullptr);
-    server = std::make_unique<TlsTransport>(std::move(s), server_context, server_options, nullptr);
+    client = std::make_unique<TlsTransport>(std::move(c), client_context, client_options, pool);
+    server = std::make_unique<TlsTransport>(std::move(s), server_context, server_options, pool);
     client->set_handler(&client_events);
     server->set_handler(&server_events);
     client->start_reading();
@@ -242,6 +251,80 @@ TEST_CASE("a megabyte crosses in records and arrives whole and in order") {
   pair.server->write(text(big));
   pair.pump();
   CHECK(pair.client_events.received == big);
+}
+
+TEST_CASE("records split at every byte, and many records in one read, arrive whole and in order") {
+  CertificateFiles server_cert("db.test");
+  auto server = TlsContext::server({server_cert.cert, server_cert.key, "", PeerCertificate::None});
+  auto client = TlsContext::client({});
+  Pair pair(*client.context, *server.context, {});
+  pair.pump();
+  std::string expected;
+  for (int i = 0; i < 5; ++i) {  // five sends, five records in one delivery below
+    std::string message = "message " + std::to_string(i) + std::string(100 * i, 'x');
+    expected += message;
+    CHECK(pair.server->send(text(message)));
+  }
+  Bytes records = std::move(pair.server_raw->outbox);
+  pair.server_raw->outbox.clear();
+  for (std::uint8_t byte : records) pair.client_raw->deliver(ByteView(&byte, 1));
+  CHECK(pair.client_events.received == expected);
+  CHECK(pair.client_raw->input().empty());  // every ciphertext byte was taken
+  pair.client_events.received.clear();
+  pair.server->send(text(expected));
+  pair.server->send(text(expected));
+  pair.pump();
+  CHECK(pair.client_events.received == expected + expected);
+  CHECK(pair.client->is_open());
+}
+
+TEST_CASE("one send is one write below, from a block the loop's pool lends and gets back") {
+  CertificateFiles server_cert("db.test");
+  auto server = TlsContext::server({server_cert.cert, server_cert.key, "", PeerCertificate::None});
+  auto client = TlsContext::client({});
+  BufferPool pool;
+  Pair pair(*client.context, *server.context, {}, &pool);
+  pair.pump();
+  std::size_t kept = pool.kept();
+  int writes = pair.server_raw->writes;
+  std::string batch;
+  for (int i = 0; i < 200; ++i) batch += "DataRow " + std::to_string(i) + ";";  // ~2.5 KB
+  CHECK(pair.server->send(text(batch)));
+  CHECK(pair.server_raw->writes == writes + 1);
+  CHECK(pool.kept() == kept);  // the ciphertext block went back
+  pair.pump();
+  CHECK(pair.client_events.received == batch);
+  CHECK(pool.kept() == kept);
+}
+
+TEST_CASE("OpenSSL's buffers stay while a connection is busy and go after a quiet sweep interval") {
+  CertificateFiles server_cert("db.test");
+  auto server = TlsContext::server({server_cert.cert, server_cert.key, "", PeerCertificate::None});
+  auto client = TlsContext::client({});
+  EventLoop loop;
+  TlsBufferSweeper& sweeper = loop.tls_buffers();
+  {
+    Pair pair(*client.context, *server.context, {}, nullptr, &loop);
+    pair.pump();
+    CHECK(sweeper.listed() == 2);
+    sweeper.sweep();  // both were used since the last sweep: kept
+    CHECK(sweeper.listed() == 2);
+    pair.server->send(text("busy"));
+    pair.pump();
+    sweeper.sweep();  // both used again (the client read): kept
+    CHECK(sweeper.listed() == 2);
+    sweeper.sweep();  // quiet for a whole interval: freed
+    CHECK(sweeper.listed() == 0);
+    pair.client->send(text("after"));  // buffers come back on use
+    pair.server->send(text("both ways"));
+    pair.pump();
+    CHECK(pair.server_events.received == "after");
+    CHECK(pair.client_events.received == "busyboth ways");
+    CHECK(sweeper.listed() == 2);
+    pair.client.reset();  // a transport going away leaves the list
+    CHECK(sweeper.listed() == 1);
+  }
+  CHECK(sweeper.listed() == 0);
 }
 
 TEST_CASE("an untrusted certificate fails the handshake and says why") {
