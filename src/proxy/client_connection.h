@@ -144,6 +144,14 @@ class ClientConnection final : public io::TransportHandler {
   void settle_session_changes(ServerConnection& server);
   // What the client's statements did to its session; null until one may have changed it.
   const session::ClientSessionState* session_state() const { return session_state_.get(); }
+  // SQL-level prepared statements (client_sql_statements.cpp). Transaction/statement mode, at
+  // link: the statements that make `server` hold exactly this client's, to run after its
+  // settings are applied (none when it holds them already).
+  std::vector<std::string> sql_statements_sync(ServerConnection& server);
+  // PostgreSQL refused to prepare the client's statement `name` again on the server it got (a
+  // table dropped since): the statement is gone, and the client's waiting request is answered
+  // with PostgreSQL's error without running.
+  void sql_statement_not_recreated(const std::string& name, const protocol::ErrorSpec& error);
   void resume_reading();
 
   // TransportHandler
@@ -212,7 +220,6 @@ class ClientConnection final : public io::TransportHandler {
   std::string lost_reason_;
   Bytes lost_error_;                // PostgreSQL's reason for the loss, as an ERROR, when it gave one
   std::string lost_batch_types_;    // message types of the current extended batch
-  bool warned_sql_prepare_ = false;
   // A request (simple Query or Sync batch) on its way, for the query log and query stats.
   struct PendingRequest {
     std::string sql;
@@ -226,6 +233,13 @@ class ClientConnection final : public io::TransportHandler {
   // Transaction/statement mode: follows what the client's messages do to its session.
   void track_session_message(char type, ByteView body);
   session::ClientSessionState& make_session_state();
+  // The client has a SQL-level prepared statement of that name (its DEALLOCATE goes to the server).
+  bool has_sql_statement(const std::string& name) const;
+  // The server the client leaves now holds exactly the client's SQL-level statements.
+  void settle_sql_statements(ServerConnection& server);
+  // Answers the first whole request waiting in the input with `error` (as if it failed on a
+  // server, nothing of it run); false when the input holds no whole request yet.
+  bool answer_first_waiting_request(const protocol::ErrorSpec& error);
   // Relays complete client messages from `data`; returns the bytes used. `input_consumed`
   // says how much of an InputBuffer they were (the caller consumes it).
   std::size_t relay_bytes(ByteView data);

@@ -409,9 +409,11 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, ByteVi
           if (digits) client_->request_rows(rows);
         }
       }
+      if (internal) ++internal_completed_;
       // The client emptied the server's statement cache (or its whole session) itself.
       if (tag && (*tag == "DISCARD ALL" || *tag == "DEALLOCATE ALL")) {
         prepared_.clear();
+        sql_statements_.clear();
         if (*tag == "DISCARD ALL") applied_.clear();
         aligned_settings_ = 0;
         if (client_ && state_ == State::Linked) client_->prepared_statements_discarded();
@@ -422,6 +424,7 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, ByteVi
       if (auto status = decode_ready_for_query(frame.body)) transaction_status_ = *status;
       if (internal) {
         if (--internal_replies_ <= 0) finish_internal_query();
+        else internal_completed_ = 0;  // counted for the last request only (run_internal's batch)
         return false;
       }
       // Statement mode refuses transaction blocks: the client must not hear that one began.
@@ -453,14 +456,29 @@ void ServerConnection::hide_replies() {
   stream_.set_whole_types(all_types());
 }
 
-void ServerConnection::run_internal(const std::string& sql, pool::Settings applied) {
+void ServerConnection::run_internal(const std::string& sql, pool::Settings applied,
+                                    const std::vector<std::string>& batch) {
   state_ = State::Syncing;
   internal_error_.reset();
-  internal_replies_ = 1;
+  internal_completed_ = 0;
+  internal_replies_ = 0;
   pending_applied_ = std::move(applied);
   hide_replies();
   Bytes out;
-  protocol::encode_query(out, sql);
+  if (!sql.empty() || batch.empty()) {
+    protocol::encode_query(out, sql);
+    ++internal_replies_;
+  }
+  if (!batch.empty()) {
+    // One extended-protocol request: an error skips the rest of it up to the Sync.
+    for (const std::string& statement : batch) {
+      protocol::encode_parse(out, "", statement, {});
+      protocol::MessageWriter(out, protocol::frontend::kBind).cstring("").cstring("").int16(0).int16(0).int16(0).finish();
+      protocol::MessageWriter(out, protocol::frontend::kExecute).cstring("").int32(0).finish();
+    }
+    protocol::encode_sync(out);
+    ++internal_replies_;
+  }
   transport_->write(std::move(out));
   transport_->start_reading();
 }

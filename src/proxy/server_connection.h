@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/backend_authenticator.h"
 #include "common/clock.h"
@@ -18,6 +19,7 @@
 #include "protocol/messages.h"
 #include "session/reply_queue.h"
 #include "session/server_statements.h"
+#include "session/sql_prepared_statements.h"
 
 namespace ouroboros::proxy {
 
@@ -97,9 +99,16 @@ class ServerConnection final : public io::TransportHandler {
   session::ReplyQueue& replies() { return replies_; }
   session::ServerStatements& prepared() { return prepared_; }
 
+  // The SQL-level prepared statements this server holds (transaction and statement mode).
+  session::ServerSqlStatements& sql_statements() { return sql_statements_; }
+  // Statements of the last internal request that completed (CommandComplete).
+  std::size_t internal_completed() const { return internal_completed_; }
+
   // Runs `sql` hiding every reply, then calls Proxy::server_synced. `applied` is what the proxy
-  // set on the server once it succeeds (settings the server does not report itself).
-  void run_internal(const std::string& sql, pool::Settings applied);
+  // set on the server once it succeeds (settings the server does not report itself). `batch`:
+  // statements to run after it as one extended-protocol request (each PREPARE then shows its own
+  // text in pg_prepared_statements); with a batch, an empty `sql` is not sent.
+  void run_internal(const std::string& sql, pool::Settings applied, const std::vector<std::string>& batch = {});
   void link(ClientConnection* client);
   // The transaction ended cleanly: the client lets go, the server stays open.
   void unlink();
@@ -181,6 +190,8 @@ class ServerConnection final : public io::TransportHandler {
   char transaction_status_ = 'I';
   session::ReplyQueue replies_;    // replies owed to the linked client
   session::ServerStatements prepared_;
+  session::ServerSqlStatements sql_statements_;
+  std::size_t internal_completed_ = 0;
   bool forwarding_ = true;         // the pass-through message being streamed goes to the client
   bool extended_pending_ = false;  // extended-protocol messages sent without a Sync after them
   int internal_replies_ = 0;       // ReadyForQuery of proxy-issued queries still to come

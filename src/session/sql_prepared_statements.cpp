@@ -11,11 +11,15 @@ namespace {
 
 using K = sql::SessionEffectKind;
 
-// Sets the search_path for the rest of the internal query's implicit transaction only: the
-// client's own value comes back when it ends.
+// Sets the search_path until the batch's Sync ends its implicit transaction, when the client's
+// own value comes back. (SET LOCAL would warn outside a transaction block.)
 std::string search_path_sql(const std::optional<std::string>& search_path) {
-  if (!search_path) return "SET LOCAL search_path TO DEFAULT;\n";
-  return "SELECT pg_catalog.set_config('search_path', " + pool::quote_literal(*search_path) + ", true);\n";
+  if (!search_path)
+    return "SELECT pg_catalog.set_config('search_path', reset_val, true) FROM "
+           "pg_catalog.pg_settings "
+           "WHERE name = 'search_path'";
+  return "SELECT pg_catalog.set_config('search_path', " + pool::quote_literal(*search_path) +
+         ", true)";
 }
 
 }  // namespace
@@ -56,25 +60,24 @@ void ClientSqlStatements::forget(const std::string& name) {
   if (statements_.erase(name) != 0) ++version_;
 }
 
-std::string ServerSqlStatements::begin_sync(Owner owner, std::uint64_t version,
-                                            const SqlStatementMap& statements,
-                                            const std::optional<std::string>& search_path_now,
-                                            std::size_t statements_before) {
+std::vector<std::string> ServerSqlStatements::begin_sync(
+    Owner owner, std::uint64_t version, const SqlStatementMap& statements,
+    const std::optional<std::string>& search_path_now) {
   pending_.reset();
   const bool same = (owner != 0 && owner_ == owner && version_ == version) ||
                     (statements_.empty() && statements.empty());
   if (same) {
     owner_ = owner;
     version_ = version;
-    return "";
+    return {};
   }
-  Pending pending{owner, version, statements_before, {}};
+  Pending pending{owner, version, {}};
   // Names the client lacks, or has with another text (or another search_path), go first.
   for (const auto& [name, held] : statements_) {
     auto wanted = statements.find(name);
     if (wanted != statements.end() && wanted->second == held) continue;
     pending.steps.push_back(
-        {"DEALLOCATE " + quote_sql_identifier(name) + ";\n", Step::Kind::Deallocate, name, {}});
+        {"DEALLOCATE " + quote_sql_identifier(name), Step::Kind::Deallocate, name, {}});
   }
   std::optional<std::string> search_path = search_path_now;
   for (const auto& [name, statement] : statements) {
@@ -84,17 +87,16 @@ std::string ServerSqlStatements::begin_sync(Owner owner, std::uint64_t version,
       search_path = statement.search_path;
       pending.steps.push_back({search_path_sql(search_path), Step::Kind::Setting, "", {}});
     }
-    // A newline first: the text may end in a -- comment.
-    pending.steps.push_back({statement.text + "\n;\n", Step::Kind::Prepare, name, statement});
+    pending.steps.push_back({statement.text, Step::Kind::Prepare, name, statement});
   }
   if (pending.steps.empty()) {
     // The same statements under the same names (another client of the same application).
     owner_ = owner;
     version_ = version;
-    return "";
+    return {};
   }
-  std::string sql;
-  for (const Step& step : pending.steps) sql += step.sql;
+  std::vector<std::string> sql;
+  for (const Step& step : pending.steps) sql.push_back(step.sql);
   pending_ = std::move(pending);
   return sql;
 }
@@ -104,9 +106,7 @@ ServerSqlStatements::SyncResult ServerSqlStatements::finish_sync(bool ok, std::s
   if (!pending_) return {Result::None, ""};
   Pending pending = std::move(*pending_);
   pending_.reset();
-  const std::size_t ran =
-      ok ? pending.steps.size()
-         : std::min(pending.steps.size(), completed > pending.first ? completed - pending.first : 0);
+  const std::size_t ran = ok ? pending.steps.size() : std::min(pending.steps.size(), completed);
   for (std::size_t i = 0; i < ran; ++i) apply(pending.steps[i]);
   if (ran == pending.steps.size()) {
     owner_ = pending.owner;
@@ -116,12 +116,12 @@ ServerSqlStatements::SyncResult ServerSqlStatements::finish_sync(bool ok, std::s
   // Part of the way: the content says what the server holds, no client's version does.
   owner_ = 0;
   version_ = 0;
-  if (completed < pending.first) return {Result::NotReached, ""};
   const Step& failed = pending.steps[ran];
   if (failed.kind == Step::Kind::Deallocate) return {Result::DeallocateFailed, failed.name};
   // A failed search_path step belongs to the PREPARE after it.
   for (std::size_t i = ran; i < pending.steps.size(); ++i) {
-    if (pending.steps[i].kind == Step::Kind::Prepare) return {Result::PrepareFailed, pending.steps[i].name};
+    if (pending.steps[i].kind == Step::Kind::Prepare)
+      return {Result::PrepareFailed, pending.steps[i].name};
   }
   return {Result::NotReached, ""};
 }

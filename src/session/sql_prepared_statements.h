@@ -57,9 +57,9 @@ class ServerSqlStatements {
 
   struct SyncResult {
     enum class Kind : std::uint8_t {
-      None,         // no alignment was running
-      Done,         // the server holds exactly the client's statements
-      NotReached,   // the internal query failed, but not in a statement of ours
+      None,              // no alignment was running
+      Done,              // the server holds exactly the client's statements
+      NotReached,        // the internal query failed, but not in a statement of the batch
       PrepareFailed,     // PostgreSQL refused to prepare `name` again (a table dropped, ...)
       DeallocateFailed,  // the record was wrong: the server's statements are unknown
     };
@@ -67,16 +67,16 @@ class ServerSqlStatements {
     std::string name;
   };
 
-  // The SQL that makes this server hold exactly `owner`'s `statements` (at `version`), to run after
-  // `statements_before` statements of the same internal query, and after the client's settings
-  // were applied (its search_path is then `search_path_now`); "" when the server already holds
-  // them. Non-empty, it is pending until finish_sync().
-  std::string begin_sync(Owner owner, std::uint64_t version, const SqlStatementMap& statements,
-                         const std::optional<std::string>& search_path_now,
-                         std::size_t statements_before);
-  // The internal query ended: `ok`, or `completed` statements of it completed before the one that
-  // failed. The record keeps exactly what ran (PREPARE and DEALLOCATE are not undone by the
-  // failure of the implicit transaction they ran in).
+  // The statements that make this server hold exactly `owner`'s `statements` (at `version`), to
+  // run in this order as one extended-protocol batch (so that each PREPARE's text is its own and
+  // an error skips the rest) after the client's settings were applied (its search_path is then
+  // `search_path_now`); none when the server already holds them. Pending until finish_sync().
+  std::vector<std::string> begin_sync(Owner owner, std::uint64_t version,
+                                      const SqlStatementMap& statements,
+                                      const std::optional<std::string>& search_path_now);
+  // The batch ended: `ok`, or `completed` of its statements completed before one failed (the
+  // failure may also have been elsewhere in the internal query). The record keeps exactly what
+  // ran: PREPARE and DEALLOCATE are not undone by the failure of their implicit transaction.
   SyncResult finish_sync(bool ok, std::size_t completed);
 
   // The linked client's own statements ran here: the server now holds exactly its statements.
@@ -97,7 +97,6 @@ class ServerSqlStatements {
   struct Pending {
     Owner owner = 0;
     std::uint64_t version = 0;
-    std::size_t first = 0;  // statements of the internal query before steps[0]
     std::vector<Step> steps;
   };
 
