@@ -279,6 +279,29 @@ def test_asyncpg_plain_sql_prepare(pg, proxy, scratch_db):
     px.assert_alive()
 
 
+def test_asyncpg_execute_of_same_name_with_other_columns(pg, proxy, scratch_db):
+    """asyncpg sends `EXECUTE p` as its own named protocol-level statement, whose rows PostgreSQL
+    describes once: clients whose p return other columns must not share it (the proxy's cache
+    would otherwise hand b the description of a's p: b read text as int4)."""
+    px = proxy(pool=tx_pool(1))
+
+    async def main():
+        a, b = [await asyncpg.connect(host=px.host, port=px.port, user=pg.user, password=pg.password,
+                                      database=scratch_db, timeout=30) for _ in range(2)]
+        try:
+            await a.execute("PREPARE p AS SELECT 1::int AS v")
+            await b.execute("PREPARE p AS SELECT 'text'::text AS v")
+            for _ in range(3):
+                assert await a.fetchval("EXECUTE p") == 1
+                assert await b.fetchval("EXECUTE p") == "text"
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(main())
+    px.assert_alive()
+
+
 def test_node_pg_plain_sql_prepare_4_clients_on_1_server(pg, proxy, scratch_db, node_pg):
     px = proxy(pool=tx_pool(1))
     env = dict(os.environ, PGHOST=px.host, PGPORT=str(px.port), PGUSER=pg.user, PGPASSWORD=pg.password,
