@@ -13,6 +13,7 @@ import psycopg
 import psycopg2
 import pytest
 
+from ouro_testlib import RawConn, ServerError, message, parse_fields
 from pooling_helpers import Runner, connect, scratch_db  # noqa: F401
 from test_prepared_drivers import NODE_DIR, node_pg  # noqa: F401
 
@@ -227,6 +228,44 @@ def test_reprepare_fails_after_drop_table(pg, proxy, scratch_db):
             a.close()
             b.close()
     assert px.log_text().count('SQL-level prepared statement "d" could not be prepared again') == 1
+    px.assert_alive()
+
+
+def test_reprepare_fails_while_the_request_has_not_fully_arrived(pg, proxy, scratch_db):
+    """Error path: the same failure while the client's extended-protocol batch has no Sync yet
+    (nothing to answer with an error): the request runs, the client gets PostgreSQL's error as a
+    WARNING notice first, and the statement is gone."""
+    px = proxy(pool=tx_pool(1))
+    with psycopg.connect(pg.dsn(dbname=scratch_db), autocommit=True) as direct:
+        direct.execute("CREATE TABLE doomed2 (v int)")
+        raw = RawConn(px.host, px.port).startup(pg.user, pg.password, scratch_db)
+        b = pg2(px, scratch_db)
+        try:
+            raw.simple_query("PREPARE d2 AS SELECT v FROM doomed2")
+            run(b, "SELECT 1")  # b takes the only server: raw's statement leaves it
+            direct.execute("DROP TABLE doomed2")
+            raw.send(message(b"P", b"\0SELECT 42\0\0\0") + message(b"B", b"\0\0" + b"\0\0" * 3)
+                     + message(b"E", b"\0\0\0\0\0"))
+            mtype, payload = raw.read_message()
+            assert mtype == b"N", (mtype, payload)
+            notice = parse_fields(payload)
+            assert (notice["S"], notice["C"]) == ("WARNING", "42P01"), notice
+            assert 'Prepared statement "d2"' in notice["D"], notice
+            raw.send(message(b"S"))
+            replies = []
+            while True:
+                mtype, payload = raw.read_message()
+                replies.append(mtype)
+                if mtype == b"Z":
+                    break
+            assert replies == [b"1", b"2", b"D", b"C", b"Z"], replies
+            with pytest.raises(ServerError) as gone:
+                raw.simple_query("EXECUTE d2")
+            assert gone.value.sqlstate == "26000"
+            assert raw.simple_query("SELECT 'alive'") == [["alive"]]
+        finally:
+            raw.close()
+            b.close()
     px.assert_alive()
 
 
