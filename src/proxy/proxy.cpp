@@ -434,6 +434,7 @@ void Proxy::server_synced(ServerConnection& server, bool ok) {
     // PostgreSQL refused the client's statement (a table dropped since): the server is fine. The
     // error is copied first: the server may be assigned (and run another query) at once.
     const OwnedError error = *server.internal_error();
+    server.mark_aligned(0);  // the settings query before the batch may have changed the server
     pool.servers.release(server.id(), server.transaction_status() == 'I', now(), actions);
     run(pool, actions);
     if (client_waiting) c->second->sql_statement_not_recreated(statements.name, error.spec());

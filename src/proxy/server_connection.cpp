@@ -423,8 +423,13 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, ByteVi
     case be::kReadyForQuery: {
       if (auto status = decode_ready_for_query(frame.body)) transaction_status_ = *status;
       if (internal) {
-        if (--internal_replies_ <= 0) finish_internal_query();
-        else internal_completed_ = 0;  // counted for the last request only (run_internal's batch)
+        if (--internal_replies_ <= 0) {
+          finish_internal_query();
+        } else {
+          // The settings query before run_internal's batch: its outcome stands on its own.
+          internal_query_ok_ = !internal_failed_ && transaction_status_ == 'I';
+          internal_completed_ = 0;  // counted for the batch only
+        }
         return false;
       }
       // Statement mode refuses transaction blocks: the client must not hear that one began.
@@ -443,7 +448,7 @@ void ServerConnection::finish_internal_query() {
   state_ = State::Idle;
   stream_.set_whole_types(kRelayWholeTypes);
   if (was == State::Syncing) {
-    if (ok) applied_ = std::move(pending_applied_);
+    if (ok || internal_query_ok_) applied_ = std::move(pending_applied_);
     pending_applied_.clear();
     proxy_.server_synced(*this, ok);
   } else if (was == State::Resetting) {
@@ -461,6 +466,7 @@ void ServerConnection::run_internal(const std::string& sql, pool::Settings appli
   state_ = State::Syncing;
   internal_error_.reset();
   internal_completed_ = 0;
+  internal_query_ok_ = false;
   internal_replies_ = 0;
   pending_applied_ = std::move(applied);
   hide_replies();

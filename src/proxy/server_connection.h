@@ -192,6 +192,7 @@ class ServerConnection final : public io::TransportHandler {
   session::ServerStatements prepared_;
   session::ServerSqlStatements sql_statements_;
   std::size_t internal_completed_ = 0;
+  bool internal_query_ok_ = false;  // the settings query before a batch succeeded (the batch may not)
   bool forwarding_ = true;         // the pass-through message being streamed goes to the client
   bool extended_pending_ = false;  // extended-protocol messages sent without a Sync after them
   int internal_replies_ = 0;       // ReadyForQuery of proxy-issued queries still to come

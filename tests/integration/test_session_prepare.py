@@ -204,11 +204,14 @@ def test_reprepare_fails_after_drop_table(pg, proxy, scratch_db):
         direct.execute("GRANT ALL ON doomed TO PUBLIC")
         a, b = pg2(px, scratch_db), pg2(px, scratch_db)
         try:
+            default_work_mem = run(b, "SHOW work_mem")[0][0]
+            run(a, "SET work_mem = '7MB'")
             run(a, "PREPARE d AS SELECT v FROM doomed")
             run(a, "PREPARE fine AS SELECT 'fine'")
             assert run(a, "EXECUTE d") == [(7,)]
             pid = run(a, "SELECT pg_backend_pid()")[0][0]
             run(b, "PREPARE other AS SELECT 'b'")  # the server leaves a's statements behind
+            assert run(b, "SHOW work_mem") == [(default_work_mem,)]
             direct.execute("DROP TABLE doomed")
             with pytest.raises(psycopg2.Error) as failed:
                 run(a, "SELECT 'this request'")
@@ -218,6 +221,9 @@ def test_reprepare_fails_after_drop_table(pg, proxy, scratch_db):
             assert 'Prepared statement "d"' in error.diag.message_detail
             assert "this request did not run" in error.diag.message_detail
             assert error.diag.severity == "ERROR"
+            # a's settings were applied before the failed PREPARE: none of them reach b.
+            assert run(b, "SHOW work_mem") == [(default_work_mem,)]
+            assert run(a, "SHOW work_mem") == [("7MB",)]
             # The session goes on without the statement, on the same server.
             assert run(a, "SELECT pg_backend_pid()")[0][0] == pid
             assert sqlstate(a, "EXECUTE d") == "26000"
