@@ -22,7 +22,7 @@ RUNTIME_PKGS=(
 )
 TEST_PKGS=(
   postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer
-  python3 python3-pytest python3-psycopg python3-asyncpg python3-yaml
+  python3 python3-pytest python3-psycopg python3-psycopg2 python3-asyncpg python3-yaml
   prometheus
   clang libclang-rt-14-dev
   procps iproute2

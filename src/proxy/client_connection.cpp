@@ -761,7 +761,9 @@ bool ClientConnection::answer_deallocate_batch(char type, ByteView body, Bytes& 
       auto parse = protocol::decode_parse(body);
       if (!parse || !parse->statement.empty()) return false;
       sql::Command command = sql::classify(parse->query);
-      if (command.kind != sql::CommandKind::Deallocate || !statements_.count(command.name)) return false;
+      if (command.kind != sql::CommandKind::Deallocate || !statements_.count(command.name) ||
+          has_sql_statement(command.name))
+        return false;
       deallocating_ = std::make_unique<std::string>(command.name);
       rewriter.answer(Kind::Parse, Answer::ParseComplete, replies, to_client);
       return true;
@@ -812,20 +814,14 @@ bool ClientConnection::intercept_query(std::string_view sql, Bytes& to_client) {
       return false;
     case sql::CommandKind::Deallocate:
       // psycopg evicts its statement cache this way: the name is the client's protocol-level one.
-      return pool_ && pool_->db.pool.max_prepared_statements > 0 &&
+      // A SQL-level statement of that name is on the server: its DEALLOCATE goes there.
+      return pool_ && pool_->db.pool.max_prepared_statements > 0 && !has_sql_statement(command.name) &&
              proxy_.statement_rewriter().deallocate(command.name, server_->transaction_status(), statements_,
                                                     server_->replies(), to_client);
     case sql::CommandKind::Prepare:
     case sql::CommandKind::Execute:
-      // SQL-level prepared statements live in one server session; the next transaction may run
-      // on another server where they do not exist.
+      // SQL-level prepared statements follow the client (client_sql_statements.cpp): counted.
       proxy_.statement_rewriter().count_sql_prepare();
-      if (!warned_sql_prepare_) {
-        warned_sql_prepare_ = true;
-        proxy_.log().warn("client {} ({}) uses SQL-level PREPARE/EXECUTE in {} pooling mode: these are session "
-                          "state and may run on another server; use protocol-level prepared statements",
-                          id_, peer_, mode_ == config::PoolMode::Statement ? "statement" : "transaction");
-      }
       return false;
     default:
       return false;
@@ -1023,6 +1019,7 @@ void ClientConnection::settings_read_back(const std::vector<std::pair<std::strin
 
 void ClientConnection::settle_session_changes(ServerConnection& server) {
   if (std::exchange(listened_on_server_, false)) server.mark_listened();
+  settle_sql_statements(server);
   if (!session_state_ || !session_state_->take_changed()) return;
   // Reported settings are what the server said last (ParameterStatus, already in desired_);
   // the others are what the client's statements set.

@@ -155,6 +155,14 @@ class ClientConnection final : public io::TransportHandler {
   // each transaction end (proxy_pinning.cpp).
   session::PinReason pinned() const { return pinned_; }
   void set_pinned(session::PinReason reason) { pinned_ = reason; }
+  // SQL-level prepared statements (client_sql_statements.cpp). Transaction/statement mode, at
+  // link: the statements that make `server` hold exactly this client's, to run after its
+  // settings are applied (none when it holds them already).
+  std::vector<std::string> sql_statements_sync(ServerConnection& server);
+  // PostgreSQL refused to prepare the client's statement `name` again on the server it got (a
+  // table dropped since): the statement is gone, and the client's waiting request is answered
+  // with PostgreSQL's error without running.
+  void sql_statement_not_recreated(const std::string& name, const protocol::ErrorSpec& error);
   void resume_reading();
   // Transaction/statement mode: a notification from the pool's listening connection on a
   // channel this client listens to. Sent at once when the client waits for input with no
@@ -238,7 +246,6 @@ class ClientConnection final : public io::TransportHandler {
     if (!lost_) lost_ = std::make_unique<LostTransaction>();
     return *lost_;
   }
-  bool warned_sql_prepare_ = false;
   // A request (simple Query or Sync batch) on its way, for the query log and query stats.
   struct PendingRequest {
     std::string sql;
@@ -274,6 +281,13 @@ class ClientConnection final : public io::TransportHandler {
   PinLost pin_lost_ = PinLost::No;
   std::string pin_lost_detail_;
   session::PinReason pinned_ = session::PinReason::None;
+  // The client has a SQL-level prepared statement of that name (its DEALLOCATE goes to the server).
+  bool has_sql_statement(const std::string& name) const;
+  // The server the client leaves now holds exactly the client's SQL-level statements.
+  void settle_sql_statements(ServerConnection& server);
+  // Answers the first whole request waiting in the input with `error` (as if it failed on a
+  // server, nothing of it run); false when the input holds no whole request yet.
+  bool answer_first_waiting_request(const protocol::ErrorSpec& error);
   // Relays complete client messages from `data`; returns the bytes used. `input_consumed`
   // says how much of an InputBuffer they were (the caller consumes it).
   std::size_t relay_bytes(ByteView data);

@@ -428,12 +428,15 @@ void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& 
     sql = "SELECT 1;" + sql.value_or("");
     server.clear_cancel_sent();
   }
-  if (!sql) {
+  // SQL-level prepared statements: the server gets exactly this client's, in the same round trip.
+  std::vector<std::string> statements;
+  if (client.mode() != config::PoolMode::Session) statements = client.sql_statements_sync(server);
+  if (!sql && statements.empty()) {
     client.link(&server);
     return;
   }
   pending_links_[server.id()] = client.id();
-  server.run_internal(*sql, std::move(applied));
+  server.run_internal(sql.value_or(""), std::move(applied), statements);
 }
 
 void Proxy::server_synced(ServerConnection& server, bool ok) {
@@ -446,6 +449,27 @@ void Proxy::server_synced(ServerConnection& server, bool ok) {
   PoolEntry& pool = server.pool_entry();
   std::vector<pool::PoolAction> actions;
   bool cancelled = server.internal_error() && server.internal_error()->sqlstate == sqlstate::kQueryCanceled;
+  // SQL-level prepared statements: the server's record keeps what of the alignment ran.
+  using SqlSync = session::ServerSqlStatements::SyncResult::Kind;
+  const auto statements = server.sql_statements().finish_sync(ok, server.internal_completed());
+  if (statements.kind == SqlSync::PrepareFailed && server.internal_error() && !cancelled) {
+    // PostgreSQL refused the client's statement (a table dropped since): the server is fine. The
+    // error is copied first: the server may be assigned (and run another query) at once.
+    const OwnedError error = *server.internal_error();
+    server.mark_aligned(0);  // the settings query before the batch may have changed the server
+    pool.servers.release(server.id(), server.transaction_status() == 'I', now(), actions);
+    run(pool, actions);
+    if (client_waiting) c->second->sql_statement_not_recreated(statements.name, error.spec());
+    return;
+  }
+  if (statements.kind == SqlSync::DeallocateFailed) {
+    log_.warn("server {}: SQL-level prepared statement \"{}\" was not there; closing the server", server.id(),
+              statements.name);
+    pool.servers.release(server.id(), false, now(), actions);
+    if (client_waiting) request_server(*c->second);
+    run(pool, actions);
+    return;
+  }
   if (!ok && server.internal_error() && server.transaction_status() == 'I' && !cancelled) {
     // PostgreSQL rejected one of the client's settings: that is the client's error (as it would
     // be on a direct connection); the server itself is fine and unchanged.

@@ -427,9 +427,11 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, ByteVi
           if (digits) client_->request_rows(rows);
         }
       }
+      if (internal) ++internal_completed_;
       // The client emptied the server's statement cache (or its whole session) itself.
       if (tag && (*tag == "DISCARD ALL" || *tag == "DEALLOCATE ALL")) {
         prepared_.clear();
+        sql_statements_.clear();
         if (*tag == "DISCARD ALL") applied_.clear();
         aligned_settings_ = 0;
         if (client_ && state_ == State::Linked) client_->prepared_statements_discarded();
@@ -447,7 +449,13 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, ByteVi
     case be::kReadyForQuery: {
       if (auto status = decode_ready_for_query(frame.body)) transaction_status_ = *status;
       if (internal) {
-        if (--internal_replies_ <= 0) finish_internal_query();
+        if (--internal_replies_ <= 0) {
+          finish_internal_query();
+        } else {
+          // The settings query before run_internal's batch: its outcome stands on its own.
+          internal_query_ok_ = !internal_failed_ && transaction_status_ == 'I';
+          internal_completed_ = 0;  // counted for the batch only
+        }
         return false;
       }
       // Statement mode refuses transaction blocks: the client must not hear that one began.
@@ -466,7 +474,7 @@ void ServerConnection::finish_internal_query() {
   state_ = State::Idle;
   stream_.set_whole_types(kRelayWholeTypes);
   if (was == State::Syncing) {
-    if (ok) applied_ = std::move(pending_applied_);
+    if (ok || internal_query_ok_) applied_ = std::move(pending_applied_);
     pending_applied_.clear();
     proxy_.server_synced(*this, ok);
   } else if (was == State::Resetting) {
@@ -485,14 +493,30 @@ void ServerConnection::hide_replies() {
   stream_.set_whole_types(all_types());
 }
 
-void ServerConnection::run_internal(const std::string& sql, pool::Settings applied) {
+void ServerConnection::run_internal(const std::string& sql, pool::Settings applied,
+                                    const std::vector<std::string>& batch) {
   state_ = State::Syncing;
   internal_error_.reset();
-  internal_replies_ = 1;
+  internal_completed_ = 0;
+  internal_query_ok_ = false;
+  internal_replies_ = 0;
   pending_applied_ = std::move(applied);
   hide_replies();
   Bytes out;
-  protocol::encode_query(out, sql);
+  if (!sql.empty() || batch.empty()) {
+    protocol::encode_query(out, sql);
+    ++internal_replies_;
+  }
+  if (!batch.empty()) {
+    // One extended-protocol request: an error skips the rest of it up to the Sync.
+    for (const std::string& statement : batch) {
+      protocol::encode_parse(out, "", statement, {});
+      protocol::MessageWriter(out, protocol::frontend::kBind).cstring("").cstring("").int16(0).int16(0).int16(0).finish();
+      protocol::MessageWriter(out, protocol::frontend::kExecute).cstring("").int32(0).finish();
+    }
+    protocol::encode_sync(out);
+    ++internal_replies_;
+  }
   transport_->write(std::move(out));
   transport_->start_reading();
 }

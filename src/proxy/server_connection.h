@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/backend_authenticator.h"
 #include "common/clock.h"
@@ -19,6 +20,7 @@
 #include "protocol/messages.h"
 #include "session/reply_queue.h"
 #include "session/server_statements.h"
+#include "session/sql_prepared_statements.h"
 
 namespace ouroboros::proxy {
 
@@ -99,9 +101,16 @@ class ServerConnection final : public io::TransportHandler {
   session::ReplyQueue& replies() { return replies_; }
   session::ServerStatements& prepared() { return prepared_; }
 
+  // The SQL-level prepared statements this server holds (transaction and statement mode).
+  session::ServerSqlStatements& sql_statements() { return sql_statements_; }
+  // Statements of the last internal request that completed (CommandComplete).
+  std::size_t internal_completed() const { return internal_completed_; }
+
   // Runs `sql` hiding every reply, then calls Proxy::server_synced. `applied` is what the proxy
-  // set on the server once it succeeds (settings the server does not report itself).
-  void run_internal(const std::string& sql, pool::Settings applied);
+  // set on the server once it succeeds (settings the server does not report itself). `batch`:
+  // statements to run after it as one extended-protocol request (each PREPARE then shows its own
+  // text in pg_prepared_statements); with a batch, an empty `sql` is not sent.
+  void run_internal(const std::string& sql, pool::Settings applied, const std::vector<std::string>& batch = {});
   // The linked client changed settings to values the proxy could not read from its statements
   // (set_config() with computed arguments): reads the current values of `names` ("*": every
   // setting the session set) with a hidden query, records them as applied on this server, and
@@ -200,6 +209,9 @@ class ServerConnection final : public io::TransportHandler {
   char transaction_status_ = 'I';
   session::ReplyQueue replies_;    // replies owed to the linked client
   session::ServerStatements prepared_;
+  session::ServerSqlStatements sql_statements_;
+  std::size_t internal_completed_ = 0;
+  bool internal_query_ok_ = false;  // the settings query before a batch succeeded (the batch may not)
   bool forwarding_ = true;         // the pass-through message being streamed goes to the client
   bool extended_pending_ = false;  // extended-protocol messages sent without a Sync after them
   int internal_replies_ = 0;       // ReadyForQuery of proxy-issued queries still to come

@@ -89,6 +89,7 @@ void ClientSessionState::outcome(bool succeeded) {
   settings_.on_statement(statement, succeeded);
   tracker_.on_statement(statement, succeeded);
   if (!succeeded || statement.effects.empty()) return;
+  sql_statements_.on_statement(statement, succeeded, settings_.value("search_path"));
   changed_ = true;
   for (const sql::SessionEffect& effect : statement.effects) {
     if (effect.kind == K::Reset) resets_.push_back(effect.name);

@@ -27,6 +27,7 @@
 #include "pool/startup_parameters.h"
 #include "session/session_settings.h"
 #include "session/session_state_tracker.h"
+#include "session/sql_prepared_statements.h"
 #include "sql/session_effect.h"
 #include "sql/session_statement.h"
 
@@ -70,6 +71,10 @@ class ClientSessionState {
   const SessionStateTracker& tracker() const { return tracker_; }
   SessionStateTracker& tracker() { return tracker_; }
 
+  // SQL-level prepared statements the client has (name -> its PREPARE), to create on any server.
+  const ClientSqlStatements& sql_statements() const { return sql_statements_; }
+  ClientSqlStatements& sql_statements() { return sql_statements_; }
+
   // Settings named by a RESET, RESET ALL or DISCARD ALL that succeeded since the last call
   // ("*" for all): on the server they went back to its default, which may not be the client's
   // start-up value. The caller brings the server in line.
@@ -93,6 +98,7 @@ class ClientSessionState {
 
   SessionSettings settings_;
   SessionStateTracker tracker_;
+  ClientSqlStatements sql_statements_;
   Fifo<Request> requests_;
   std::size_t plain_tail_ = 0;  // plain requests sent after the last tracked one
   // The extended batch being built: one entry per Execute (no effects for plain statements).

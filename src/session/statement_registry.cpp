@@ -2,18 +2,24 @@
 
 namespace ouroboros::session {
 
-std::string StatementRegistry::key_of(std::string_view query, const std::vector<std::uint32_t>& types) {
+std::string StatementRegistry::key_of(std::string_view query, const std::vector<std::uint32_t>& types,
+                                      std::uintptr_t owner) {
   std::string key;
-  key.reserve(query.size() + 1 + types.size() * 4);
+  key.reserve(query.size() + 1 + types.size() * 4 + (owner ? sizeof(owner) + 1 : 0));
   for (std::uint32_t t : types) key.append(reinterpret_cast<const char*>(&t), sizeof(t));
   key += '\0';  // types have a fixed width, so this split point is unambiguous
   key.append(query);
+  if (owner != 0) {
+    key += '\0';  // a Parse's query never holds a NUL byte: a shared key has none after it
+    key.append(reinterpret_cast<const char*>(&owner), sizeof(owner));
+  }
   return key;
 }
 
 std::shared_ptr<const PreparedStatement> StatementRegistry::intern(std::string_view query,
-                                                                    const std::vector<std::uint32_t>& types) {
-  std::string key = key_of(query, types);
+                                                                    const std::vector<std::uint32_t>& types,
+                                                                    std::uintptr_t owner) {
+  std::string key = key_of(query, types, owner);
   auto it = entries_.find(key);
   if (it != entries_.end()) {
     if (auto live = it->second.lock()) return live;

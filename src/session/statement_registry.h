@@ -22,13 +22,16 @@ inline std::string server_statement_name(std::uint64_t id) { return "_ouroboros_
 
 class StatementRegistry {
  public:
-  // The shared entry for this text and these types; it lives while a client holds it.
-  std::shared_ptr<const PreparedStatement> intern(std::string_view query, const std::vector<std::uint32_t>& types);
+  // The shared entry for this text and these types; it lives while a client holds it. An `owner`
+  // other than 0 makes an entry of that owner's alone (EXECUTE of a SQL-level statement: its rows
+  // are that client's statement's, described once per server statement).
+  std::shared_ptr<const PreparedStatement> intern(std::string_view query, const std::vector<std::uint32_t>& types,
+                                                  std::uintptr_t owner = 0);
   // Entries some client still holds.
   std::size_t live() const;
 
  private:
-  static std::string key_of(std::string_view query, const std::vector<std::uint32_t>& types);
+  static std::string key_of(std::string_view query, const std::vector<std::uint32_t>& types, std::uintptr_t owner);
   void purge();
 
   std::unordered_map<std::string, std::weak_ptr<const PreparedStatement>> entries_;

@@ -1,6 +1,7 @@
 #include "session/statement_rewriter.h"
 
 #include "protocol/messages.h"
+#include "sql/command.h"
 
 namespace ouroboros::session {
 
@@ -90,6 +91,10 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
         return result;
       }
       ++stats_.client_parses;
+      // EXECUTE of a SQL-level statement: another client's statement of that name may return
+      // other columns, so the server statement (described once) is this client's alone.
+      const std::uintptr_t owner =
+          sql::classify(parse->query).kind == sql::CommandKind::Execute ? reinterpret_cast<std::uintptr_t>(&client) : 0;
       if (auto existing = client.find(std::string(parse->statement)); existing != client.end()) {
         // PostgreSQL reads the text (its errors come first), then refuses to redefine a name
         // (42P05) and keeps the old statement: have the server do the same under the statement's
@@ -102,7 +107,7 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
         auto duplicate = std::make_shared<DuplicateParse>();
         duplicate->client_name = existing->first;
         duplicate->existing = old.id;
-        duplicate->requested = registry_.intern(parse->query, parse->parameter_types);
+        duplicate->requested = registry_.intern(parse->query, parse->parameter_types, owner);
         protocol::encode_parse(to_server, old.server_name, parse->query, parse->parameter_types);
         Expectation refused = expectation(Kind::Parse);
         refused.duplicate = std::move(duplicate);
@@ -118,7 +123,7 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
         replies.expect(restore, to_client);
         return result;
       }
-      auto statement = registry_.intern(parse->query, parse->parameter_types);
+      auto statement = registry_.intern(parse->query, parse->parameter_types, owner);
       client[std::string(parse->statement)] = statement;
       auto name = std::make_shared<const std::string>(parse->statement);
       if (server.use(statement->id)) {

@@ -31,7 +31,8 @@ enum class SessionEffectKind : std::uint8_t {
   DiscardPlans,
   DiscardSequences,
   DiscardTemp,
-  // SQL-level prepared statements. `name`: as PostgreSQL stores it.
+  // SQL-level prepared statements. `name`: as PostgreSQL stores it; Prepare's `value`: the
+  // PREPARE statement's own text (not the rest of a multi-statement query string), to run again.
   Prepare,
   Execute,
   Deallocate,

@@ -477,6 +477,19 @@ class StatementReader {
   ClassifiedStatement& out_;
 };
 
+// The statement's own text within the query string (PostgreSQL's location and length; a length
+// of 0 means up to the end), without the whitespace around it.
+std::string statement_text(std::string_view input, const PgQuery__RawStmt& stmt) {
+  const std::size_t start = stmt.stmt_location < 0 ? 0 : static_cast<std::size_t>(stmt.stmt_location);
+  if (start >= input.size()) return "";
+  std::string_view text = input.substr(start);
+  if (stmt.stmt_len > 0) text = text.substr(0, static_cast<std::size_t>(stmt.stmt_len));
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; };
+  while (!text.empty() && space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
+  return std::string(text);
+}
+
 }  // namespace
 
 Classification parse_session_effects(std::string_view text) {
@@ -498,7 +511,11 @@ Classification parse_session_effects(std::string_view text) {
   }
   for (std::size_t i = 0; i < tree->n_stmts; ++i) {
     ClassifiedStatement statement;
-    if (tree->stmts[i] != nullptr) StatementReader(statement).read(tree->stmts[i]->stmt);
+    if (tree->stmts[i] != nullptr) {
+      StatementReader(statement).read(tree->stmts[i]->stmt);
+      for (SessionEffect& effect : statement.effects)
+        if (effect.kind == Kind::Prepare) effect.value = statement_text(input, *tree->stmts[i]);
+    }
     result.statements.push_back(std::move(statement));
   }
   pg_query__parse_result__free_unpacked(tree, nullptr);

@@ -569,21 +569,23 @@ def test_ddl_asyncpg_reprepares_by_itself(pg, proxy, scratch_db):
 # SQL-level PREPARE / EXECUTE
 # ---------------------------------------------------------------------------------------------
 
-def test_sql_prepare_in_transaction_mode_logs_a_warning(pg, proxy, scratch_db):
+def test_sql_prepare_in_transaction_mode_follows_the_client(pg, proxy, scratch_db):
+    """SQL-level statements are prepared again wherever the client goes (test_session_prepare.py
+    has the rest); no warning any more."""
     px = proxy(pool=tx_pool(2))
-    with connect(px, scratch_db) as conn:
-        low = Low(conn)
-        # Works while the client holds the server that ran the PREPARE: inside one transaction.
+    with connect(px, scratch_db) as conn, connect(px, scratch_db) as other:
+        low, peer = Low(conn), Low(other)
         assert low.simple("BEGIN")[0] == "BEGIN"
         assert low.simple("PREPARE sqlp (int) AS SELECT $1 * 3")[0] == "PREPARE"
         assert low.simple("EXECUTE sqlp (5)") == ("SELECT 1", [("15",)])
-        assert low.simple("DEALLOCATE sqlp")[0] == "DEALLOCATE"
         assert low.simple("COMMIT")[0] == "COMMIT"
-    lines = [line for line in px.log_text().splitlines() if "SQL-level PREPARE/EXECUTE" in line]
-    # Once per client, at warning level, naming the pooling mode.
-    assert len(lines) == 1, px.log_tail()
-    assert "in transaction pooling mode" in lines[0], lines[0]
-    assert re.search(r"warn", lines[0], re.I), lines[0]
+        # Another client's transaction in between, then again outside any transaction.
+        assert peer.simple("PREPARE sqlp (int) AS SELECT $1 * 4")[0] == "PREPARE"
+        assert low.simple("EXECUTE sqlp (6)") == ("SELECT 1", [("18",)])
+        assert peer.simple("EXECUTE sqlp (6)") == ("SELECT 1", [("24",)])
+        assert low.simple("DEALLOCATE sqlp")[0] == "DEALLOCATE"
+        assert pg_error(low.simple, "EXECUTE sqlp (6)").sqlstate == "26000"
+    assert "SQL-level PREPARE/EXECUTE" not in px.log_text()
     px.assert_alive()
 
 

@@ -77,3 +77,16 @@ TEST_CASE("registry: ids are never reused, even for the same text after its entr
   CHECK(registry.live() == 1);  // only `again`
   CHECK(registry.intern("SELECT 1", {}).get() == again.get());
 }
+
+TEST_CASE("statement registry: an owner's entry is its own") {
+  StatementRegistry registry;
+  auto shared = registry.intern("EXECUTE p", {});
+  auto a = registry.intern("EXECUTE p", {}, 1);
+  auto a_again = registry.intern("EXECUTE p", {}, 1);
+  auto b = registry.intern("EXECUTE p", {}, 2);
+  CHECK(a == a_again);
+  CHECK(a != b);
+  CHECK(a != shared);
+  CHECK(a->server_name != b->server_name);
+  CHECK(a->query == "EXECUTE p");
+}

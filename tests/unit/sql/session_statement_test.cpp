@@ -95,12 +95,27 @@ TEST_CASE("DISCARD") {
 }
 
 TEST_CASE("SQL-level prepared statements") {
-  CHECK(effects("PREPARE P1 (int) AS SELECT $1") == Lines{"prepare p1"});
-  CHECK(effects("PREPARE \"Q\" AS SELECT pg_advisory_lock(1)") == Lines{"prepare Q"});
+  // A PREPARE carries its own text, to be run again on another server.
+  CHECK(effects("PREPARE P1 (int) AS SELECT $1") == Lines{"prepare p1=PREPARE P1 (int) AS SELECT $1"});
+  CHECK(effects("PREPARE \"Q\" AS SELECT pg_advisory_lock(1)") ==
+        Lines{"prepare Q=PREPARE \"Q\" AS SELECT pg_advisory_lock(1)"});
   CHECK(effects("EXECUTE p1(5)") == Lines{"execute p1"});
   CHECK(effects("DEALLOCATE p1") == Lines{"deallocate p1"});
   CHECK(effects("DEALLOCATE PREPARE p1") == Lines{"deallocate p1"});
   CHECK(effects("DEALLOCATE ALL") == Lines{"deallocate_all"});
+}
+
+TEST_CASE("a PREPARE's text is its own statement, exactly, in a multi-statement query") {
+  CHECK(effects("SELECT 1; PREPARE a AS SELECT ';' ; SELECT 2") == Lines{"prepare a=PREPARE a AS SELECT ';'"});
+  CHECK(effects("  PREPARE b AS SELECT 2 -- trailing comment") ==
+        Lines{"prepare b=PREPARE b AS SELECT 2 -- trailing comment"});
+  CHECK(effects("PREPARE c AS SELECT 'é';PREPARE d (int) AS\n  SELECT $1 /* ; */ + 1;") ==
+        Lines{"prepare c=PREPARE c AS SELECT 'é'", "prepare d=PREPARE d (int) AS\n  SELECT $1 /* ; */ + 1"});
+  CHECK(effects("BEGIN; PREPARE e AS SELECT $$a;b$$; COMMIT") ==
+        Lines{"begin", "prepare e=PREPARE e AS SELECT $$a;b$$", "commit"});
+  // Up to the first NUL byte, as PostgreSQL reads a Query message.
+  CHECK(effects(std::string_view("PREPARE f AS SELECT 1\0; PREPARE g AS SELECT 2", 45)) ==
+        Lines{"prepare f=PREPARE f AS SELECT 1"});
 }
 
 TEST_CASE("LISTEN, UNLISTEN, NOTIFY, pg_notify") {
