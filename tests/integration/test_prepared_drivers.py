@@ -3,19 +3,13 @@ than the client count: asyncpg (its statement cache, prepare(), executemany), ps
 (prepare_threshold=0 with a small prepared_max, so it DEALLOCATEs, also in pipeline mode) and
 node-postgres named queries."""
 import asyncio
-import json
-import os
-import shutil
-import subprocess
 
 import asyncpg
 import psycopg
-import pytest
 
-from ouro_testlib import missing_dependency
+from node_helpers import node_pg, run_node  # noqa: F401
 from pooling_helpers import Runner, scratch_db  # noqa: F401
 
-NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node")
 
 
 def tx_pool(size, **extra):
@@ -166,34 +160,8 @@ def test_psycopg_pipeline_mode_prepared_within_prepared_max(pg, proxy, scratch_d
 # node-postgres
 # ---------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def node_pg():
-    """node, with node-postgres in tests/integration/node (deploy/install-deps.sh runs `npm
-    install` there). Missing pieces fail under CI=true; elsewhere npm install is tried first."""
-    node = shutil.which("node")
-    if node is None:
-        missing_dependency("node is not installed (Debian package nodejs)")
-    if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "pg")):
-        npm = shutil.which("npm")
-        if npm is None:
-            missing_dependency(f"node module pg missing in {NODE_DIR}/node_modules and npm is not "
-                               "installed")
-        proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR,
-                              capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0 or not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "pg")):
-            missing_dependency(f"node module pg missing in {NODE_DIR}/node_modules and `npm install` "
-                               f"failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
-    return node
-
-
 def test_node_pg_named_queries_6_clients_on_2_servers(pg, proxy, scratch_db, node_pg):
     px = proxy(pool=tx_pool(2))
-    env = dict(os.environ, PGHOST=px.host, PGPORT=str(px.port), PGUSER=pg.user, PGPASSWORD=pg.password,
-               PGDATABASE=scratch_db, CLIENTS="6", ROUNDS="40")
-    proc = subprocess.run([node_pg, os.path.join(NODE_DIR, "named_queries.js")], cwd=NODE_DIR, env=env,
-                          capture_output=True, text=True, timeout=120)
-    report = f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}\nproxy log:\n{px.log_tail()}"
-    assert proc.returncode == 0, report
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result == {"ok": True, "executions": 6 * (40 * 3 + 4 * 2)}, report
+    result = run_node(node_pg, "named_queries.js", px, pg, scratch_db, CLIENTS=6, ROUNDS=40)
+    assert result == {"ok": True, "executions": 6 * (40 * 3 + 4 * 2)}, result
     px.assert_alive()

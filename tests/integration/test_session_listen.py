@@ -8,9 +8,6 @@ Absence is checked with a canary: notifications from one sender arrive in commit
 listening connection, so once a later notification on a channel the client does listen to has
 arrived, an earlier one that should not reach it would have arrived before it."""
 import asyncio
-import json
-import os
-import subprocess
 import uuid
 
 import asyncpg
@@ -18,7 +15,7 @@ import pytest
 
 from ouro_testlib import RawConn, query_message, wait_for
 from pooling_helpers import connect, scratch_db, wait_log  # noqa: F401
-from test_prepared_drivers import NODE_DIR, node_pg  # noqa: F401
+from node_helpers import node_pg, run_node  # noqa: F401
 
 LISTENER_APP = "ouroboros listener"
 
@@ -335,13 +332,8 @@ def test_asyncpg_add_listener_clients_on_a_smaller_pool(pg, proxy, scratch_db):
 def test_node_pg_notification_events_on_a_smaller_pool(pg, proxy, scratch_db, node_pg):
     px = proxy(pool=tx_pool(2))
     shared, solo = chan("shared"), chan("solo")
-    env = dict(os.environ, PGHOST=px.host, PGPORT=str(px.port), PGUSER=pg.user, PGPASSWORD=pg.password,
-               PGDATABASE=scratch_db, CLIENTS="5", SHARED=shared, SOLO=solo)
-    proc = subprocess.run([node_pg, os.path.join(NODE_DIR, "listen_notify.js")], cwd=NODE_DIR, env=env,
-                          capture_output=True, text=True, timeout=120)
-    report = f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}\nproxy log:\n{px.log_tail()}"
-    assert proc.returncode == 0, report
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = run_node(node_pg, "listen_notify.js", px, pg, scratch_db, CLIENTS=5, SHARED=shared, SOLO=solo)
+    report = f"{result}\nproxy log:\n{px.log_tail()}"
     pids = result["pids"]
     received = result["received"]
     assert received["0"] == [[solo, "x", pids["solo"]], [shared, "y", pids["shared"]]], report

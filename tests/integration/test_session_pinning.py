@@ -6,7 +6,6 @@ with 0A000 instead. Pools are smaller than the number of clients, with real driv
 asyncpg, node-postgres), and every error path named in the issue is provoked: a pool exhausted
 by pinned clients, refuse mode, the pinned client's server terminated."""
 import asyncio
-import json
 import os
 import re
 import subprocess
@@ -18,7 +17,7 @@ import pytest
 from ouro_testlib import RawConn, query_message, wait_for
 from pooling_helpers import Runner, connect, scratch_db, server_pids  # noqa: F401
 from test_observability_support import metrics_settings, scrape_text
-from test_prepared_drivers import NODE_DIR, node_pg  # noqa: F401
+from node_helpers import node_pg, run_node  # noqa: F401
 
 PINNED_METRIC = "ouroboros_pool_pinned_clients"
 
@@ -308,12 +307,7 @@ const { Client } = require('pg');
   console.log(JSON.stringify(out));
 })().catch((e) => { console.error(e); process.exit(1); });
 """
-    env = dict(os.environ, PGHOST=px.host, PGPORT=str(px.port), PGUSER=pg.user, PGPASSWORD=pg.password,
-               PGDATABASE=scratch_db)
-    proc = subprocess.run([node_pg, "-e", script], cwd=NODE_DIR, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}\n{px.log_tail()}"
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_node(node_pg, script, px, pg, scratch_db)
     backend = out["before"][0]
     assert out == {"before": [backend, backend], "a_sum": 5, "a_pid": backend, "b_sees": False,
                    "after": [backend, backend]}, out

@@ -4,9 +4,6 @@ never seen by another client, even one using the same names with other texts. ps
 no protocol-level statements: PREPARE is how its users prepare), psycopg 3, asyncpg and
 node-postgres, against transaction pools smaller than the number of clients."""
 import asyncio
-import json
-import os
-import subprocess
 
 import asyncpg
 import psycopg
@@ -15,7 +12,7 @@ import pytest
 
 from ouro_testlib import RawConn, ServerError, message, parse_fields
 from pooling_helpers import Runner, connect, scratch_db  # noqa: F401
-from test_prepared_drivers import NODE_DIR, node_pg  # noqa: F401
+from node_helpers import node_pg, run_node  # noqa: F401
 
 
 def tx_pool(size=1, **extra):
@@ -349,13 +346,8 @@ def test_asyncpg_execute_of_same_name_with_other_columns(pg, proxy, scratch_db):
 
 def test_node_pg_plain_sql_prepare_4_clients_on_1_server(pg, proxy, scratch_db, node_pg):
     px = proxy(pool=tx_pool(1))
-    env = dict(os.environ, PGHOST=px.host, PGPORT=str(px.port), PGUSER=pg.user, PGPASSWORD=pg.password,
-               PGDATABASE=scratch_db, CLIENTS="4", ROUNDS="30")
-    proc = subprocess.run([node_pg, os.path.join(NODE_DIR, "sql_prepare.js")], cwd=NODE_DIR, env=env,
-                          capture_output=True, text=True, timeout=120)
-    report = f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}\nproxy log:\n{px.log_tail()}"
-    assert proc.returncode == 0, report
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"ok": True, "executions": 4 * 30}, report
+    result = run_node(node_pg, "sql_prepare.js", px, pg, scratch_db, CLIENTS=4, ROUNDS=30)
+    assert result == {"ok": True, "executions": 4 * 30}, result
     px.assert_alive()
 
 

@@ -4,15 +4,12 @@ PostgreSQL's transaction semantics, for every setting (not only those PostgreSQL
 three clients share one server (pool size 1), so each statement of one client runs on the server
 the other just used."""
 import asyncio
-import json
-import os
-import subprocess
 
 import asyncpg
 import psycopg
 
 from pooling_helpers import connect, scratch_db  # noqa: F401
-from test_prepared_drivers import NODE_DIR, node_pg  # noqa: F401
+from node_helpers import node_pg, run_node  # noqa: F401
 
 
 def tx_pool(size=1, **extra):
@@ -179,11 +176,5 @@ def test_computed_set_config_is_read_back(pg, proxy, scratch_db):
 
 def test_node_pg_clients_keep_their_own_settings(pg, proxy, scratch_db, node_pg):
     px = proxy(pool=tx_pool())
-    env = dict(os.environ, PGHOST=px.host, PGPORT=str(px.port), PGUSER=pg.user, PGPASSWORD=pg.password,
-               PGDATABASE=scratch_db)
-    proc = subprocess.run([node_pg, os.path.join(NODE_DIR, "settings_follow.js")], cwd=NODE_DIR, env=env,
-                          capture_output=True, text=True, timeout=120)
-    report = f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}\nproxy log:\n{px.log_tail()}"
-    assert proc.returncode == 0, report
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"ok": True}, report
+    assert run_node(node_pg, "settings_follow.js", px, pg, scratch_db) == {"ok": True}
     px.assert_alive()
