@@ -43,8 +43,9 @@ image:
 	./deploy/install-deps.sh --container
 	./deploy/docker/image.sh $(IMAGE)
 
-# Every fuzz target for 10 million executions (inputs up to 64 KiB); the corpora grow in
-# /tmp/ouroboros-fuzz (FUZZ_WORK_DIR), outside the repository. Prints the table for docs/testing.md.
+# Every fuzz target for 10 million executions (inputs up to 64 KiB, less where the input kind is
+# bounded: tests/fuzz/long_run.sh); the corpora grow in /tmp/ouroboros-fuzz (FUZZ_WORK_DIR),
+# outside the repository. Prints the table for docs/testing.md.
 fuzz-long: deps
 	./tests/fuzz/long_run.sh
 

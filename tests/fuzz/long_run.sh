@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The long fuzz run (`make fuzz-long`): every target (or those named as arguments) for
-# FUZZ_RUNS executions (default 10 million) with inputs up to FUZZ_MAX_LEN bytes (default 64 KiB).
+# FUZZ_RUNS executions (default 10 million) with inputs up to FUZZ_MAX_LEN bytes (default: the
+# target's own bound, see max_len_of; 64 KiB where large inputs matter).
 # The corpus each run grows is kept outside the repository, in FUZZ_WORK_DIR/<target>/corpus
 # (default /tmp/ouroboros-fuzz), with the log; the committed seed corpus is only read.
 # FUZZ_MAX_SECONDS (default 0: no limit) caps each target's time. Prints a Markdown table row per
-# target: executions, coverage (cov/ft of libFuzzer's last status line) and the outcome.
+# target: executions, max_len, coverage (cov/ft of libFuzzer's last status line), the outcome and
+# the average executions per second.
 # Environment: FUZZ_BUILD_DIR (default <repo>/build-fuzz), FUZZ_NO_BUILD=1 (run the targets
 # already built there).
 set -euo pipefail
@@ -13,7 +15,17 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 work=${FUZZ_WORK_DIR:-/tmp/ouroboros-fuzz}
 runs=${FUZZ_RUNS:-10000000}
-max_len=${FUZZ_MAX_LEN:-65536}
+
+# The largest input worth generating for a target, where its input has a natural bound: longer
+# inputs only repeat what shorter ones reach, at a higher cost per execution.
+max_len_of() {
+  case "$1" in
+    startup) echo 10000 ;;  # PostgreSQL refuses a start-up packet over 10,000 bytes
+    config) echo 16384 ;;   # a 16 KiB configuration (or hba) file has every section many times
+    session) echo 8192 ;;   # two bytes a step: 4,000 client actions and deliveries in one run
+    *) echo 65536 ;;        # protocol streams, SQL text, values: large inputs matter
+  esac
+}
 max_seconds=${FUZZ_MAX_SECONDS:-0}
 source "$root/tests/fuzz/targets.sh"
 targets=("$@")
@@ -24,13 +36,14 @@ if [[ "${FUZZ_NO_BUILD:-}" != "1" ]]; then
 fi
 
 status=0
-echo "| target | executions | cov | ft | crashes |"
-echo "|---|---|---|---|---|"
+echo "| target | executions | max_len | cov | ft | crashes | exec/s |"
+echo "|---|---|---|---|---|---|---|"
 for target in "${targets[@]}"; do
   dir="$work/$target"
   mkdir -p "$dir/corpus"
   log="$dir/fuzz.log"
   outcome="zero"
+  max_len=${FUZZ_MAX_LEN:-$(max_len_of "$target")}
   "$build/tests/fuzz/fuzz_$target" "$dir/corpus" "$root/tests/fuzz/corpus/$target" \
     -runs="$runs" -max_len="$max_len" -max_total_time="$max_seconds" \
     -artifact_prefix="$dir/" -print_final_stats=1 >"$log" 2>&1 || { outcome="CRASH (see $dir)"; status=1; }
@@ -38,6 +51,7 @@ for target in "${targets[@]}"; do
   last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1)
   cov=$(grep -o 'cov: [0-9]*' <<<"$last" | grep -o '[0-9]*$' || echo "?")
   ft=$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*$' || echo "?")
-  echo "| fuzz_$target | $executions | $cov | $ft | $outcome |"
+  per_second=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  echo "| fuzz_$target | $executions | $max_len | $cov | $ft | $outcome | $per_second |"
 done
 exit $status
