@@ -590,12 +590,13 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
       used += event.consumed;
       continue;
     }
-    if (mode_ != config::PoolMode::Session && !listen_registered_first(type, event.frame.body)) {
+    const bool may_change = mode_ != config::PoolMode::Session && session_text_may_change(type, event.frame.body);
+    if (mode_ != config::PoolMode::Session && !listen_registered_first(type, event.frame.body, may_change)) {
       transport_->stop_reading();  // listener_ready() goes on
       break;
     }
     retry_start_if_possible();
-    if (mode_ != config::PoolMode::Session) track_session_message(type, event.frame.body);
+    if (mode_ != config::PoolMode::Session) track_session_message(type, event.frame.body, may_change);
     track_request_message(type, event.frame.body);
     if (retry_.holding) retry_track(type, raw, event.frame.body);
     if (type == fe::kSync || type == fe::kQuery) extended_pending_ = false;
@@ -963,22 +964,34 @@ session::ClientSessionState& ClientConnection::make_session_state() {
   return *session_state_;
 }
 
-void ClientConnection::track_session_message(char type, ByteView body) {
+bool ClientConnection::session_text_may_change(char type, ByteView body) {
+  using Classifier = sql::SessionStatementClassifier;
+  if (type == fe::kQuery) {
+    auto sql = protocol::decode_query(body);
+    return sql && Classifier::may_change_session_state(*sql);
+  }
+  if (type == fe::kParse) {
+    auto parse = protocol::decode_parse(body);
+    return parse && Classifier::may_change_session_state(parse->query);
+  }
+  return false;
+}
+
+void ClientConnection::track_session_message(char type, ByteView body, bool may_change) {
   // Without a state yet, only a text that may change session state costs more than a look at
   // its first words; with one, every statement is classified (transaction control, without the
   // parser) so the state knows which transaction a change belongs to.
-  using Classifier = sql::SessionStatementClassifier;
   switch (type) {
     case fe::kQuery:
       if (auto sql = protocol::decode_query(body)) {
-        if (!session_state_ && !Classifier::may_change_session_state(*sql)) return;
+        if (!session_state_ && !may_change) return;
         auto& state = session_state_ ? *session_state_ : make_session_state();
         state.query(proxy_.session_classifier().classify(*sql));
       }
       return;
     case fe::kParse:
       if (auto parse = protocol::decode_parse(body)) {
-        if (!session_state_ && !Classifier::may_change_session_state(parse->query)) return;
+        if (!session_state_ && !may_change) return;
         auto& state = session_state_ ? *session_state_ : make_session_state();
         sql::Classification classification = proxy_.session_classifier().classify(parse->query);
         state.parse(parse->statement, &classification);

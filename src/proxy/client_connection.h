@@ -257,7 +257,10 @@ class ClientConnection final : public io::TransportHandler {
   };
   void track_request_message(char type, ByteView body);
   // Transaction/statement mode: follows what the client's messages do to its session.
-  void track_session_message(char type, ByteView body);
+  // `may_change`: session_text_may_change() of the message, looked at once per message.
+  void track_session_message(char type, ByteView body, bool may_change);
+  // A Query's or Parse's text may change session state (the classifier's first-words look).
+  static bool session_text_may_change(char type, ByteView body);
   session::ClientSessionState& make_session_state();
   // After a RESET, RESET ALL or DISCARD ALL: the server went back to its defaults, the client
   // expects its start-up values; a hidden set_config() on the linked server puts them back.
@@ -333,7 +336,7 @@ class ClientConnection final : public io::TransportHandler {
   // LISTEN in transaction/statement mode (client_listen.cpp). A Query or Parse with a LISTEN
   // goes to the server only once the pool's listening connection listens to its channels, so
   // every notification committed after the client's LISTEN reaches the client; false: hold it.
-  bool listen_registered_first(char type, ByteView body);
+  bool listen_registered_first(char type, ByteView body, bool may_change);
   // The client's transaction ended (its server went back, or was lost): its committed channels
   // go to the listening connection, and the notifications it may hear now are sent.
   void settle_listen();

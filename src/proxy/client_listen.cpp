@@ -8,16 +8,15 @@
 
 namespace ouroboros::proxy {
 
-bool ClientConnection::listen_registered_first(char type, ByteView body) {
-  if (!pool_ || (type != protocol::frontend::kQuery && type != protocol::frontend::kParse))
-    return true;
+bool ClientConnection::listen_registered_first(char type, ByteView body, bool may_change) {
+  if (!pool_ || !may_change) return true;
   std::optional<std::string_view> sql;
   if (type == protocol::frontend::kQuery) {
     sql = protocol::decode_query(body);
   } else if (auto parse = protocol::decode_parse(body)) {
     sql = parse->query;
   }
-  if (!sql || !sql::SessionStatementClassifier::may_change_session_state(*sql)) return true;
+  if (!sql) return true;
   bool ready = true;
   bool listens = false;
   // The classifier caches by text: the session state's own look at it costs a lookup.
