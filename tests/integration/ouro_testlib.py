@@ -72,6 +72,19 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+_refusing_sockets = []
+
+
+def refused_port(host="127.0.0.1"):
+    """A TCP port on host that refuses connections for the rest of this test process: bound, so no
+    other process (a proxy or PostgreSQL of a test running in parallel) can take it, and never
+    listening. For a backend that must stay unreachable; free_port() only says "free right now"."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    _refusing_sockets.append(s)
+    return s.getsockname()[1]
+
+
 def wait_for(predicate, deadline_s, interval=0.05, message="condition"):
     """Polls predicate() until it returns a truthy value (returned) or the deadline passes."""
     end = time.monotonic() + deadline_s

@@ -3,7 +3,7 @@
 docs/pooling.md), and the proxy keeps serving everyone else."""
 import psycopg
 
-from ouro_testlib import RawConn, ServerError, connect_error_sqlstate, free_port
+from ouro_testlib import RawConn, ServerError, connect_error_sqlstate, refused_port
 
 UNREACHABLE = {"08006", "08001"}
 
@@ -22,7 +22,7 @@ def _check_unreachable(px, attempts):
 
 
 def _dead_database(**pool):
-    return {"host": "127.0.0.1", "port": free_port(), "dbname": "ouro", "pool": pool}
+    return {"host": "127.0.0.1", "port": refused_port(), "dbname": "ouro", "pool": pool}
 
 
 def test_unreachable_backend_fail_fast(pg, proxy):
