@@ -49,5 +49,8 @@ std::string transaction_sync_sql(const Settings& current, const Settings& applie
 
 // 'value' as an SQL string literal (standard_conforming_strings safe: doubles quotes, E'' never).
 std::string quote_literal(const std::string& value);
+// `pg_catalog.set_config('name', 'value', false)`: set_config() reads the value as a configuration
+// file would, so a list such as search_path keeps its elements.
+std::string set_config_call(const std::string& name, const std::string& value);
 
 }  // namespace ouroboros::pool

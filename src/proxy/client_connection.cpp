@@ -398,10 +398,8 @@ void ClientConnection::link(ServerConnection* server) {
     }
   }
   arm_timer();
-  transport_->start_reading();
   // Anything the client sent before its server was ready is waiting in the input buffer.
-  if (!transport_->input().empty()) relay(transport_->input());
-  transport_->input().release_if_empty();  // read outside on_read: its storage goes back here
+  read_buffered_input();
 }
 
 void ClientConnection::finish_login(ServerConnection& server) {
@@ -424,9 +422,7 @@ void ClientConnection::login_without_server(const std::vector<std::pair<std::str
   state_ = State::Idle;
   proxy_.log().debug("client {} ({}): logged in without a server", id_, peer_);
   arm_timer();
-  transport_->start_reading();
-  if (!transport_->input().empty()) on_readable(transport_->input());
-  transport_->input().release_if_empty();  // read outside on_read: its storage goes back here
+  read_buffered_input();
 }
 
 void ClientConnection::send_login_reply(const std::vector<std::pair<std::string, std::string>>& parameters,
@@ -524,9 +520,7 @@ void ClientConnection::unlinked() {
     return;
   }
   arm_timer();
-  transport_->start_reading();
-  if (!transport_->input().empty()) on_readable(transport_->input());
-  transport_->input().release_if_empty();  // read outside on_read: its storage goes back here
+  read_buffered_input();
 }
 
 void ClientConnection::relay(io::InputBuffer& input) {
@@ -603,7 +597,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     else if (is_extended(type)) extended_pending_ = true;
     proxy_.log().trace("client {} -> server {}: '{}'", id_, server_->id(), type);
     std::optional<SessionRefusal> refused;  // session_state: refuse
-    if (mode_ != config::PoolMode::Session) refused = refuse_session_state(type, event.frame.body);
+    if (mode_ != config::PoolMode::Session) refused = refuse_session_state(type, event.frame.body, may_change);
     auto rewritten = proxy_.statement_rewriter().on_client_message(
         type, refused ? refused->body() : event.frame.body,
         refused ? ByteView(refused->message) : raw, caching, statements_, server_->prepared(),
@@ -1069,7 +1063,7 @@ void ClientConnection::restore_start_up_settings() {
     std::optional<std::string> value = settings.value(name);
     if (!value || pool::is_read_only_parameter(name)) continue;
     sql += sql.empty() ? "SELECT " : ", ";
-    sql += "pg_catalog.set_config(" + pool::quote_literal(name) + ", " + pool::quote_literal(*value) + ", false)";
+    sql += pool::set_config_call(name, *value);
   }
   if (!sql.empty()) server_->send_hidden_query(sql);
 }
@@ -1175,8 +1169,10 @@ void ClientConnection::on_server_boundary() {
     settle_session_changes(*server);
     // Session state that cannot move does not go to the next client: the server is cleaned.
     bool discard = session_state_ && session_state_->tracker().pinned();
-    if (discard) session_state_->server_lost();
-    if (discard) pinned_ = session::PinReason::None;
+    if (discard) {
+      session_state_->server_lost();
+      pinned_ = session::PinReason::None;
+    }
     server->unlink_and_reset(discard);
     unlinked();
     return;
@@ -1188,11 +1184,7 @@ void ClientConnection::on_server_boundary() {
   }
   arm_timer();
   // Requests that waited behind a retry go now.
-  if (state_ == State::Linked && !transport_->reading()) {
-    transport_->start_reading();
-    if (!transport_->input().empty()) relay(transport_->input());
-    transport_->input().release_if_empty();  // read outside on_read: its storage goes back here
-  }
+  if (state_ == State::Linked && !transport_->reading()) read_buffered_input();
 }
 
 void ClientConnection::stop_timer() {
@@ -1238,6 +1230,12 @@ void ClientConnection::arm_timer() {
   } else {
     stop_timer();
   }
+}
+
+void ClientConnection::read_buffered_input() {
+  transport_->start_reading();
+  if (!transport_->input().empty()) on_readable(transport_->input());
+  transport_->input().release_if_empty();  // read outside on_read: its storage goes back here
 }
 
 void ClientConnection::resume_reading() {

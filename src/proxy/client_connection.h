@@ -164,6 +164,9 @@ class ClientConnection final : public io::TransportHandler {
   // with PostgreSQL's error without running.
   void sql_statement_not_recreated(const std::string& name, const protocol::ErrorSpec& error);
   void resume_reading();
+  // Reads again and handles what arrived meanwhile, outside a read callback (as if it had just
+  // arrived); the input's read block goes back to the loop once it is empty.
+  void read_buffered_input();
   // Transaction/statement mode: a notification from the pool's listening connection on a
   // channel this client listens to. Sent at once when the client waits for input with no
   // server; otherwise queued and sent after the ReadyForQuery that ends its transaction, as
@@ -275,7 +278,8 @@ class ClientConnection final : public io::TransportHandler {
     std::shared_ptr<const std::pair<std::string, std::string>> error;  // message, detail
     ByteView body() const { return ByteView(message).subspan(5); }
   };
-  std::optional<SessionRefusal> refuse_session_state(char type, ByteView body);
+  // `may_change`: ClientConnection::session_text_may_change() of the message.
+  std::optional<SessionRefusal> refuse_session_state(char type, ByteView body, bool may_change);
   // The server the client was pinned to is gone, and its session state with it. When the loss
   // answered nothing, the client's next request is answered with an error saying so.
   void pinned_server_lost(std::string_view reason, const LostRequest& lost);

@@ -39,10 +39,7 @@ bool ClientConnection::listen_registered_first(char type, ByteView body, bool ma
 }
 
 void ClientConnection::listener_ready() {
-  if (state_ != State::Linked) return;
-  transport_->start_reading();
-  if (!transport_->input().empty()) relay(transport_->input());
-  transport_->input().release_if_empty();  // read outside on_read: its storage goes back here
+  if (state_ == State::Linked) read_buffered_input();
 }
 
 void ClientConnection::settle_listen() {

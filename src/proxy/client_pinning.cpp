@@ -18,8 +18,8 @@ constexpr std::string_view kRefusedStandIn =
 }  // namespace
 
 std::optional<ClientConnection::SessionRefusal> ClientConnection::refuse_session_state(
-    char type, ByteView body) {
-  if (type != fe::kQuery && type != fe::kParse) return std::nullopt;
+    char type, ByteView body, bool may_change) {
+  if (!may_change) return std::nullopt;  // neither a Query nor a Parse that could pin
   if (!pool_ || pool_->db.pool.session_state != config::SessionStatePolicy::Refuse)
     return std::nullopt;
   std::optional<protocol::Parse> parse;
@@ -29,8 +29,7 @@ std::optional<ClientConnection::SessionRefusal> ClientConnection::refuse_session
   } else if ((parse = protocol::decode_parse(body))) {
     text = parse->query;
   }
-  if (!text || !sql::SessionStatementClassifier::may_change_session_state(*text))
-    return std::nullopt;
+  if (!text) return std::nullopt;
   for (const sql::ClassifiedStatement& statement :
        proxy_.session_classifier().classify(*text).statements) {
     std::optional<std::string> message = session::SessionStateTracker::refusal(statement);
@@ -43,8 +42,7 @@ std::optional<ClientConnection::SessionRefusal> ClientConnection::refuse_session
     refused.error = std::make_shared<const std::pair<std::string, std::string>>(
         std::move(*message),
         "The statement was not run: this pool has session_state: refuse. Use session_state: pin or "
-        "session "
-        "pool mode for this client, or state that ends with the transaction (ON COMMIT DROP, "
+        "session pool mode for this client, or state that ends with the transaction (ON COMMIT DROP, "
         "pg_advisory_xact_lock, a cursor without HOLD).");
     proxy_.log().debug("client {} ({}): refused (session_state: refuse): {}", id_, peer_,
                        refused.error->first);
@@ -78,8 +76,7 @@ void ClientConnection::answer_lost_pin(io::InputBuffer& input) {
     e.detail = pin_lost_detail_;
     e.hint =
         "the request was not run; recreate what the session needs (temporary tables, advisory "
-        "locks, "
-        "cursors) and continue";
+        "locks, cursors) and continue";
     protocol::encode_error_response(out, e);
   };
   while (pin_lost_ != PinLost::No) {

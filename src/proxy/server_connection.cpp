@@ -495,17 +495,14 @@ void ServerConnection::hide_replies() {
 
 void ServerConnection::run_internal(const std::string& sql, pool::Settings applied,
                                     const std::vector<std::string>& batch) {
-  state_ = State::Syncing;
-  internal_error_.reset();
   internal_completed_ = 0;
   internal_query_ok_ = false;
-  internal_replies_ = 0;
   pending_applied_ = std::move(applied);
-  hide_replies();
   Bytes out;
+  int replies = 0;
   if (!sql.empty() || batch.empty()) {
     protocol::encode_query(out, sql);
-    ++internal_replies_;
+    ++replies;
   }
   if (!batch.empty()) {
     // One extended-protocol request: an error skips the rest of it up to the Sync.
@@ -515,9 +512,17 @@ void ServerConnection::run_internal(const std::string& sql, pool::Settings appli
       protocol::MessageWriter(out, protocol::frontend::kExecute).cstring("").int32(0).finish();
     }
     protocol::encode_sync(out);
-    ++internal_replies_;
+    ++replies;
   }
-  transport_->write(std::move(out));
+  start_internal(State::Syncing, std::move(out), replies);
+}
+
+void ServerConnection::start_internal(State state, Bytes messages, int replies) {
+  state_ = state;
+  internal_error_.reset();
+  internal_replies_ = replies;
+  hide_replies();
+  transport_->write(std::move(messages));
   transport_->start_reading();
 }
 
@@ -542,15 +547,10 @@ void ServerConnection::read_back_settings(const std::set<std::string>& names) {
     for (const std::string& name : names) list += (list.empty() ? "" : ", ") + pool::quote_literal(name);
     sql = "SELECT n, pg_catalog.current_setting(n, true) FROM pg_catalog.unnest(ARRAY[" + list + "]::text[]) n";
   }
-  state_ = State::ReadingBack;
-  internal_error_.reset();
-  internal_replies_ = 1;
   read_back_.clear();
-  hide_replies();
   Bytes out;
   protocol::encode_query(out, sql);
-  transport_->write(std::move(out));
-  transport_->start_reading();
+  start_internal(State::ReadingBack, std::move(out), 1);
 }
 
 void ServerConnection::link(ClientConnection* client) {

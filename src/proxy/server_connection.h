@@ -178,6 +178,8 @@ class ServerConnection final : public io::TransportHandler {
   void finish_internal_query();
   void flush_to_client(Bytes& to_client);
   void hide_replies();
+  // Sends the proxy's own `messages` (their `replies` ReadyForQuery messages hidden) in `state`.
+  void start_internal(State state, Bytes messages, int replies);
 
   Proxy& proxy_;
   PoolEntry& pool_;

@@ -124,8 +124,7 @@ std::string SessionSettings::diff(const Values& server) const {
     if (pool::is_read_only_parameter(name)) continue;
     if (auto it = current.find(name); it != current.end() && it->second == value) continue;
     sets += sets.empty() ? "SELECT " : ", ";
-    sets += "pg_catalog.set_config(" + pool::quote_literal(name) + ", " +
-            pool::quote_literal(value) + ", false)";
+    sets += pool::set_config_call(name, value);
   }
   std::string sql = sets.empty() ? "" : sets + ";";
   for (const auto& [name, value] : current) {
