@@ -235,6 +235,21 @@ std::optional<Bind> decode_bind(ByteView body) {
   return if_finished(in, std::move(bind));
 }
 
+std::optional<BindNames> decode_bind_names(ByteView body) {
+  BodyReader in(body);
+  BindNames names;
+  names.portal = in.cstring();
+  names.statement = in.cstring();
+  in.bytes(static_cast<std::int64_t>(in.count16(2)) * 2);  // parameter formats
+  const std::size_t parameter_count = in.count16(4);
+  for (std::size_t i = 0; i < parameter_count && in.ok(); ++i) {
+    const std::int32_t length = in.int32();
+    if (length != -1) in.bytes(length);  // -1: SQL NULL; other negative lengths fail the reader
+  }
+  in.bytes(static_cast<std::int64_t>(in.count16(2)) * 2);  // result formats
+  return if_finished(in, names);
+}
+
 std::optional<Describe> decode_describe(ByteView body) {
   BodyReader in(body);
   Describe describe;

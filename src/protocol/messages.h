@@ -129,6 +129,13 @@ struct Bind {
   std::vector<std::int16_t> result_formats;
 };
 std::optional<Bind> decode_bind(ByteView body);
+// A Bind's portal and statement names, after the same checks as decode_bind, allocating nothing:
+// what the proxy reads of a Bind it forwards (the parameters go on untouched).
+struct BindNames {
+  std::string_view portal;
+  std::string_view statement;
+};
+std::optional<BindNames> decode_bind_names(ByteView body);
 
 struct Describe {
   char kind = 'S';  // 'S' statement or 'P' portal

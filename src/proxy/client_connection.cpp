@@ -561,8 +561,11 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
       used += event.consumed;
       continue;
     }
-    char type = event.frame.type;
-    ByteView raw = rest().subspan(0, event.consumed);
+    const char type = event.frame.type;
+    ClientMessage message;
+    message.type = type;
+    message.body = event.frame.body;
+    message.raw = rest().subspan(0, event.consumed);
     if (type == fe::kTerminate) {
       // The client is done; the server stays with the proxy.
       used += event.consumed;
@@ -571,37 +574,44 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
       close();
       return data.size();
     }
-    if (type == fe::kQuery && mode_ != config::PoolMode::Session) {
-      auto sql = protocol::decode_query(event.frame.body);
-      if (sql && intercept_query(*sql, to_client)) {
-        used += event.consumed;
-        answered_alone_ = true;
-        if (state_ != State::Linked) return data.size();
-        continue;
-      }
+    // A Query's or Parse's text: decoded and scanned once here, for every step below.
+    if (type == fe::kQuery) {
+      message.text = protocol::decode_query(message.body);
+    } else if (type == fe::kParse) {
+      message.parse = protocol::decode_parse(message.body);
+      if (message.parse) message.text = message.parse->query;
     }
-    if (caching && answer_deallocate_batch(type, event.frame.body, to_client)) {
+    if (message.text) message.shape = sql::query_shape(*message.text);
+    if (type == fe::kQuery && message.text && mode_ != config::PoolMode::Session &&
+        intercept_query(*message.text, to_client)) {
+      used += event.consumed;
+      answered_alone_ = true;
+      if (state_ != State::Linked) return data.size();
+      continue;
+    }
+    if (caching && answer_deallocate_batch(message, to_client)) {
       used += event.consumed;
       continue;
     }
-    const bool may_change = mode_ != config::PoolMode::Session && session_text_may_change(type, event.frame.body);
-    if (mode_ != config::PoolMode::Session && !listen_registered_first(type, event.frame.body, may_change)) {
+    if (message.text && mode_ != config::PoolMode::Session)
+      message.may_change = proxy_.session_classifier().may_change_session_state(*message.text, message.shape.key);
+    if (mode_ != config::PoolMode::Session && !listen_registered_first(message)) {
       transport_->stop_reading();  // listener_ready() goes on
       break;
     }
     retry_start_if_possible();
-    if (mode_ != config::PoolMode::Session) track_session_message(type, event.frame.body, may_change);
-    track_request_message(type, event.frame.body);
-    if (retry_.holding) retry_track(type, raw, event.frame.body);
+    if (mode_ != config::PoolMode::Session) track_session_message(message);
+    track_request_message(message);
+    if (retry_.holding) retry_track(message);
     if (type == fe::kSync || type == fe::kQuery) extended_pending_ = false;
     else if (is_extended(type)) extended_pending_ = true;
     proxy_.log().trace("client {} -> server {}: '{}'", id_, server_->id(), type);
     std::optional<SessionRefusal> refused;  // session_state: refuse
-    if (mode_ != config::PoolMode::Session) refused = refuse_session_state(type, event.frame.body, may_change);
+    if (mode_ != config::PoolMode::Session) refused = refuse_session_state(message);
     auto rewritten = proxy_.statement_rewriter().on_client_message(
-        type, refused ? refused->body() : event.frame.body,
-        refused ? ByteView(refused->message) : raw, caching, statements_, server_->prepared(),
-        server_->replies(), to_server, to_client);
+        type, refused ? refused->body() : message.body, refused ? ByteView(refused->message) : message.raw,
+        caching, statements_, server_->prepared(), server_->replies(), to_server, to_client,
+        refused || !message.parse ? nullptr : &*message.parse);
     if (refused) server_->replies().refuse_last(std::move(refused->error));
     used += event.consumed;
     if (rewritten.malformed) {
@@ -641,16 +651,16 @@ void ClientConnection::retry_start_if_possible() {
   retry_.backoff.set_policy({retry.backoff.initial, retry.backoff.max, retry.backoff.multiplier, retry.backoff.jitter});
 }
 
-void ClientConnection::retry_track(char type, ByteView raw, ByteView body) {
+void ClientConnection::retry_track(const ClientMessage& message) {
   if (retry_.refeeding) return;
   if (retry_.eligible) {
     // A second request pipelined behind the first: replaying the first would reorder them.
     retry_release_held();
     return;
   }
-  append(retry_.request, raw);
+  append(retry_.request, message.raw);
   if (retry_.request.size() > (256u << 10)) return retry_release_held();  // too big to keep
-  switch (type) {
+  switch (message.type) {
     case fe::kExecute:
       ++retry_.executes;
       break;
@@ -660,12 +670,10 @@ void ClientConnection::retry_track(char type, ByteView raw, ByteView body) {
     case fe::kFlush:
       return retry_release_held();  // the client wants output before its Sync
     case fe::kQuery: {
-      auto sql = protocol::decode_query(body);
+      const std::optional<std::string_view>& sql = message.text;
       // Two statements need a ';' between them: without one, no need to lex the text.
-      // track_request_message scanned it just now.
-      retry_.eligible = sql && !requests_.empty() &&
-                        (sql->find(';') == std::string_view::npos ||
-                         sql::count_statements_quickly(*sql, requests_.back().shape) == 1);
+      retry_.eligible = sql && (sql->find(';') == std::string_view::npos ||
+                                sql::count_statements_quickly(*sql, message.shape) == 1);
       if (!retry_.eligible) retry_release_held();
       break;
     }
@@ -686,11 +694,18 @@ void ClientConnection::retry_release_held() {
 }
 
 void ClientConnection::retry_clear() {
-  // The buffers go back to the loop's pool: the next request's retry state reuses them.
+  // The buffers go back to the loop's pool: the next request's retry state reuses them. Field by
+  // field, not `retry_ = {}`: this runs for every request.
   auto& scratch = proxy_.loop().scratch();
-  scratch.give(std::move(retry_.request));
-  scratch.give(std::move(retry_.held));
-  retry_ = RetryState{};
+  if (retry_.request.capacity() != 0) scratch.give(std::exchange(retry_.request, {}));
+  if (retry_.held.capacity() != 0) scratch.give(std::exchange(retry_.held, {}));
+  retry_.holding = retry_.eligible = retry_.refeeding = retry_.pending = retry_.stale_plan = false;
+  retry_.executes = retry_.describes = 0;
+  retry_.attempt = 1;
+  retry_.backoff.reset();
+  if (!retry_.sqlstate.empty()) retry_.sqlstate = std::string();
+  if (retry_.notices_sent.capacity() != 0) retry_.notices_sent = {};
+  if (retry_.notices_to_skip.capacity() != 0) retry_.notices_to_skip = {};
 }
 
 void ClientConnection::retry_reset() {
@@ -745,15 +760,16 @@ void ClientConnection::retry_run_again() {
   retry_.refeeding = false;
 }
 
-bool ClientConnection::answer_deallocate_batch(char type, ByteView body, Bytes& to_client) {
+bool ClientConnection::answer_deallocate_batch(const ClientMessage& message, Bytes& to_client) {
   using Kind = session::Expectation::Kind;
   using Answer = session::Expectation::Answer;
   auto& rewriter = proxy_.statement_rewriter();
   auto& replies = server_->replies();
   if (replies.skipping()) return false;
-  switch (type) {
+  const ByteView body = message.body;
+  switch (message.type) {
     case fe::kParse: {
-      auto parse = protocol::decode_parse(body);
+      const std::optional<protocol::Parse>& parse = message.parse;
       if (!parse || !parse->statement.empty()) return false;
       sql::Command command = sql::classify(parse->query);
       if (command.kind != sql::CommandKind::Deallocate || !statements_.count(command.name) ||
@@ -765,7 +781,7 @@ bool ClientConnection::answer_deallocate_batch(char type, ByteView body, Bytes& 
     }
     case fe::kBind: {
       if (!deallocating_) return false;
-      auto bind = protocol::decode_bind(body);
+      auto bind = protocol::decode_bind_names(body);
       if (!bind || !bind->statement.empty() || !bind->portal.empty()) return false;
       rewriter.answer(Kind::Bind, Answer::BindComplete, replies, to_client);
       return true;
@@ -900,27 +916,29 @@ void ClientConnection::answer_lost_transaction(io::InputBuffer& input) {
   if (!out.empty()) transport_->write(std::move(out));
 }
 
-void ClientConnection::track_request_message(char type, ByteView body) {
+void ClientConnection::track_request_message(const ClientMessage& message) {
   // Bounded like PostgreSQL's own per-session statements would be, but never unbounded.
   constexpr std::size_t kMaxTrackedStatements = 10000;
-  switch (type) {
+  const ByteView body = message.body;
+  switch (message.type) {
     case fe::kParse:
-      if (auto parse = protocol::decode_parse(body)) {
+      if (const auto& parse = message.parse) {
         ExtendedTexts& texts = extended_texts();
-        if (parse->statement.empty()) texts.unnamed_sql = std::string(parse->query);
+        StatementText text{std::string(parse->query), message.shape};
+        if (texts.batch.sql.empty()) texts.batch = text;
+        if (parse->statement.empty()) texts.unnamed = std::move(text);
         else if (texts.statement_text.size() < kMaxTrackedStatements)
-          texts.statement_text[std::string(parse->statement)] = std::string(parse->query);
-        if (texts.batch_sql.empty()) texts.batch_sql = std::string(parse->query);
+          texts.statement_text[std::string(parse->statement)] = std::move(text);
       }
       return;
     case fe::kBind:
-      if (auto bind = protocol::decode_bind(body)) {
+      if (auto bind = protocol::decode_bind_names(body)) {
         ExtendedTexts& texts = extended_texts();
         texts.batch_statement = std::string(bind->statement);
         if (bind->statement.empty()) {
-          texts.batch_sql = texts.unnamed_sql;
+          texts.batch = texts.unnamed;
         } else if (auto it = texts.statement_text.find(texts.batch_statement); it != texts.statement_text.end()) {
-          texts.batch_sql = it->second;
+          texts.batch = it->second;
         }
       }
       return;
@@ -929,14 +947,14 @@ void ClientConnection::track_request_message(char type, ByteView body) {
         extended_->statement_text.erase(std::string(close->name));
       return;
     case fe::kQuery:
-      if (auto sql = protocol::decode_query(body))
-        requests_.push_back({std::string(*sql), {}, {}, 0, last_wait_, sql::query_shape(*sql)});
+      if (message.text) requests_.push_back({std::string(*message.text), {}, {}, 0, last_wait_, message.shape});
       last_wait_ = std::chrono::microseconds(0);
       return;
     case fe::kSync:
       if (extended_) {
-        requests_.push_back({std::move(extended_->batch_sql), std::move(extended_->batch_statement), {}, 0, last_wait_, {}});
-        extended_->batch_sql.clear();
+        requests_.push_back({std::move(extended_->batch.sql), std::move(extended_->batch_statement), {}, 0,
+                             last_wait_, extended_->batch.shape});
+        extended_->batch = {};
         extended_->batch_statement.clear();
       } else {
         requests_.push_back({{}, {}, {}, 0, last_wait_, {}});
@@ -958,34 +976,22 @@ session::ClientSessionState& ClientConnection::make_session_state() {
   return *session_state_;
 }
 
-bool ClientConnection::session_text_may_change(char type, ByteView body) {
-  using Classifier = sql::SessionStatementClassifier;
-  if (type == fe::kQuery) {
-    auto sql = protocol::decode_query(body);
-    return sql && Classifier::may_change_session_state(*sql);
-  }
-  if (type == fe::kParse) {
-    auto parse = protocol::decode_parse(body);
-    return parse && Classifier::may_change_session_state(parse->query);
-  }
-  return false;
-}
-
-void ClientConnection::track_session_message(char type, ByteView body, bool may_change) {
+void ClientConnection::track_session_message(const ClientMessage& message) {
   // Without a state yet, only a text that may change session state costs more than a look at
   // its first words; with one, every statement is classified (transaction control, without the
   // parser) so the state knows which transaction a change belongs to.
-  switch (type) {
+  const ByteView body = message.body;
+  switch (message.type) {
     case fe::kQuery:
-      if (auto sql = protocol::decode_query(body)) {
-        if (!session_state_ && !may_change) return;
+      if (const auto& sql = message.text) {
+        if (!session_state_ && !message.may_change) return;
         auto& state = session_state_ ? *session_state_ : make_session_state();
         state.query(proxy_.session_classifier().classify(*sql));
       }
       return;
     case fe::kParse:
-      if (auto parse = protocol::decode_parse(body)) {
-        if (!session_state_ && !may_change) return;
+      if (const auto& parse = message.parse) {
+        if (!session_state_ && !message.may_change) return;
         auto& state = session_state_ ? *session_state_ : make_session_state();
         sql::Classification classification = proxy_.session_classifier().classify(parse->query);
         state.parse(parse->statement, &classification);
@@ -993,7 +999,7 @@ void ClientConnection::track_session_message(char type, ByteView body, bool may_
       return;
     case fe::kBind:
       if (!session_state_) return;
-      if (auto bind = protocol::decode_bind(body)) session_state_->bind(bind->portal, bind->statement);
+      if (auto bind = protocol::decode_bind_names(body)) session_state_->bind(bind->portal, bind->statement);
       return;
     case fe::kExecute:
       ++batch_executes_;

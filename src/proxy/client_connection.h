@@ -249,6 +249,17 @@ class ClientConnection final : public io::TransportHandler {
     if (!lost_) lost_ = std::make_unique<LostTransaction>();
     return *lost_;
   }
+  // One client message as relay_bytes reads it: decoded once and looked at once, then passed to
+  // each step that needs it.
+  struct ClientMessage {
+    char type = 0;
+    ByteView body;                           // without the type byte and length
+    ByteView raw;                            // the whole message
+    std::optional<protocol::Parse> parse;    // a Parse's fields
+    std::optional<std::string_view> text;    // the SQL of a Query or Parse (none if malformed)
+    sql::QueryShape shape;                   // of `text`: statistics key and statement count
+    bool may_change = false;                 // transaction mode: `text` may change session state
+  };
   // A request (simple Query or Sync batch) on its way, for the query log and query stats.
   struct PendingRequest {
     std::string sql;
@@ -256,14 +267,11 @@ class ClientConnection final : public io::TransportHandler {
     std::unique_ptr<QueryErrorInfo> error;  // rare: kept off the common path's footprint
     std::uint64_t rows = 0;
     std::chrono::microseconds wait{0};
-    sql::QueryShape shape;  // a simple Query's, scanned once when it is sent; key 0 otherwise
+    sql::QueryShape shape;  // the request's text's, scanned once when it arrived; key 0 if none
   };
-  void track_request_message(char type, ByteView body);
+  void track_request_message(const ClientMessage& message);
   // Transaction/statement mode: follows what the client's messages do to its session.
-  // `may_change`: session_text_may_change() of the message, looked at once per message.
-  void track_session_message(char type, ByteView body, bool may_change);
-  // A Query's or Parse's text may change session state (the classifier's first-words look).
-  static bool session_text_may_change(char type, ByteView body);
+  void track_session_message(const ClientMessage& message);
   session::ClientSessionState& make_session_state();
   // After a RESET, RESET ALL or DISCARD ALL: the server went back to its defaults, the client
   // expects its start-up values; a hidden set_config() on the linked server puts them back.
@@ -278,8 +286,7 @@ class ClientConnection final : public io::TransportHandler {
     std::shared_ptr<const std::pair<std::string, std::string>> error;  // message, detail
     ByteView body() const { return ByteView(message).subspan(5); }
   };
-  // `may_change`: ClientConnection::session_text_may_change() of the message.
-  std::optional<SessionRefusal> refuse_session_state(char type, ByteView body, bool may_change);
+  std::optional<SessionRefusal> refuse_session_state(const ClientMessage& message);
   // The server the client was pinned to is gone, and its session state with it. When the loss
   // answered nothing, the client's next request is answered with an error saying so.
   void pinned_server_lost(std::string_view reason, const LostRequest& lost);
@@ -320,7 +327,7 @@ class ClientConnection final : public io::TransportHandler {
     pool::Backoff backoff{pool::BackoffPolicy{}};  // each re-run waits longer, like reconnects do
   };
   void retry_start_if_possible();
-  void retry_track(char type, ByteView raw, ByteView body);
+  void retry_track(const ClientMessage& message);
   void retry_release_held();
   void retry_reset();
   void retry_clear();  // retry_ = {}, its buffers back to the loop's scratch pool
@@ -333,14 +340,14 @@ class ClientConnection final : public io::TransportHandler {
   // An extended-protocol "DEALLOCATE name" of a protocol statement (psycopg evicts its cache so):
   // the proxy answers its Parse/Bind/Describe/Execute itself; the name to drop at its Execute.
   std::unique_ptr<std::string> deallocating_;
-  bool answer_deallocate_batch(char type, ByteView body, Bytes& to_client);  // relay_bytes answered a request without the server
+  bool answer_deallocate_batch(const ClientMessage& message, Bytes& to_client);  // relay_bytes answered a request without the server
   std::unique_ptr<io::Timer> retry_timer_;  // made at the first retry: most clients never need it
   Fifo<PendingRequest> requests_;
   std::unique_ptr<session::ClientSessionState> session_state_;
   // LISTEN in transaction/statement mode (client_listen.cpp). A Query or Parse with a LISTEN
   // goes to the server only once the pool's listening connection listens to its channels, so
   // every notification committed after the client's LISTEN reaches the client; false: hold it.
-  bool listen_registered_first(char type, ByteView body, bool may_change);
+  bool listen_registered_first(const ClientMessage& message);
   // The client's transaction ended (its server went back, or was lost): its committed channels
   // go to the listening connection, and the notifications it may hear now are sent.
   void settle_listen();
@@ -354,9 +361,14 @@ class ClientConnection final : public io::TransportHandler {
   std::uint32_t batch_executes_ = 0;  // Executes since the last Sync (for a state made mid-batch)
   // Extended protocol, for the query log: the client's statement texts and the batch being
   // built. Made at its first Parse or Bind: a simple-protocol client never pays for it.
+  struct StatementText {
+    std::string sql;
+    sql::QueryShape shape;  // scanned once, at its Parse
+  };
   struct ExtendedTexts {
-    std::string batch_sql, batch_statement, unnamed_sql;
-    std::unordered_map<std::string, std::string> statement_text;  // prepared statement names -> SQL
+    StatementText batch, unnamed;  // the batch's text for the query log and statistics
+    std::string batch_statement;
+    std::unordered_map<std::string, StatementText> statement_text;  // prepared statement names -> SQL
   };
   std::unique_ptr<ExtendedTexts> extended_;
   ExtendedTexts& extended_texts() {

@@ -8,14 +8,9 @@
 
 namespace ouroboros::proxy {
 
-bool ClientConnection::listen_registered_first(char type, ByteView body, bool may_change) {
-  if (!pool_ || !may_change) return true;
-  std::optional<std::string_view> sql;
-  if (type == protocol::frontend::kQuery) {
-    sql = protocol::decode_query(body);
-  } else if (auto parse = protocol::decode_parse(body)) {
-    sql = parse->query;
-  }
+bool ClientConnection::listen_registered_first(const ClientMessage& message) {
+  if (!pool_ || !message.may_change) return true;
+  const std::optional<std::string_view>& sql = message.text;
   if (!sql) return true;
   bool ready = true;
   bool listens = false;

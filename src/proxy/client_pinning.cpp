@@ -18,17 +18,13 @@ constexpr std::string_view kRefusedStandIn =
 }  // namespace
 
 std::optional<ClientConnection::SessionRefusal> ClientConnection::refuse_session_state(
-    char type, ByteView body, bool may_change) {
-  if (!may_change) return std::nullopt;  // neither a Query nor a Parse that could pin
+    const ClientMessage& message) {
+  if (!message.may_change) return std::nullopt;  // neither a Query nor a Parse that could pin
   if (!pool_ || pool_->db.pool.session_state != config::SessionStatePolicy::Refuse)
     return std::nullopt;
-  std::optional<protocol::Parse> parse;
-  std::optional<std::string_view> text;
-  if (type == fe::kQuery) {
-    text = protocol::decode_query(body);
-  } else if ((parse = protocol::decode_parse(body))) {
-    text = parse->query;
-  }
+  const std::optional<std::string_view>& text = message.text;
+  const std::optional<protocol::Parse>& parse = message.parse;
+  const char type = message.type;
   if (!text) return std::nullopt;
   for (const sql::ClassifiedStatement& statement :
        proxy_.session_classifier().classify(*text).statements) {

@@ -73,7 +73,8 @@ void StatementRewriter::ensure_prepared(const PreparedStatement& statement, Serv
 
 Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteView raw, bool caching,
                                                ClientStatements& client, ServerStatements& server,
-                                               ReplyQueue& replies, Bytes& to_server, Bytes& to_client) {
+                                               ReplyQueue& replies, Bytes& to_server, Bytes& to_client,
+                                               const protocol::Parse* parsed) {
   Rewritten result;
   if (replies.skipping() && type != fe::kSync) return result;  // the server would ignore it too
   // Not while the server skips to Sync: it would ignore the Close and its reply never comes.
@@ -84,7 +85,9 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
   };
   switch (type) {
     case fe::kParse: {
-      auto parse = protocol::decode_parse(body);
+      std::optional<protocol::Parse> decoded;
+      if (!parsed && (decoded = protocol::decode_parse(body))) parsed = &*decoded;
+      const protocol::Parse* parse = parsed;
       if (!parse) return {true};
       if (!caching || parse->statement.empty()) {
         pass(Kind::Parse);
@@ -138,7 +141,7 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
       return result;
     }
     case fe::kBind: {
-      auto bind = protocol::decode_bind(body);
+      auto bind = protocol::decode_bind_names(body);
       if (!bind) return {true};
       auto it = caching && !bind->statement.empty() ? client.find(std::string(bind->statement)) : client.end();
       if (it == client.end()) {

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "common/bytes.h"
+#include "protocol/messages.h"
 #include "session/reply_queue.h"
 #include "session/server_statements.h"
 #include "session/statement_registry.h"
@@ -39,8 +40,10 @@ class StatementRewriter {
 
   // One complete client message (`raw` = type byte, length and body). Appends what the server
   // must receive to `to_server`, answers already due to `to_client`, and expectations to `replies`.
+  // `parsed`: the message's Parse fields when the caller decoded them already (else decoded here).
   Rewritten on_client_message(char type, ByteView body, ByteView raw, bool caching, ClientStatements& client,
-                              ServerStatements& server, ReplyQueue& replies, Bytes& to_server, Bytes& to_client);
+                              ServerStatements& server, ReplyQueue& replies, Bytes& to_server, Bytes& to_client,
+                              const protocol::Parse* parsed = nullptr);
 
   // The client ran DEALLOCATE of a name: true (and the mapping is gone, answered by the proxy)
   // when it was one of its protocol-level statements.

@@ -112,9 +112,31 @@ bool transaction_end_tail_ok(StatementTokens& tokens) {
   return !next || is_word(*next, "and");
 }
 
+// False when the text's first word is plainly none of the words classify() looks for (SELECT,
+// INSERT, ...): then the lexer has nothing to add. True when it may be one, or when the text does
+// not start with a plain word (a comment, a quote, a parenthesis): the lexer decides.
+bool may_be_command(std::string_view sql) {
+  constexpr std::string_view kFirstWords[] = {"deallocate", "prepare", "execute", "discard", "begin",
+                                              "start",      "commit",  "end",     "rollback", "abort"};
+  std::size_t start = 0;
+  while (start < sql.size() && (sql[start] == ' ' || (sql[start] >= '\t' && sql[start] <= '\r'))) ++start;
+  std::size_t end = start;
+  while (end < sql.size() && ((sql[end] | 0x20) >= 'a' && (sql[end] | 0x20) <= 'z')) ++end;
+  if (end == start) return true;
+  if (end < sql.size()) {
+    const unsigned char next = static_cast<unsigned char>(sql[end]);
+    if (next == '_' || next == '$' || (next >= '0' && next <= '9') || next >= 0x80) return true;
+  }
+  const std::string_view word = sql.substr(start, end - start);
+  for (std::string_view candidate : kFirstWords)
+    if (equals_ignore_case(word, candidate)) return true;
+  return false;
+}
+
 }  // namespace
 
 Command classify(std::string_view sql) {
+  if (!may_be_command(sql)) return {};
   StatementTokens tokens(sql);
   const auto first = tokens.next();
   if (!first || first->kind != TokenKind::Identifier) return {};

@@ -18,6 +18,15 @@ bool SessionStatementClassifier::may_change_session_state(std::string_view text)
   return !classify_without_parser(text).has_value();
 }
 
+bool SessionStatementClassifier::may_change_session_state(std::string_view text, std::uint64_t shape_key) {
+  if (!shape_answers_) shape_answers_ = std::make_unique<std::array<ShapeAnswer, kShapeSlots>>();
+  ShapeAnswer& slot = (*shape_answers_)[shape_key % kShapeSlots];
+  if (slot.answer != 0 && slot.key == shape_key) return slot.answer == 2;
+  const bool may_change = may_change_session_state(text);
+  slot = ShapeAnswer{shape_key, static_cast<std::uint8_t>(may_change ? 2 : 1)};
+  return may_change;
+}
+
 Classification SessionStatementClassifier::classify(std::string_view text) {
   if (std::optional<Classification> simple = classify_without_parser(text)) return *simple;
   if (text.size() > kMaxCachedText) return parse(text);

@@ -49,7 +49,13 @@ void decode_everything(ByteView body) {
   (void)decode_command_complete(body);
   (void)decode_query(body);
   (void)decode_parse(body);
-  (void)decode_bind(body);
+  {
+    // The proxy's allocation-free look at a Bind must accept exactly what the full decoder does.
+    const auto bind = decode_bind(body);
+    const auto names = decode_bind_names(body);
+    require(static_cast<bool>(bind) == static_cast<bool>(names));
+    require(!bind || (bind->portal == names->portal && bind->statement == names->statement));
+  }
   (void)decode_describe(body);
   (void)decode_close(body);
   (void)decode_execute(body);

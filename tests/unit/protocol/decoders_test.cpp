@@ -282,6 +282,41 @@ TEST_CASE("decode_bind") {
   CHECK_FALSE(decode_bind(wire({0, 0, 0, 0, 0, 1, 0, 0, 0, 3, "ab", 0, 0})));        // len > rest
 }
 
+TEST_CASE("decode_bind_names accepts and refuses exactly what decode_bind does") {
+  const Bytes body = wire({"p",  0,    "s1", 0,    0, 1, 0, 1, 0, 3, 0, 0, 0, 2, "42",
+                           0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1});
+  const auto names = decode_bind_names(body);
+  REQUIRE(names);
+  CHECK(names->portal == "p");
+  CHECK(names->statement == "s1");
+  check_strict(decode_bind_names, body);
+  for (const Bytes& bad : {wire({0, 0, 0xFF, 0xFF, 0, 0, 0, 0}), wire({0, 0, 0, 0, 0x80, 0, 0, 0}),
+                           wire({0, 0, 0, 0, 0, 0, 0xFF, 0xFE}), wire({0, 0, 0, 0, 0x7F, 0xFF, 0, 0}),
+                           wire({0, 0, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFE, 0, 0}),
+                           wire({0, 0, 0, 0, 0, 1, 0x7F, 0xFF, 0xFF, 0xFF, 0, 0}),
+                           wire({0, 0, 0, 0, 0, 1, 0, 0, 0, 3, "ab", 0, 0})}) {
+    CHECK_FALSE(decode_bind(bad));
+    CHECK_FALSE(decode_bind_names(bad));
+  }
+  // Every prefix and every single-byte change of a valid Bind: the two agree.
+  for (std::size_t n = 0; n <= body.size(); ++n) {
+    const Bytes prefix(body.begin(), body.begin() + static_cast<std::ptrdiff_t>(n));
+    CHECK(static_cast<bool>(decode_bind(prefix)) == static_cast<bool>(decode_bind_names(prefix)));
+  }
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    for (std::uint8_t value : {std::uint8_t{0}, std::uint8_t{1}, std::uint8_t{0x7F}, std::uint8_t{0xFF}}) {
+      Bytes changed = body;
+      changed[i] = value;
+      CAPTURE(i);
+      CAPTURE(int{value});
+      const auto full = decode_bind(changed);
+      const auto quick = decode_bind_names(changed);
+      REQUIRE(static_cast<bool>(full) == static_cast<bool>(quick));
+      if (full) CHECK((full->portal == quick->portal && full->statement == quick->statement));
+    }
+  }
+}
+
 TEST_CASE("decode_describe, decode_close, decode_execute, decode_empty") {
   for (char kind : {'S', 'P'}) {
     const Bytes body = wire({kind, "name", 0});

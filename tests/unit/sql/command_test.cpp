@@ -83,6 +83,21 @@ TEST_CASE("classify: everything else is Other") {
   }
 }
 
+TEST_CASE("classify: the first-word look before the lexer decides nothing the lexer would not") {
+  // Words that only begin like a command word, or go on as an identifier, are Other.
+  for (const char* sql : {"SELECT 1", "deallocated x", "begins", "end_of_day", "commit$x", "abortive",
+                          "insert into t values (1)", "x"}) {
+    CAPTURE(sql);
+    CHECK(classify(sql) == Command{});
+  }
+  // Blanks, comments and mixed case before a command word still reach the lexer.
+  CHECK(classify(" \t\r\n\fBeGiN").kind == CommandKind::Begin);
+  CHECK(classify("/* c */ DEALLOCATE q1").kind == CommandKind::Deallocate);
+  CHECK(classify("-- c\nCOMMIT").kind == CommandKind::Commit);
+  CHECK(classify("Rollback;").kind == CommandKind::Rollback);
+  CHECK(classify("execute q1(1)").kind == CommandKind::Execute);
+}
+
 TEST_CASE("classify: only the first statement counts") {
   CHECK(classify("DEALLOCATE a; SELECT 1") == cmd(CommandKind::Deallocate, "a"));
   CHECK(classify("SELECT 1; DISCARD ALL").kind == CommandKind::Other);

@@ -1,5 +1,6 @@
 #include "sql/session_statement.h"
 #include "sql/session_precheck.h"
+#include "sql/query_shape.h"
 
 #include <doctest/doctest.h>
 
@@ -231,6 +232,29 @@ TEST_CASE("the pre-check keeps common statements away from the parser") {
     CAPTURE(text);
     CHECK(SessionStatementClassifier::may_change_session_state(text));
   }
+}
+
+TEST_CASE("the pre-check by query shape gives the same answers, one look per shape") {
+  SessionStatementClassifier classifier;
+  const char* texts[] = {
+      "SELECT abalance FROM pgbench_accounts WHERE aid = 1", "SELECT set_config('a.b', '1', false)",
+      "SELECT pg_advisory_lock(7)", "SELECT 1 INTO TEMP t", "SET a.b = 1", "BEGIN", "COMMIT",
+      "INSERT INTO t VALUES ('temp')", "DISCARD ALL", "SELECT $$x$$", "/* c */ SELECT 1", "LISTEN c"};
+  for (int round = 0; round < 2; ++round) {
+    for (const char* text : texts) {
+      CAPTURE(text);
+      CHECK(classifier.may_change_session_state(text, query_shape(text).key) ==
+            SessionStatementClassifier::may_change_session_state(text));
+    }
+  }
+  // Texts of one shape differ only in literals: the first one's answer stands for all.
+  CHECK_FALSE(classifier.may_change_session_state("SELECT abalance FROM pgbench_accounts WHERE aid = 99",
+                                                  query_shape("SELECT abalance FROM pgbench_accounts WHERE aid = 99").key));
+  CHECK(classifier.may_change_session_state("SELECT pg_advisory_lock(12345)",
+                                            query_shape("SELECT pg_advisory_lock(12345)").key));
+  CHECK(classifier.may_change_session_state("SELECT set_config('x.y', 'z', true)",
+                                            query_shape("SELECT set_config('x.y', 'z', true)").key));
+  CHECK(classifier.parser_calls() == 0);  // the look never parses
 }
 
 TEST_CASE("the cache: each distinct text is parsed once, least recently used goes first") {
