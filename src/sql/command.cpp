@@ -116,8 +116,6 @@ bool transaction_end_tail_ok(StatementTokens& tokens) {
 // INSERT, ...): then the lexer has nothing to add. True when it may be one, or when the text does
 // not start with a plain word (a comment, a quote, a parenthesis): the lexer decides.
 bool may_be_command(std::string_view sql) {
-  constexpr std::string_view kFirstWords[] = {"deallocate", "prepare", "execute", "discard", "begin",
-                                              "start",      "commit",  "end",     "rollback", "abort"};
   std::size_t start = 0;
   while (start < sql.size() && (sql[start] == ' ' || (sql[start] >= '\t' && sql[start] <= '\r'))) ++start;
   std::size_t end = start;
@@ -128,9 +126,18 @@ bool may_be_command(std::string_view sql) {
     if (next == '_' || next == '$' || (next >= '0' && next <= '9') || next >= 0x80) return true;
   }
   const std::string_view word = sql.substr(start, end - start);
-  for (std::string_view candidate : kFirstWords)
-    if (equals_ignore_case(word, candidate)) return true;
-  return false;
+  // By first letter: a SELECT costs one length comparison.
+  switch (word[0] | 0x20) {
+    case 'a': return equals_ignore_case(word, "abort");
+    case 'b': return equals_ignore_case(word, "begin");
+    case 'c': return equals_ignore_case(word, "commit");
+    case 'd': return equals_ignore_case(word, "deallocate") || equals_ignore_case(word, "discard");
+    case 'e': return equals_ignore_case(word, "execute") || equals_ignore_case(word, "end");
+    case 'p': return equals_ignore_case(word, "prepare");
+    case 'r': return equals_ignore_case(word, "rollback");
+    case 's': return equals_ignore_case(word, "start");
+    default: return false;
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "sql/query_shape.h"
 
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "sql/lexer.h"
@@ -36,10 +37,22 @@ bool is_operator_char(char c) {
 // Token by token: a token's kind, then its text (when it counts) 8 bytes at a time, then its
 // length. Bare words are folded to lower case with "| 0x20" per byte: within [A-Za-z0-9_] that
 // maps A-Z onto a-z and keeps every other byte distinct.
+// The first `count` (1..7) bytes in memory order of an 8-byte load, the rest zero: what copying
+// only those bytes into a zeroed word gives.
+std::uint64_t little_endian_low_bytes(std::uint64_t loaded, std::size_t count) {
+  if constexpr (std::endian::native == std::endian::little) {
+    return loaded & ((std::uint64_t{1} << (count * 8)) - 1);
+  } else {
+    return loaded & ~((std::uint64_t{1} << ((8 - count) * 8)) - 1);
+  }
+}
+
 class Hash {
  public:
   void kind(TokenKind k) { mix(0xE0u | static_cast<unsigned>(k)); }
-  void text(std::string_view s, bool fold_case) {
+  // `readable_end`: where the memory `s` lies in ends (the whole text's end), so the last piece
+  // can be loaded 8 bytes at once and masked instead of copied byte by byte; same value.
+  void text(std::string_view s, bool fold_case, const char* readable_end = nullptr) {
     const std::uint64_t fold = fold_case ? 0x2020202020202020ull : 0;
     std::size_t k = 0;
     for (; k + 8 <= s.size(); k += 8) {
@@ -48,8 +61,14 @@ class Hash {
       mix(v | fold);
     }
     if (k < s.size()) {
+      const std::size_t left = s.size() - k;  // 1..7 bytes
       std::uint64_t v = 0;
-      std::memcpy(&v, s.data() + k, s.size() - k);
+      if (readable_end != nullptr && readable_end - (s.data() + k) >= 8) {
+        std::memcpy(&v, s.data() + k, 8);
+        v = little_endian_low_bytes(v, left);
+      } else {
+        std::memcpy(&v, s.data() + k, left);
+      }
       mix(v | fold);
     }
     mix(s.size());
@@ -100,7 +119,7 @@ QueryShape query_shape(std::string_view sql) {
       while (i < n && kWordChar[static_cast<unsigned char>(sql[i])]) ++i;
       if (i < n && (sql[i] == '$' || static_cast<unsigned char>(sql[i]) >= 0x80)) return fallback();
       token(TokenKind::Identifier);
-      hash.text(sql.substr(start, i - start), true);
+      hash.text(sql.substr(start, i - start), true, sql.data() + n);
       continue;
     }
     if (is_digit(c)) {
@@ -145,7 +164,7 @@ QueryShape query_shape(std::string_view sql) {
           ++i;
         }
         token(TokenKind::QuotedIdentifier);
-        hash.text(sql.substr(start, i - start), false);
+        hash.text(sql.substr(start, i - start), false, sql.data() + n);
         continue;
       }
       case '$': {
@@ -163,20 +182,20 @@ QueryShape query_shape(std::string_view sql) {
       case ':':
         if (i + 1 < n && (sql[i + 1] == ':' || sql[i + 1] == '=')) {
           token(TokenKind::Operator);
-          hash.text(sql.substr(i, 2), false);
+          hash.text(sql.substr(i, 2), false, sql.data() + n);
           i += 2;
           continue;
         }
         [[fallthrough]];
       case '(': case ')': case '[': case ']': case ',':
         token(TokenKind::Punctuation);
-        hash.text(sql.substr(i, 1), false);
+        hash.text(sql.substr(i, 1), false, sql.data() + n);
         ++i;
         continue;
       case '.':
         if (i + 1 < n && (sql[i + 1] == '.' || is_digit(sql[i + 1]))) return fallback();
         token(TokenKind::Punctuation);
-        hash.text(sql.substr(i, 1), false);
+        hash.text(sql.substr(i, 1), false, sql.data() + n);
         ++i;
         continue;
       default:
@@ -185,7 +204,7 @@ QueryShape query_shape(std::string_view sql) {
     // One operator character standing alone; runs (and comments) are the lexer's business.
     if (is_operator_char(c) && !(i + 1 < n && is_operator_char(sql[i + 1]))) {
       token(TokenKind::Operator);
-      hash.text(sql.substr(i, 1), false);
+      hash.text(sql.substr(i, 1), false, sql.data() + n);
       ++i;
       continue;
     }
