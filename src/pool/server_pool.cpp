@@ -7,6 +7,20 @@ namespace ouroboros::pool {
 ServerPool::~ServerPool() { capacity_.open -= std::min(capacity_.open, servers_.size()); }
 
 void ServerPool::request(ClientId client, std::string params_key, TimePoint now, Actions& out, bool front) {
+  // The common case, nobody waiting and the newest idle server fits: what pump() would choose,
+  // without queueing the client first.
+  if (!paused_ && waiters_.empty() && !idle_.empty()) {
+    const ServerId server = idle_.back();
+    Server& s = servers_[server];
+    if (s.params_key == params_key) {
+      idle_.pop_back();
+      s.state = State::Active;
+      const bool check = now - s.idle_since > limits_.server_check_delay;
+      out.push_back({PoolAction::Kind::Assign, client, server, std::move(params_key), true, check});
+      pump(now, out);
+      return;
+    }
+  }
   Waiter waiter{client, std::move(params_key), now};
   if (front) waiters_.push_front(std::move(waiter));
   else waiters_.push_back(std::move(waiter));

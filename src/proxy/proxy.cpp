@@ -233,7 +233,8 @@ void Proxy::client_authenticated(ClientConnection& client) {
   }
   PoolEntry& pool = pool_for(client.database(), client.user(), *db);
   if (pool.paused != (paused_databases_.count("") || paused_databases_.count(client.database()))) {
-    std::vector<pool::PoolAction> actions;
+    LentActions lent(*this);
+    std::vector<pool::PoolAction>& actions = lent.actions;
     pool.paused = !pool.paused;
     pool.servers.set_paused(pool.paused, now(), actions);
     run(pool, actions);
@@ -278,7 +279,8 @@ void Proxy::request_server(ClientConnection& client) {
   // Session servers start with the client's parameters; transaction servers are aligned by SET.
   std::string key = client.mode() == config::PoolMode::Session ? pool::parameters_key(client.parameters()) : "";
   log_.debug("client {}: waiting for a server of pool {}/{}", client.id(), pool->database, pool->user);
-  std::vector<pool::PoolAction> actions;
+  LentActions lent(*this);
+  std::vector<pool::PoolAction>& actions = lent.actions;
   pool->servers.request(client.id(), std::move(key), now(), actions);
   run(*pool, actions);
 }
@@ -305,7 +307,8 @@ bool Proxy::release_server(ClientConnection& client) {
   }
   server->unlink();
   client.unlinked();
-  std::vector<pool::PoolAction> actions;
+  LentActions lent(*this);
+  std::vector<pool::PoolAction>& actions = lent.actions;
   pool->servers.release(server->id(), !shutting_down_, now(), actions);
   run(*pool, actions);
   return true;
@@ -314,7 +317,8 @@ bool Proxy::release_server(ClientConnection& client) {
 void Proxy::run(PoolEntry& pool, std::vector<pool::PoolAction>& actions) {
   // Actions may produce more actions (a failed check frees a server): drain until empty.
   while (!actions.empty()) {
-    std::vector<pool::PoolAction> batch;
+    LentActions lent(*this);
+    std::vector<pool::PoolAction>& batch = lent.actions;
     batch.swap(actions);
     for (auto& action : batch) {
       switch (action.kind) {
@@ -393,7 +397,8 @@ void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& 
       sql = pool::sync_sql(server.startup_parameters(), client.parameters());
       if (!sql) {
         // SET cannot make this server equal to a fresh one: replace it.
-        std::vector<pool::PoolAction> actions;
+        LentActions lent(*this);
+        std::vector<pool::PoolAction>& actions = lent.actions;
         pool.servers.release(server.id(), false, now(), actions);
         pool.servers.request(client.id(), pool::parameters_key(client.parameters()), now(), actions, true);
         run(pool, actions);
@@ -447,7 +452,8 @@ void Proxy::server_synced(ServerConnection& server, bool ok) {
   auto c = clients_.find(client_id);
   bool client_waiting = c != clients_.end() && c->second->state() == ClientConnection::State::WaitingForServer;
   PoolEntry& pool = server.pool_entry();
-  std::vector<pool::PoolAction> actions;
+  LentActions lent(*this);
+  std::vector<pool::PoolAction>& actions = lent.actions;
   bool cancelled = server.internal_error() && server.internal_error()->sqlstate == sqlstate::kQueryCanceled;
   // SQL-level prepared statements: the server's record keeps what of the alignment ran.
   using SqlSync = session::ServerSqlStatements::SyncResult::Kind;
@@ -568,7 +574,8 @@ void Proxy::server_ready(ServerConnection& server) {
   if (pool.last_connect_error) log_.info("pool {}/{}: database reachable again", pool.database, pool.user);
   pool.last_connect_error.reset();
   pool.login_parameters.learn(server.parameter_status(), server.startup_parameters());
-  std::vector<pool::PoolAction> actions;
+  LentActions lent(*this);
+  std::vector<pool::PoolAction>& actions = lent.actions;
   pool.servers.server_ready(server.id(), now(), actions);
   run(pool, actions);
   complete_waiting_logins(pool);
@@ -579,7 +586,8 @@ void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {
   PoolEntry& pool = server.pool_entry();
   pool.counters.server_connect_failures.inc();
   pool.counters.errors.inc(error.sqlstate);  // e.g. class 28: the proxy's password for PostgreSQL
-  std::vector<pool::PoolAction> actions;
+  LentActions lent(*this);
+  std::vector<pool::PoolAction>& actions = lent.actions;
   auto failure = error.permanent ? pool::ConnectFailure::Rejected
                                  : classify_login_failure(error.sqlstate, !server.startup_parameters().empty());
   pool.servers.connect_failed(server.id(), failure, now(), actions);
@@ -625,7 +633,8 @@ void Proxy::settings_read_back(ServerConnection& server, bool ok,
 
 void Proxy::server_released(ServerConnection& server, bool reusable) {
   PoolEntry& pool = server.pool_entry();
-  std::vector<pool::PoolAction> actions;
+  LentActions lent(*this);
+  std::vector<pool::PoolAction>& actions = lent.actions;
   pool.servers.release(server.id(), reusable && !shutting_down_, now(), actions);
   run(pool, actions);
   maybe_finish_shutdown();
@@ -634,7 +643,8 @@ void Proxy::server_released(ServerConnection& server, bool reusable) {
 void Proxy::server_closed(ServerConnection& server) {
   if (PoolListener* listener = server.listener()) return listener->server_closed();
   PoolEntry& pool = server.pool_entry();
-  std::vector<pool::PoolAction> actions;
+  LentActions lent(*this);
+  std::vector<pool::PoolAction>& actions = lent.actions;
   auto pending = pending_links_.find(server.id());
   if (pending != pending_links_.end()) {
     // The server died before the client's request was written: try another one, transparently.
@@ -655,7 +665,8 @@ void Proxy::server_closed(ServerConnection& server) {
 void Proxy::tick() {
   TimePoint t = now();
   for (auto& [key, pool] : pools_) {
-    std::vector<pool::PoolAction> actions;
+    LentActions lent(*this);
+    std::vector<pool::PoolAction>& actions = lent.actions;
     pool->servers.tick(t, actions);
     run(*pool, actions);
   }
@@ -765,7 +776,8 @@ std::string Proxy::pause(const std::string& database, bool paused) {
   for (auto& [key, pool] : pools_) {
     if (!database.empty() && pool->database != database) continue;
     bool now_paused = paused_databases_.count("") || paused_databases_.count(pool->database);
-    std::vector<pool::PoolAction> actions;
+    LentActions lent(*this);
+    std::vector<pool::PoolAction>& actions = lent.actions;
     pool->paused = now_paused;
     pool->servers.set_paused(now_paused, now(), actions);
     run(*pool, actions);
@@ -778,7 +790,8 @@ std::string Proxy::reconnect(const std::string& database) {
   if (!database.empty() && !config_->find_database(database)) return "no such database: " + database;
   for (auto& [key, pool] : pools_) {
     if (!database.empty() && pool->database != database) continue;
-    std::vector<pool::PoolAction> actions;
+    LentActions lent(*this);
+    std::vector<pool::PoolAction>& actions = lent.actions;
     pool->servers.retire_all(now(), actions);
     run(*pool, actions);
   }
@@ -834,7 +847,8 @@ void Proxy::reload(std::shared_ptr<const config::Config> config) {
   for (auto& [key, pool] : pools_) {
     auto db = config_->find_database(pool->database);
     if (!db) continue;  // removed: connected clients keep their pool, new ones get 3D000
-    std::vector<pool::PoolAction> actions;
+    LentActions lent(*this);
+    std::vector<pool::PoolAction>& actions = lent.actions;
     bool backend_changed = !same_backend(pool->db, *db);
     pool->db = *db;
     capacities_[pool->database].max_connections = db->pool.max_db_connections;

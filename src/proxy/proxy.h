@@ -170,6 +170,30 @@ class Proxy {
   void accept(std::unique_ptr<io::TcpTransport> transport);
   PoolEntry& pool_for(const std::string& database, const std::string& user, const config::DatabaseConfig& db);
   void run(PoolEntry& pool, std::vector<pool::PoolAction>& actions);
+  // A vector for pool actions lent by the proxy and given back (emptied, capacity kept) at the
+  // end of the scope, so requesting and releasing a server allocates nothing. Nested uses
+  // (run -> assign -> a release inside it) each get their own.
+  class LentActions {
+   public:
+    explicit LentActions(Proxy& proxy) : proxy_(proxy) {
+      if (!proxy_.spare_actions_.empty()) {
+        actions = std::move(proxy_.spare_actions_.back());
+        proxy_.spare_actions_.pop_back();
+      }
+    }
+    ~LentActions() {
+      actions.clear();
+      if (proxy_.spare_actions_.size() < kMaxSpareActions) proxy_.spare_actions_.push_back(std::move(actions));
+    }
+    LentActions(const LentActions&) = delete;
+    LentActions& operator=(const LentActions&) = delete;
+    std::vector<pool::PoolAction> actions;
+
+   private:
+    static constexpr std::size_t kMaxSpareActions = 8;
+    Proxy& proxy_;
+  };
+  std::vector<std::vector<pool::PoolAction>> spare_actions_;
   void assign(PoolEntry& pool, ClientConnection& client, ServerConnection& server, bool params_match, bool check);
   void fail_client(PoolEntry& pool, ClientConnection& client, pool::FailReason reason);
   // ---- pinning (proxy_pinning.cpp) ----
