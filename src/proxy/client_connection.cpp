@@ -924,21 +924,31 @@ void ClientConnection::track_request_message(const ClientMessage& message) {
     case fe::kParse:
       if (const auto& parse = message.parse) {
         ExtendedTexts& texts = extended_texts();
-        StatementText text{std::string(parse->query), message.shape};
-        if (texts.batch.sql.empty()) texts.batch = text;
-        if (parse->statement.empty()) texts.unnamed = std::move(text);
+        // assign() reuses the strings' capacity: a client sending the same unnamed Parse in every
+        // batch allocates nothing here.
+        auto keep = [&](StatementText& to) {
+          to.sql.assign(parse->query);
+          to.shape = message.shape;
+        };
+        if (texts.batch.sql.empty()) keep(texts.batch);
+        if (parse->statement.empty()) keep(texts.unnamed);
         else if (texts.statement_text.size() < kMaxTrackedStatements)
-          texts.statement_text[std::string(parse->statement)] = std::move(text);
+          keep(texts.statement_text[std::string(parse->statement)]);
       }
       return;
     case fe::kBind:
       if (auto bind = protocol::decode_bind_names(body)) {
         ExtendedTexts& texts = extended_texts();
-        texts.batch_statement = std::string(bind->statement);
+        texts.batch_statement.assign(bind->statement);
+        const StatementText* bound = nullptr;
         if (bind->statement.empty()) {
-          texts.batch = texts.unnamed;
+          bound = &texts.unnamed;
         } else if (auto it = texts.statement_text.find(texts.batch_statement); it != texts.statement_text.end()) {
-          texts.batch = it->second;
+          bound = &it->second;
+        }
+        if (bound) {
+          texts.batch.sql.assign(bound->sql);
+          texts.batch.shape = bound->shape;
         }
       }
       return;
