@@ -13,7 +13,15 @@ class Fifo {
   bool empty() const { return head_ == items_.size(); }
   std::size_t size() const { return items_.size() - head_; }
   T& front() { return items_[head_]; }
+  const T& front() const { return items_[head_]; }
   T& back() { return items_.back(); }
+  // The items in order, front first (and in reverse).
+  auto begin() { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  auto end() { return items_.end(); }
+  auto begin() const { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  auto end() const { return items_.end(); }
+  auto rbegin() { return items_.rbegin(); }
+  auto rend() { return items_.rend() - static_cast<std::ptrdiff_t>(head_); }
   void push_back(T item) {
     // A long pipeline that never drains would keep the taken slots: reclaim them now and then.
     if (head_ > 64 && head_ * 2 > items_.size()) {
@@ -27,6 +35,11 @@ class Fifo {
     T item = std::move(items_[head_]);
     if (++head_ == items_.size()) clear();
     return item;
+  }
+  // Removes the front item (what it holds is released now, not when the queue drains).
+  void pop_front() {
+    if (++head_ == items_.size()) clear();
+    else items_[head_ - 1] = T();
   }
   void clear() {
     items_.clear();

@@ -104,7 +104,7 @@ void report_name_changes(const std::vector<NameChange>& changes, Route& route) {
 void ReplyQueue::expect(Expectation e, Bytes& to_client) {
   if (e.kind == Kind::Sync) skipping_ = false;
   if (e.ends_with_ready()) ++pending_ready_;
-  queue_.push_back(e);
+  queue_.push_back(std::move(e));
   flush_answers(to_client);
 }
 
@@ -155,7 +155,7 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
   // Asynchronous messages belong to no request.
   if (type == be::kNoticeResponse || type == be::kParameterStatus || type == be::kNotification) return route;
   if (queue_.empty()) return route;
-  const Expectation head = queue_.front();
+  const Expectation& head = queue_.front();  // every branch reads it before popping
   route.forward = head.fate != Expectation::Fate::Hide;
   route.internal = head.internal;
   switch (type) {

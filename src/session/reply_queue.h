@@ -5,12 +5,12 @@
 // replies in exact pipeline order, including errors in the middle of a pipeline (the server then
 // skips everything up to the next Sync, and so do the proxy's own answers).
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/fifo.h"
 
 namespace ouroboros::session {
 
@@ -141,7 +141,7 @@ class ReplyQueue {
   void flush_answers(Bytes& out);
   void skip_to_sync(Route& route, std::vector<NameChange>& names);
 
-  std::deque<Expectation> queue_;
+  Fifo<Expectation> queue_;  // a vector reused once drained: no allocation per message
   int pending_ready_ = 0;
   bool skipping_ = false;
   char status_ = 0;  // of the latest ReadyForQuery; 0 before the first

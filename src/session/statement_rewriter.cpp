@@ -41,7 +41,7 @@ void StatementRewriter::send_pending_closes(ServerStatements& server, ReplyQueue
     Expectation e = expectation(Kind::Close);
     e.fate = Fate::Hide;
     e.statement_id = stale.id;
-    replies.expect(e, to_client);
+    replies.expect(std::move(e), to_client);
   }
 }
 
@@ -54,14 +54,14 @@ void StatementRewriter::send_parse(const PreparedStatement& statement, Fate fate
     Expectation e = expectation(Kind::Close);
     e.fate = Fate::Hide;
     e.statement_id = evicted->id;
-    replies.expect(e, to_client);
+    replies.expect(std::move(e), to_client);
   }
   protocol::encode_parse(to_server, statement.server_name, statement.query, statement.parameter_types);
   Expectation e = expectation(Kind::Parse);
   e.fate = fate;
   e.statement_id = statement.id;
   e.client_name = std::move(client_name);
-  replies.expect(e, to_client);
+  replies.expect(std::move(e), to_client);
   ++stats_.server_parses;
 }
 
@@ -114,16 +114,16 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
         protocol::encode_parse(to_server, old.server_name, parse->query, parse->parameter_types);
         Expectation refused = expectation(Kind::Parse);
         refused.duplicate = std::move(duplicate);
-        replies.expect(refused, to_client);
+        replies.expect(std::move(refused), to_client);
         protocol::encode_close(to_server, 'S', old.server_name);
         Expectation close = expectation(Kind::Close);
         close.fate = Fate::Hide;
-        replies.expect(close, to_client);
+        replies.expect(std::move(close), to_client);
         protocol::encode_parse(to_server, old.server_name, old.query, old.parameter_types);
         Expectation restore = expectation(Kind::Parse);
         restore.fate = Fate::Hide;
         restore.restores = old.id;
-        replies.expect(restore, to_client);
+        replies.expect(std::move(restore), to_client);
         return result;
       }
       auto statement = registry_.intern(parse->query, parse->parameter_types, owner);
@@ -134,7 +134,7 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
         Expectation e = answered(Kind::Parse, Answer::ParseComplete);
         e.statement_id = statement->id;
         e.client_name = std::move(name);
-        replies.expect(e, to_client);
+        replies.expect(std::move(e), to_client);
       } else {
         send_parse(*statement, Fate::Forward, server, replies, to_server, to_client, std::move(name));
       }
@@ -180,7 +180,7 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
         Expectation e = answered(Kind::Close, Answer::CloseComplete);
         e.closed_name = std::make_shared<const NamedStatement>(named->first, named->second);
         client.erase(named);
-        replies.expect(e, to_client);
+        replies.expect(std::move(e), to_client);
         return result;
       }
       pass(Kind::Close);
@@ -210,7 +210,7 @@ bool StatementRewriter::deallocate(const std::string& name, char transaction_sta
   if (replies.skipping() || client.erase(name) == 0) return false;
   Expectation e = answered(Kind::Query, Answer::Deallocate);
   e.status = transaction_status;
-  replies.expect(e, to_client);
+  replies.expect(std::move(e), to_client);
   return true;
 }
 
@@ -234,7 +234,7 @@ void StatementRewriter::answer(Expectation::Kind kind, Expectation::Answer answe
 void StatementRewriter::refuse(std::string message, std::string detail, ReplyQueue& replies, Bytes& to_client) {
   Expectation e = answered(Expectation::Kind::Query, Expectation::Answer::Refuse);
   e.refusal = std::make_shared<const std::pair<std::string, std::string>>(std::move(message), std::move(detail));
-  replies.expect(e, to_client);
+  replies.expect(std::move(e), to_client);
 }
 
 }  // namespace ouroboros::session

@@ -4,6 +4,9 @@
 
 #include "common/fifo.h"
 
+#include <memory>
+#include <vector>
+
 using namespace ouroboros;
 using namespace ouroboros::pool;
 
@@ -58,4 +61,27 @@ TEST_CASE("Fifo: first in, first out, storage reused once empty") {
   }
   CHECK(fifo.size() == 1000);
   while (!fifo.empty()) CHECK(fifo.take_front() == std::to_string(next_out++));
+}
+
+TEST_CASE("Fifo: pop_front releases the item at once; iteration sees the items left, in order") {
+  Fifo<std::shared_ptr<int>> fifo;
+  auto first = std::make_shared<int>(1);
+  fifo.push_back(first);
+  fifo.push_back(std::make_shared<int>(2));
+  fifo.push_back(std::make_shared<int>(3));
+  CHECK(first.use_count() == 2);
+  fifo.pop_front();
+  CHECK(first.use_count() == 1);  // not held until the queue drains
+  std::vector<int> forward, backward;
+  for (const auto& item : fifo) forward.push_back(*item);
+  for (auto it = fifo.rbegin(); it != fifo.rend(); ++it) backward.push_back(**it);
+  CHECK(forward == std::vector<int>{2, 3});
+  CHECK(backward == std::vector<int>{3, 2});
+  CHECK(*fifo.front() == 2);
+  fifo.pop_front();
+  fifo.pop_front();
+  CHECK(fifo.empty());
+  CHECK(fifo.begin() == fifo.end());
+  fifo.push_back(std::make_shared<int>(4));
+  CHECK(*fifo.front() == 4);
 }
