@@ -221,7 +221,7 @@ void ClientConnection::user_looked_up(const UserLookupResult& result) {
   std::shared_ptr<const config::UserConfig> user;
   std::optional<protocol::ScramVerifier> verifier;
   if (status == auth::LookupStatus::Found) {
-    looked_up_secret_ = result.user.secret;
+    looked_up_secret_ = std::make_unique<const std::string>(result.user.secret);
     user = std::make_shared<const config::UserConfig>(config::UserConfig{user_, result.user.secret, std::nullopt});
     verifier = proxy_.scram_verifier_from_secret(result.user.secret);
   }
@@ -648,7 +648,6 @@ void ClientConnection::retry_start_if_possible() {
   retry_.request = proxy_.loop().scratch().take();
   retry_.held = proxy_.loop().scratch().take();
   retry_.holding = true;
-  retry_.backoff.set_policy({retry.backoff.initial, retry.backoff.max, retry.backoff.multiplier, retry.backoff.jitter});
 }
 
 void ClientConnection::retry_track(const ClientMessage& message) {
@@ -699,13 +698,10 @@ void ClientConnection::retry_clear() {
   auto& scratch = proxy_.loop().scratch();
   if (retry_.request.capacity() != 0) scratch.give(std::exchange(retry_.request, {}));
   if (retry_.held.capacity() != 0) scratch.give(std::exchange(retry_.held, {}));
-  retry_.holding = retry_.eligible = retry_.refeeding = retry_.pending = retry_.stale_plan = false;
+  retry_.holding = retry_.eligible = retry_.refeeding = retry_.pending = false;
   retry_.executes = retry_.describes = 0;
   retry_.attempt = 1;
-  retry_.backoff.reset();
-  if (!retry_.sqlstate.empty()) retry_.sqlstate = std::string();
-  if (retry_.notices_sent.capacity() != 0) retry_.notices_sent = {};
-  if (retry_.notices_to_skip.capacity() != 0) retry_.notices_to_skip = {};
+  retry_.rerun.reset();
 }
 
 void ClientConnection::retry_reset() {
@@ -727,22 +723,26 @@ bool ClientConnection::retry_decide(const PendingRequest& request, std::chrono::
                request.error->message == session::kCachedPlanChanged && retry_.attempt == 1 &&
                retry_.describes > 0;
   if ((retryable && retry_.attempt < config.max_attempts) || stale) {
-    Duration delay = stale ? Duration::zero() : retry_.backoff.next_delay(proxy_.random());
+    RetryState::Rerun& rerun = retry_.rerun_state();
+    const auto& backoff = config.backoff;
+    rerun.backoff.set_policy({backoff.initial, backoff.max, backoff.multiplier, backoff.jitter});
+    Duration delay = stale ? Duration::zero() : rerun.backoff.next_delay(proxy_.random());
     proxy_.query_retried(*this, request.sql, request.statement, *request.error, elapsed,
                          static_cast<int>(retry_.attempt), delay);
     retry_.held.clear();
     retry_.pending = true;
-    retry_.sqlstate = request.error->sqlstate;
-    retry_.stale_plan = stale;
+    rerun.sqlstate = request.error->sqlstate;
+    rerun.stale_plan = stale;
     if (!retry_timer_) retry_timer_ = std::make_unique<io::Timer>(proxy_.loop());
     retry_timer_->start(delay, [this] { retry_run_again(); });
     return true;
   }
   if (retry_.attempt > 1) {
-    auto r = retry_.stale_plan              ? RetryReason::StalePlan
-             : retry_.sqlstate == "40001" ? RetryReason::Serialization
-             : retry_.sqlstate == "40P01" ? RetryReason::Deadlock
-                                          : RetryReason::Other;
+    const RetryState::Rerun& rerun = retry_.rerun_state();  // made by the run that failed
+    auto r = rerun.stale_plan              ? RetryReason::StalePlan
+             : rerun.sqlstate == "40001" ? RetryReason::Serialization
+             : rerun.sqlstate == "40P01" ? RetryReason::Deadlock
+                                         : RetryReason::Other;
     auto outcome = request.error ? RetryOutcome::Failed : RetryOutcome::Succeeded;
     proxy_.counters().retries[static_cast<std::size_t>(r)][static_cast<std::size_t>(outcome)].inc();
   }
@@ -753,7 +753,8 @@ void ClientConnection::retry_run_again() {
   if (!retry_.pending || state_ != State::Linked || !server_) return;
   retry_.pending = false;
   ++retry_.attempt;
-  retry_.notices_to_skip = retry_.notices_sent;
+  RetryState::Rerun& rerun = retry_.rerun_state();
+  rerun.notices_to_skip = rerun.notices_sent;
   retry_.refeeding = true;
   Bytes request = retry_.request;  // relay_bytes may reset the state
   relay_bytes(request);
@@ -1136,13 +1137,14 @@ void ClientConnection::send_asynchronous(char type, ByteView message) {
     // A notification comes from another session and is never repeated by a re-run.
     std::size_t hash = std::hash<std::string_view>{}(
         std::string_view(reinterpret_cast<const char*>(message.data()), message.size()));
-    auto& skip = retry_.notices_to_skip;
+    RetryState::Rerun& rerun = retry_.rerun_state();
+    auto& skip = rerun.notices_to_skip;
     if (auto it = std::find(skip.begin(), skip.end(), hash); it != skip.end()) {
       skip.erase(it);  // the client has it from an earlier run of this statement
       return;
     }
     constexpr std::size_t kMaxRemembered = 1024;
-    if (retry_.notices_sent.size() < kMaxRemembered) retry_.notices_sent.push_back(hash);
+    if (rerun.notices_sent.size() < kMaxRemembered) rerun.notices_sent.push_back(hash);
   }
   if (pool_) pool_->counters.bytes_sent.inc(message.size());
   transport_->write(Bytes(message.begin(), message.end()));

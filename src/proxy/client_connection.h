@@ -99,7 +99,7 @@ class ClientConnection final : public io::TransportHandler {
   // auth_query answered for this client (a user not in auth.users): authentication starts.
   void user_looked_up(const UserLookupResult& result);
   // The secret auth_query found for this client's user, for the server login.
-  const std::optional<std::string>& looked_up_secret() const { return looked_up_secret_; }
+  const std::string* looked_up_secret() const { return looked_up_secret_.get(); }
   // The admin console session: `may_modify` for admin.users, false for stats_users.
   void start_admin(bool may_modify);
   void link(ServerConnection* server);
@@ -223,7 +223,7 @@ class ClientConnection final : public io::TransportHandler {
   std::uint64_t settings_hash_ = 0;
   std::unique_ptr<auth::ClientAuthenticator> authenticator_;  // only until the login completes
   config::AuthType auth_type_ = config::AuthType::ScramSha256;  // auth.type, or the hba line's method
-  std::optional<std::string> looked_up_secret_;
+  std::unique_ptr<const std::string> looked_up_secret_;  // only auth_query users have one
   void start_authentication(std::shared_ptr<const config::UserConfig> user,
                             std::optional<protocol::ScramVerifier> verifier, std::string unknown_reason);
   PoolEntry* pool_ = nullptr;
@@ -238,11 +238,12 @@ class ClientConnection final : public io::TransportHandler {
   bool lost_reported_ = false;      // the first answer after the loss says why (08006)
   bool lost_batch_error_ = false;   // an extended batch already got its error
   bool lost_batch_rollback_ = false;
-  // What the answers after a lost transaction need (rare: made when a transaction is lost).
+  // What the answers after a lost transaction or a lost pinned server need (rare: made then).
   struct LostTransaction {
     std::string reason;
     Bytes error;              // PostgreSQL's reason for the loss, as an ERROR, when it gave one
     std::string batch_types;  // message types of the current extended batch
+    std::string pin_detail;   // what went with a lost pinned server (PinLost::Pending)
   };
   std::unique_ptr<LostTransaction> lost_;
   LostTransaction& lost_transaction() {
@@ -293,7 +294,6 @@ class ClientConnection final : public io::TransportHandler {
   void answer_lost_pin(io::InputBuffer& input);
   enum class PinLost : std::uint8_t { No, Pending, SkippingBatch };
   PinLost pin_lost_ = PinLost::No;
-  std::string pin_lost_detail_;
   session::PinReason pinned_ = session::PinReason::None;
   // The client has a SQL-level prepared statement of that name (its DEALLOCATE goes to the server).
   bool has_sql_statement(const std::string& name) const;
@@ -318,13 +318,22 @@ class ClientConnection final : public io::TransportHandler {
     Bytes held;              // output held back from the client
     int executes = 0;
     int describes = 0;       // a re-run after DDL is safe only if the client learns the new shape
-    std::string sqlstate;    // the retryable error the current run ended with, if any
-    bool stale_plan = false;
     std::size_t attempt = 1;
-    // Hashes of the notices sent during this request's runs; a re-run skips the ones it repeats.
-    std::vector<std::size_t> notices_sent;
-    std::vector<std::size_t> notices_to_skip;
-    pool::Backoff backoff{pool::BackoffPolicy{}};  // each re-run waits longer, like reconnects do
+    // What only a request that runs again, or hears a notice while held, needs: made then, so an
+    // idle client does not carry it.
+    struct Rerun {
+      std::string sqlstate;  // the retryable error the current run ended with, if any
+      bool stale_plan = false;
+      // Hashes of the notices sent during this request's runs; a re-run skips the ones it repeats.
+      std::vector<std::size_t> notices_sent;
+      std::vector<std::size_t> notices_to_skip;
+      pool::Backoff backoff{pool::BackoffPolicy{}};  // each re-run waits longer, like reconnects do
+    };
+    std::unique_ptr<Rerun> rerun;
+    Rerun& rerun_state() {
+      if (!rerun) rerun = std::make_unique<Rerun>();
+      return *rerun;
+    }
   };
   void retry_start_if_possible();
   void retry_track(const ClientMessage& message);

@@ -57,7 +57,7 @@ void ClientConnection::pinned_server_lost(std::string_view reason, const LostReq
   // A request in flight (or a transaction block) already hears of the loss from its error.
   if (lost.replies_expected == 0 && lost.transaction_status == 'I') {
     pin_lost_ = PinLost::Pending;
-    pin_lost_detail_ = "lost with it: " + (what.empty() ? std::string("the session state") : what) +
+    lost_transaction().pin_detail = "lost with it: " + (what.empty() ? std::string("the session state") : what) +
                        " (" + std::string(reason) + ")";
   }
 }
@@ -69,7 +69,7 @@ void ClientConnection::answer_lost_pin(io::InputBuffer& input) {
     e.sqlstate = sqlstate::kConnectionFailure;
     e.message =
         "the server connection this session was pinned to was lost; its session state is gone";
-    e.detail = pin_lost_detail_;
+    e.detail = lost_transaction().pin_detail;
     e.hint =
         "the request was not run; recreate what the session needs (temporary tables, advisory "
         "locks, cursors) and continue";

@@ -240,7 +240,7 @@ void Proxy::client_authenticated(ClientConnection& client) {
     run(pool, actions);
   }
   if (client.scram_keys()) pool.scram_keys = client.scram_keys();
-  if (client.looked_up_secret()) pool.looked_up_secret = client.looked_up_secret();
+  if (const std::string* secret = client.looked_up_secret()) pool.looked_up_secret = *secret;
   client.set_pool(&pool, mode_for(pool.db, client.user()));
   // A login never waits for a server another client holds. Session mode binds a server at login
   // when one is free (the client sees its real backend pid); otherwise, and always in
