@@ -14,9 +14,7 @@ void ServerPool::request(ClientId client, std::string params_key, TimePoint now,
     Server& s = servers_[server];
     if (s.params_key == params_key) {
       idle_.pop_back();
-      s.state = State::Active;
-      const bool check = now - s.idle_since > limits_.server_check_delay;
-      out.push_back({PoolAction::Kind::Assign, client, server, std::move(params_key), true, check});
+      hand_out(server, s, client, std::move(params_key), now, out);
       pump(now, out);
       return;
     }
@@ -194,11 +192,15 @@ void ServerPool::assign(std::size_t waiter_index, std::size_t idle_index, TimePo
   Waiter waiter = std::move(waiters_[waiter_index]);
   idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(idle_index));
   waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(waiter_index));
-  Server& s = servers_[server];
-  s.state = State::Active;
-  bool check = now - s.idle_since > limits_.server_check_delay;
-  out.push_back({PoolAction::Kind::Assign, waiter.client, server, waiter.params_key,
-                 s.params_key == waiter.params_key, check});
+  hand_out(server, servers_[server], waiter.client, std::move(waiter.params_key), now, out);
+}
+
+void ServerPool::hand_out(ServerId id, Server& server, ClientId client, std::string params_key, TimePoint now,
+                          Actions& out) {
+  server.state = State::Active;
+  const bool check = now - server.idle_since > limits_.server_check_delay;
+  const bool params_match = server.params_key == params_key;
+  out.push_back({PoolAction::Kind::Assign, client, id, std::move(params_key), params_match, check});
 }
 
 void ServerPool::set_paused(bool paused, TimePoint now, Actions& out) {

@@ -141,6 +141,8 @@ class ServerPool {
   bool can_connect(TimePoint now) const;
   void connect(std::string params_key, TimePoint now, Actions& out);
   void assign(std::size_t waiter_index, std::size_t idle_index, TimePoint now, Actions& out);
+  // `server` (taken off idle_) goes to `client`: Active, with an Assign action.
+  void hand_out(ServerId id, Server& server, ClientId client, std::string params_key, TimePoint now, Actions& out);
   void erase(std::unordered_map<ServerId, Server>::iterator it);
   void close_idle(ServerId server, Actions& out);
   bool expired(const Server& s, TimePoint now) const;

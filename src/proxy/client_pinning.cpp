@@ -28,15 +28,15 @@ std::optional<ClientConnection::SessionRefusal> ClientConnection::refuse_session
   if (!text) return std::nullopt;
   for (const sql::ClassifiedStatement& statement :
        proxy_.session_classifier().classify(*text).statements) {
-    std::optional<std::string> message = session::SessionStateTracker::refusal(statement);
-    if (!message) continue;
+    std::optional<std::string> refusal = session::SessionStateTracker::refusal(statement);
+    if (!refusal) continue;
     SessionRefusal refused;
     if (type == fe::kQuery)
       protocol::encode_query(refused.message, kRefusedStandIn);
     else
       protocol::encode_parse(refused.message, parse->statement, kRefusedStandIn, {});
     refused.error = std::make_shared<const std::pair<std::string, std::string>>(
-        std::move(*message),
+        std::move(*refusal),
         "The statement was not run: this pool has session_state: refuse. Use session_state: pin or "
         "session pool mode for this client, or state that ends with the transaction (ON COMMIT DROP, "
         "pg_advisory_xact_lock, a cursor without HOLD).");

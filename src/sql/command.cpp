@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "sql/ascii.h"
 #include "sql/lexer.h"
 
 namespace ouroboros::sql {
@@ -116,16 +117,8 @@ bool transaction_end_tail_ok(StatementTokens& tokens) {
 // INSERT, ...): then the lexer has nothing to add. True when it may be one, or when the text does
 // not start with a plain word (a comment, a quote, a parenthesis): the lexer decides.
 bool may_be_command(std::string_view sql) {
-  std::size_t start = 0;
-  while (start < sql.size() && (sql[start] == ' ' || (sql[start] >= '\t' && sql[start] <= '\r'))) ++start;
-  std::size_t end = start;
-  while (end < sql.size() && ((sql[end] | 0x20) >= 'a' && (sql[end] | 0x20) <= 'z')) ++end;
-  if (end == start) return true;
-  if (end < sql.size()) {
-    const unsigned char next = static_cast<unsigned char>(sql[end]);
-    if (next == '_' || next == '$' || (next >= '0' && next <= '9') || next >= 0x80) return true;
-  }
-  const std::string_view word = sql.substr(start, end - start);
+  const std::string_view word = plain_first_word(sql);
+  if (word.empty()) return true;
   // By first letter: a SELECT costs one length comparison.
   switch (word[0] | 0x20) {
     case 'a': return equals_ignore_case(word, "abort");

@@ -34,12 +34,9 @@ bool is_operator_char(char c) {
   }
 }
 
-// Token by token: a token's kind, then its text (when it counts) 8 bytes at a time, then its
-// length. Bare words are folded to lower case with "| 0x20" per byte: within [A-Za-z0-9_] that
-// maps A-Z onto a-z and keeps every other byte distinct.
 // The first `count` (1..7) bytes in memory order of an 8-byte load, the rest zero: what copying
 // only those bytes into a zeroed word gives.
-std::uint64_t little_endian_low_bytes(std::uint64_t loaded, std::size_t count) {
+std::uint64_t first_bytes_of_load(std::uint64_t loaded, std::size_t count) {
   if constexpr (std::endian::native == std::endian::little) {
     return loaded & ((std::uint64_t{1} << (count * 8)) - 1);
   } else {
@@ -47,6 +44,9 @@ std::uint64_t little_endian_low_bytes(std::uint64_t loaded, std::size_t count) {
   }
 }
 
+// Token by token: a token's kind, then its text (when it counts) 8 bytes at a time, then its
+// length. Bare words are folded to lower case with "| 0x20" per byte: within [A-Za-z0-9_] that
+// maps A-Z onto a-z and keeps every other byte distinct.
 class Hash {
  public:
   void kind(TokenKind k) { mix(0xE0u | static_cast<unsigned>(k)); }
@@ -65,7 +65,7 @@ class Hash {
       std::uint64_t v = 0;
       if (readable_end != nullptr && readable_end - (s.data() + k) >= 8) {
         std::memcpy(&v, s.data() + k, 8);
-        v = little_endian_low_bytes(v, left);
+        v = first_bytes_of_load(v, left);
       } else {
         std::memcpy(&v, s.data() + k, left);
       }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "sql/ascii.h"
 #include "sql/command.h"
 #include "sql/lexer.h"
 #include "sql/statement_splitter.h"
@@ -108,18 +109,8 @@ bool leaves_session_alone_at_a_glance(std::string_view text) {
       text.find_first_not_of(" \t\r\n\f", semicolon + 1) != std::string_view::npos)
     return false;
   if (text.find('\0') != std::string_view::npos) return false;
-  std::size_t start = text.find_first_not_of(" \t\r\n\f");
-  if (start == std::string_view::npos) return false;
-  std::size_t end = start;
-  while (end < text.size() && ((text[end] | 0x20) >= 'a' && (text[end] | 0x20) <= 'z')) ++end;
-  if (end < text.size()) {
-    const char next = text[end];
-    // An identifier goes on (select_x), or the text starts with a comment or a quote.
-    if (next == '_' || next == '$' || (next >= '0' && next <= '9') || static_cast<unsigned char>(next) >= 0x80)
-      return false;
-  }
-  const std::string_view word = text.substr(start, end - start);
-  if (word.empty()) return false;
+  const std::string_view word = plain_first_word(text);
+  if (word.empty()) return false;  // a comment, a quote, an identifier going on (select_x), ...
   bool row_statement = false;
   for (std::string_view candidate : kRowStatements) {
     if (candidate != "(" && equals_ignore_case(word, candidate)) {
