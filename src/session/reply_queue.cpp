@@ -150,6 +150,29 @@ void ReplyQueue::skip_to_sync(Route& route, std::vector<NameChange>& names) {
   if (queue_.empty()) skipping_ = true;
 }
 
+bool ReplyQueue::sent_later(std::uint64_t id) const {
+  for (const Expectation& e : queue_) {
+    if (e.fate == Expectation::Fate::Answered) continue;
+    if ((e.kind == Kind::Parse && (e.statement_id == id || e.restores == id)) ||
+        (e.kind == Kind::Close && e.statement_id == id))
+      return true;
+  }
+  return false;
+}
+
+void ReplyQueue::keep_later_verdicts(Route& route) const {
+  // The proxy's view of the server's statements already counts every message it sent. A
+  // statement that a message after this batch's Sync parses or closes again ends up as that
+  // message makes it (its own reply corrects the view if it fails too): what this batch's
+  // failure says about it is out of date. Without this, a skipped Parse reported after the
+  // statement was closed and parsed again made the proxy forget a statement the server has, and
+  // the next Parse of it failed with 42P05 under the proxy's name.
+  const auto outdated = [this](std::uint64_t id) { return sent_later(id); };
+  std::erase_if(route.not_prepared, outdated);
+  std::erase_if(route.found_prepared, outdated);
+  std::erase_if(route.not_closed, outdated);
+}
+
 Route ReplyQueue::on_server_message(char type, ByteView body) {
   Route route;
   // Asynchronous messages belong to no request.
@@ -222,6 +245,7 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
       note_name_change(head, names);
       queue_.pop_front();
       skip_to_sync(route, names);
+      keep_later_verdicts(route);
       report_name_changes(names, route);
       break;
     }

@@ -141,6 +141,10 @@ class ReplyQueue {
   void flush_answers(Bytes& out);
   void skip_to_sync(Route& route, std::vector<NameChange>& names);
 
+  // After an error: drops from `route` the statements a message still in the queue (past this
+  // batch's Sync) parses or closes again.
+  void keep_later_verdicts(Route& route) const;
+  bool sent_later(std::uint64_t id) const;  // a Parse or Close of `id` the server has yet to answer
   Fifo<Expectation> queue_;  // a vector reused once drained: no allocation per message
   int pending_ready_ = 0;
   bool skipping_ = false;

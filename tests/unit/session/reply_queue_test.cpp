@@ -245,6 +245,32 @@ TEST_CASE("reply queue: an error mid-pipeline skips to Sync, dropping answers, r
   CHECK(q.pending_ready() == 0);
 }
 
+TEST_CASE("reply queue: a skipped Parse of a statement sent again after the Sync is not reported") {
+  // The proxy believed statement 1 prepared when the first Parse went out, evicted it (Close)
+  // and prepared it again in later batches, before the first batch's error arrived. The later
+  // Parse decides: reporting the skipped one would make the proxy forget what the server has.
+  ReplyQueue q;
+  expect(q, fwd(Kind::DescribeStatement));  // fails: the rest of the batch is skipped
+  expect(q, fwd(Kind::Parse, 1));
+  expect(q, fwd(Kind::Parse, 2));
+  expect(q, hide(Kind::Close, 3));          // an eviction, skipped too
+  expect(q, fwd(Kind::Sync));
+  expect(q, hide(Kind::Close, 1));          // after the Sync: evicts 1 ...
+  expect(q, hide(Kind::Parse, 1));          // ... and prepares it again
+  expect(q, answered(Kind::Parse, Answer::ParseComplete));
+  expect(q, hide(Kind::Close, 3));          // 3 is closed again: the first Close's fate is moot
+  expect(q, fwd(Kind::Sync));
+  Route r = on_error(q, "26000", "prepared statement \"a\" does not exist");
+  CHECK(r.not_prepared == std::vector<std::uint64_t>{2});
+  CHECK(r.not_closed.empty());
+  CHECK(on(q, 'Z').finished_request);
+  on(q, '3');
+  on(q, '1');
+  on(q, '3');
+  CHECK(on(q, 'Z').finished_request);
+  CHECK(q.empty());
+}
+
 TEST_CASE("reply queue: an error of a Parse reports that statement, also for a hidden Parse") {
   ReplyQueue q;
   expect(q, hide(Kind::Parse, 5));
