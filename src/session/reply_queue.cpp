@@ -153,8 +153,9 @@ void ReplyQueue::skip_to_sync(Route& route, std::vector<NameChange>& names) {
 bool ReplyQueue::sent_later(std::uint64_t id) const {
   for (const Expectation& e : queue_) {
     if (e.fate == Expectation::Fate::Answered) continue;
-    if ((e.kind == Kind::Parse && (e.statement_id == id || e.restores == id)) ||
-        (e.kind == Kind::Close && e.statement_id == id))
+    // Only messages whose failure is reported in turn: a duplicate's restoring Parse skipped
+    // tells nothing, so it must not silence what this batch says.
+    if ((e.kind == Kind::Parse || e.kind == Kind::Close) && e.statement_id == id)
       return true;
   }
   return false;
