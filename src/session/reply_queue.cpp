@@ -1,5 +1,7 @@
 #include "session/reply_queue.h"
 
+#include <algorithm>
+
 #include "protocol/messages.h"
 
 namespace ouroboros::session {
@@ -138,14 +140,13 @@ void ReplyQueue::skip_to_sync(Route& route, std::vector<NameChange>& names) {
   // After an error the server ignores every extended-protocol message until Sync: their replies
   // (and the proxy's answers standing in for them) never come.
   while (!queue_.empty() && queue_.front().kind != Kind::Sync) {
-    const Expectation& e = queue_.front();
+    const Expectation e = queue_.take_front();
     note_name_change(e, names);
     if (e.kind == Kind::Parse && e.fate != Expectation::Fate::Answered && e.statement_id != 0)
-      route.not_prepared.push_back(e.statement_id);
+      did_not_run(Kind::Parse, e.statement_id, route);
     if (e.kind == Kind::Close && e.fate == Expectation::Fate::Hide && e.statement_id != 0)
-      route.not_closed.push_back(e.statement_id);
+      did_not_run(Kind::Close, e.statement_id, route);
     if (e.ends_with_ready()) --pending_ready_;
-    queue_.pop_front();
   }
   if (queue_.empty()) skipping_ = true;
 }
@@ -153,25 +154,34 @@ void ReplyQueue::skip_to_sync(Route& route, std::vector<NameChange>& names) {
 bool ReplyQueue::sent_later(std::uint64_t id) const {
   for (const Expectation& e : queue_) {
     if (e.fate == Expectation::Fate::Answered) continue;
-    // Only messages whose failure is reported in turn: a duplicate's restoring Parse skipped
-    // tells nothing, so it must not silence what this batch says.
-    if ((e.kind == Kind::Parse || e.kind == Kind::Close) && e.statement_id == id)
-      return true;
+    if ((e.kind == Kind::Parse || e.kind == Kind::Close) && e.statement_id == id) return true;
   }
   return false;
 }
 
-void ReplyQueue::keep_later_verdicts(Route& route) const {
-  // The proxy's view of the server's statements already counts every message it sent. A
-  // statement that a message after this batch's Sync parses or closes again ends up as that
-  // message makes it (its own reply corrects the view if it fails too): what this batch's
-  // failure says about it is out of date. Without this, a skipped Parse reported after the
-  // statement was closed and parsed again made the proxy forget a statement the server has, and
-  // the next Parse of it failed with 42P05 under the proxy's name.
-  const auto outdated = [this](std::uint64_t id) { return sent_later(id); };
-  std::erase_if(route.not_prepared, outdated);
-  std::erase_if(route.found_prepared, outdated);
-  std::erase_if(route.not_closed, outdated);
+void ReplyQueue::ran(std::uint64_t id, bool found, Route& route) {
+  std::erase_if(skipped_, [id](const auto& entry) { return entry.first == id; });
+  if (found && !sent_later(id)) route.found_prepared.push_back(id);
+}
+
+void ReplyQueue::did_not_run(Kind kind, std::uint64_t id, Route& route, std::optional<bool> server_has) {
+  // The proxy's view counts every Parse and Close it sent: a Parse went out when it believed the
+  // server lacked the statement, a Close when it believed the server had it. A message that did
+  // not run left the server as it was before it, which is what the last skipped message of that
+  // statement said, or else the opposite of what this one was to do.
+  auto known = std::find_if(skipped_.begin(), skipped_.end(), [id](const auto& entry) { return entry.first == id; });
+  const bool has = server_has ? *server_has : known != skipped_.end() ? known->second : kind == Kind::Close;
+  if (sent_later(id)) {
+    // A later Parse or Close of it is still on its way and the view already counts it: decide
+    // when that one is answered, knowing what the server has now.
+    if (known != skipped_.end()) known->second = has;
+    else skipped_.emplace_back(id, has);
+    return;
+  }
+  if (known != skipped_.end()) skipped_.erase(known);
+  const bool believed = server_has ? true : kind == Kind::Parse;  // the view after this message
+  if (has == believed) return;
+  (has ? route.not_closed : route.not_prepared).push_back(id);
 }
 
 Route ReplyQueue::on_server_message(char type, ByteView body) {
@@ -185,7 +195,6 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
   switch (type) {
     case be::kParseComplete:
       if (head.kind != Kind::Parse) break;
-      if (head.restores != 0) route.found_prepared.push_back(head.restores);
       if (head.duplicate) {
         // The server lacked the name (the Close and Parse queued behind put the statement
         // back): as in PostgreSQL, the client's name now means the text it sent.
@@ -193,13 +202,23 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
                                               head.duplicate->existing);
         route.names_restored.emplace_back(head.duplicate->client_name, head.duplicate->requested);
       }
-      pop(route);
+      {
+        const std::uint64_t prepared = head.statement_id, restored = head.restores;
+        pop(route);
+        if (prepared != 0 && !skipped_.empty()) ran(prepared, false, route);
+        if (restored != 0) ran(restored, true, route);
+      }
       break;
     case be::kBindComplete:
       if (head.kind == Kind::Bind) pop(route);
       break;
     case be::kCloseComplete:
-      if (head.kind == Kind::Close) pop(route);
+      if (head.kind != Kind::Close) break;
+      {
+        const std::uint64_t closed = head.statement_id;
+        pop(route);
+        if (closed != 0 && !skipped_.empty()) ran(closed, false, route);
+      }
       break;
     case be::kRowDescription:
     case be::kNoData:
@@ -234,19 +253,18 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
         encode_refusal(*head.refusal, route.answers);
       }
       if (head.ends_with_ready()) break;  // ReadyForQuery follows and ends it
-      if (head.kind == Kind::Parse && head.statement_id != 0) {
-        if (fields && fields->sqlstate() == "42P05")
-          route.found_prepared.push_back(head.statement_id);
-        else
-          route.not_prepared.push_back(head.statement_id);
-      }
-      if (head.kind == Kind::Parse && head.restores != 0)
-        route.not_prepared.push_back(head.restores);
       std::vector<NameChange> names;
       note_name_change(head, names);
-      queue_.pop_front();
+      const Expectation failed = queue_.take_front();
+      if (failed.kind == Kind::Parse && failed.statement_id != 0) {
+        // 42P05: the server has it (a proxy name only ever holds its own text).
+        if (fields && fields->sqlstate() == "42P05") ran(failed.statement_id, true, route);
+        else did_not_run(Kind::Parse, failed.statement_id, route);
+      }
+      // A failed restoring Parse: the Close before it ran, so the statement is gone.
+      if (failed.kind == Kind::Parse && failed.restores != 0)
+        did_not_run(Kind::Parse, failed.restores, route, false);
       skip_to_sync(route, names);
-      keep_later_verdicts(route);
       report_name_changes(names, route);
       break;
     }

@@ -6,6 +6,7 @@
 // skips everything up to the next Sync, and so do the proxy's own answers).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -134,6 +135,7 @@ class ReplyQueue {
     pending_ready_ = 0;
     skipping_ = false;
     status_ = 0;
+    skipped_.clear();
   }
 
  private:
@@ -141,10 +143,17 @@ class ReplyQueue {
   void flush_answers(Bytes& out);
   void skip_to_sync(Route& route, std::vector<NameChange>& names);
 
-  // After an error: drops from `route` the statements a message still in the queue (past this
-  // batch's Sync) parses or closes again.
-  void keep_later_verdicts(Route& route) const;
+  // The proxy's Parse and Close of its statements, as the server answers them: what the caller
+  // must correct in its view of the server's statements (Route::not_prepared, not_closed,
+  // found_prepared). `id`'s message ran: the server has it now (`found`) or not.
+  void ran(std::uint64_t id, bool found, Route& route);
+  // `id`'s Parse or Close was skipped or failed. `server_has`: what the server has now, when
+  // the reply says so (a failed restoring Parse: not).
+  void did_not_run(Expectation::Kind kind, std::uint64_t id, Route& route, std::optional<bool> server_has = {});
   bool sent_later(std::uint64_t id) const;  // a Parse or Close of `id` the server has yet to answer
+  // Statements a skipped message left as they were while a later Parse or Close of them was still
+  // on its way: whether the server has each (rare; empty almost always).
+  std::vector<std::pair<std::uint64_t, bool>> skipped_;
   Fifo<Expectation> queue_;  // a vector reused once drained: no allocation per message
   int pending_ready_ = 0;
   bool skipping_ = false;

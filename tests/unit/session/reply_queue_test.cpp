@@ -271,6 +271,71 @@ TEST_CASE("reply queue: a skipped Parse of a statement sent again after the Sync
   CHECK(q.empty());
 }
 
+TEST_CASE("reply queue: an eviction skipped, then the Parse of the same statement skipped too: no change") {
+  // Statement 1 ran; its eviction was skipped (the server still has it), and the Parse that the
+  // proxy sent later, believing it gone, was skipped as well: the server has it, as the proxy's
+  // view (which counted the Parse) says. Reporting the Parse made the proxy forget it.
+  ReplyQueue q;
+  expect(q, hide(Kind::Parse, 1));
+  expect(q, fwd(Kind::Bind));  // fails
+  expect(q, hide(Kind::Close, 1));
+  expect(q, fwd(Kind::Sync));
+  expect(q, fwd(Kind::Bind));  // fails
+  expect(q, hide(Kind::Parse, 1));
+  expect(q, fwd(Kind::Sync));
+  on(q, '1');
+  Route r = on_error(q, "26000", "unnamed prepared statement does not exist");
+  CHECK(r.not_closed.empty());
+  CHECK(r.not_prepared.empty());
+  on(q, 'Z');
+  r = on_error(q, "26000", "unnamed prepared statement does not exist");
+  CHECK(r.not_prepared.empty());
+  CHECK(r.not_closed.empty());
+  CHECK(on(q, 'Z').finished_request);
+}
+
+TEST_CASE("reply queue: in one skipped batch, an eviction and a Parse of the same statement cancel out") {
+  ReplyQueue q;
+  expect(q, fwd(Kind::Execute));
+  expect(q, hide(Kind::Close, 7));
+  expect(q, hide(Kind::Parse, 7));
+  expect(q, fwd(Kind::Sync));
+  Route r = on_error(q);
+  CHECK(r.not_closed.empty());
+  CHECK(r.not_prepared.empty());
+}
+
+TEST_CASE("reply queue: a skipped eviction alone is reported; so is a skipped Parse alone") {
+  ReplyQueue q;
+  expect(q, fwd(Kind::Execute));
+  expect(q, hide(Kind::Close, 7));
+  expect(q, hide(Kind::Parse, 8));
+  expect(q, fwd(Kind::Sync));
+  Route r = on_error(q);
+  CHECK(r.not_closed == std::vector<std::uint64_t>{7});
+  CHECK(r.not_prepared == std::vector<std::uint64_t>{8});
+}
+
+TEST_CASE("reply queue: a restoring Parse that ran reports its statement only when no eviction of it follows") {
+  ReplyQueue q;
+  Expectation restore = hide(Kind::Parse);
+  restore.restores = 4;
+  expect(q, restore);
+  expect(q, fwd(Kind::Execute));    // fails ...
+  expect(q, hide(Kind::Close, 4));  // ... so this eviction (the view: gone) is skipped
+  expect(q, fwd(Kind::Sync));
+  Route r = on(q, '1');
+  CHECK(r.found_prepared.empty());  // the eviction on its way decides
+  r = on_error(q);
+  CHECK(r.not_closed == std::vector<std::uint64_t>{4});  // still there: close it later
+  CHECK(on(q, 'Z').finished_request);
+
+  ReplyQueue alone;
+  expect(alone, restore);
+  expect(alone, fwd(Kind::Sync));
+  CHECK(on(alone, '1').found_prepared == std::vector<std::uint64_t>{4});
+}
+
 TEST_CASE("reply queue: an error of a Parse reports that statement, also for a hidden Parse") {
   ReplyQueue q;
   expect(q, hide(Kind::Parse, 5));
