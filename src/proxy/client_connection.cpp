@@ -87,8 +87,7 @@ void ClientConnection::on_readable(io::InputBuffer& input) {
     case State::Admin:
       return handle_admin(input);
     case State::Idle: {
-      if (transaction_lost_) answer_lost_transaction(input);
-      if (pin_lost_ != PinLost::No && state_ == State::Idle) answer_lost_pin(input);
+      if (lost_ && !answer_after_loss(input)) return;
       if (input.empty() || state_ != State::Idle) return;
       auto view = input.view();
       if (view[0] == fe::kTerminate && view.size() >= 5) {
@@ -840,81 +839,28 @@ bool ClientConnection::intercept_query(std::string_view sql, Bytes& to_client) {
   }
 }
 
-void ClientConnection::answer_lost_transaction(io::InputBuffer& input) {
+bool ClientConnection::answer_after_loss(io::InputBuffer& input) {
   Bytes out;
-  auto error = [&](Bytes& to) {
-    ErrorSpec e;
-    if (!lost_reported_ && !lost_transaction().error.empty()) {
-      append(to, lost_transaction().error);
-      lost_reported_ = true;
-      return;
-    }
-    if (!lost_reported_) {
-      e.sqlstate = sqlstate::kConnectionFailure;
-      e.message = "server connection lost during the transaction; the transaction was rolled back";
-      e.detail = lost_transaction().reason;
-      e.hint = "end the transaction with ROLLBACK and retry it";
-      lost_reported_ = true;
-      protocol::encode_error_response(to, e);
-      return;
-    }
-    e.sqlstate = "25P02";
-    e.message = "current transaction is aborted, commands ignored until end of transaction block";
-    protocol::encode_error_response(to, e);
-  };
-  while (transaction_lost_) {
+  bool staying = true;
+  while (staying && lost_->active()) {
     auto event = stream_.next(input.view());
     if (event.kind == protocol::StreamEventKind::NeedMore) break;
     if (event.kind == protocol::StreamEventKind::Malformed) {
       input.consume(input.size());
-      return fail(fatal(sqlstate::kProtocolViolation, std::string("invalid message: ") + std::string(event.error)));
+      fail(fatal(sqlstate::kProtocolViolation, std::string("invalid message: ") + std::string(event.error)));
+      return false;
     }
     input.consume(event.consumed);
     if (event.kind == protocol::StreamEventKind::PassThrough) continue;  // COPY data: ignored
-    char type = event.frame.type;
-    if (type == fe::kTerminate) return close();
-    if (type == fe::kQuery) {
-      auto sql = protocol::decode_query(event.frame.body);
-      auto kind = sql ? sql::classify(*sql).kind : sql::CommandKind::Other;
-      if (kind == sql::CommandKind::Rollback || kind == sql::CommandKind::Commit) {
-        // COMMIT of a failed transaction block reports ROLLBACK, as PostgreSQL does.
-        protocol::encode_command_complete(out, "ROLLBACK");
-        protocol::encode_ready_for_query(out, 'I');
-        transaction_lost_ = false;
-      } else {
-        error(out);
-        protocol::encode_ready_for_query(out, 'E');
-      }
-      continue;
-    }
-    if (type == fe::kParse) {
-      auto parse = protocol::decode_parse(event.frame.body);
-      auto kind = parse ? sql::classify(parse->query).kind : sql::CommandKind::Other;
-      if (kind == sql::CommandKind::Rollback || kind == sql::CommandKind::Commit) lost_batch_rollback_ = true;
-    }
-    if (type != fe::kSync) {
-      lost_transaction().batch_types += type;
-      continue;
-    }
-    // End of an extended batch: a ROLLBACK/COMMIT batch succeeds, anything else fails once.
-    if (lost_batch_rollback_) {
-      for (char t : lost_transaction().batch_types) {
-        if (t == fe::kParse) protocol::encode_parse_complete(out);
-        else if (t == fe::kBind) protocol::MessageWriter(out, protocol::backend::kBindComplete).finish();
-        else if (t == fe::kDescribe) protocol::MessageWriter(out, protocol::backend::kNoData).finish();
-        else if (t == fe::kExecute) protocol::encode_command_complete(out, "ROLLBACK");
-        else if (t == fe::kClose) protocol::encode_close_complete(out);
-      }
-      protocol::encode_ready_for_query(out, 'I');
-      transaction_lost_ = false;
-    } else {
-      if (!lost_transaction().batch_types.empty()) error(out);
-      protocol::encode_ready_for_query(out, 'E');
-    }
-    lost_transaction().batch_types.clear();
-    lost_batch_rollback_ = false;
+    staying = lost_->on_client_message(event.frame.type, event.frame.body, out);
   }
   if (!out.empty()) transport_->write(std::move(out));
+  if (!staying) {
+    close();
+    return false;
+  }
+  if (!lost_->active()) lost_.reset();
+  return true;
 }
 
 void ClientConnection::track_request_message(const ClientMessage& message) {
@@ -1320,8 +1266,8 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
     bool in_block = lost.transaction_status != 'I';
     // The session goes on, so PostgreSQL's FATAL reaches the client as an ERROR with all its
     // fields: a driver would close the connection on a FATAL.
-    lost_transaction().error.clear();
-    if (said) protocol::encode_error_with_severity(lost_transaction().error, *said, "ERROR");
+    Bytes said_error;
+    if (said) protocol::encode_error_with_severity(said_error, *said, "ERROR");
     if (lost.replies_expected > 0) {
       Bytes out;
       ErrorSpec error;
@@ -1329,18 +1275,12 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
       error.sqlstate = sqlstate::kConnectionFailure;
       error.message = message;
       error.detail = "the transaction was rolled back; the session can continue";
-      if (said) append(out, lost_transaction().error);
+      if (said) append(out, said_error);
       else protocol::encode_error_response(out, error);
       for (int i = 0; i < lost.replies_expected; ++i) protocol::encode_ready_for_query(out, in_block ? 'E' : 'I');
       transport_->write(std::move(out));
     }
-    if (in_block) {
-      transaction_lost_ = true;
-      lost_reported_ = lost.replies_expected > 0;
-      lost_transaction().reason = std::string(reason);
-      lost_transaction().batch_types.clear();
-      lost_batch_rollback_ = false;
-    }
+    if (in_block) lost_answers().transaction_lost(std::string(reason), std::move(said_error), lost.replies_expected > 0);
     extended_pending_ = false;
     unlinked();
     return;

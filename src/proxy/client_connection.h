@@ -28,6 +28,7 @@
 #include "protocol/message_stream.h"
 #include "protocol/messages.h"
 #include "session/client_session_state.h"
+#include "session/lost_server_answers.h"
 #include "session/statement_rewriter.h"
 #include "sql/query_shape.h"
 
@@ -195,10 +196,9 @@ class ClientConnection final : public io::TransportHandler {
                         std::optional<std::int32_t> backend_pid);
   void arm_timer();
   void close();
-  // Transaction mode, after the server died under an open transaction: answers as PostgreSQL
-  // does in a failed transaction block until the client ends it. False when there is nothing
-  // (more) to answer.
-  void answer_lost_transaction(io::InputBuffer& input);
+  // After the server was lost under an open transaction or a pin: answers the client's messages
+  // as session::LostServerAnswers says, as long as it does. False when the client is gone.
+  bool answer_after_loss(io::InputBuffer& input);
   // A Query the proxy handles itself or refuses before any server sees it; true when handled.
   bool intercept_query(std::string_view sql, Bytes& to_client);
 
@@ -234,20 +234,10 @@ class ClientConnection final : public io::TransportHandler {
   bool extended_pending_ = false;
   bool shutdown_requested_ = false;
   session::ClientStatements statements_;  // protocol-level statement names (transaction mode)
-  bool transaction_lost_ = false;
-  bool lost_reported_ = false;      // the first answer after the loss says why (08006)
-  bool lost_batch_error_ = false;   // an extended batch already got its error
-  bool lost_batch_rollback_ = false;
-  // What the answers after a lost transaction or a lost pinned server need (rare: made then).
-  struct LostTransaction {
-    std::string reason;
-    Bytes error;              // PostgreSQL's reason for the loss, as an ERROR, when it gave one
-    std::string batch_types;  // message types of the current extended batch
-    std::string pin_detail;   // what went with a lost pinned server (PinLost::Pending)
-  };
-  std::unique_ptr<LostTransaction> lost_;
-  LostTransaction& lost_transaction() {
-    if (!lost_) lost_ = std::make_unique<LostTransaction>();
+  // The server was lost under an open transaction or a pin (rare: made then, gone once answered).
+  std::unique_ptr<session::LostServerAnswers> lost_;
+  session::LostServerAnswers& lost_answers() {
+    if (!lost_) lost_ = std::make_unique<session::LostServerAnswers>();
     return *lost_;
   }
   // One client message as relay_bytes reads it: decoded once and looked at once, then passed to
@@ -291,9 +281,6 @@ class ClientConnection final : public io::TransportHandler {
   // The server the client was pinned to is gone, and its session state with it. When the loss
   // answered nothing, the client's next request is answered with an error saying so.
   void pinned_server_lost(std::string_view reason, const LostRequest& lost);
-  void answer_lost_pin(io::InputBuffer& input);
-  enum class PinLost : std::uint8_t { No, Pending, SkippingBatch };
-  PinLost pin_lost_ = PinLost::No;
   session::PinReason pinned_ = session::PinReason::None;
   // The client has a SQL-level prepared statement of that name (its DEALLOCATE goes to the server).
   bool has_sql_statement(const std::string& name) const;

@@ -56,56 +56,9 @@ void ClientConnection::pinned_server_lost(std::string_view reason, const LostReq
   pinned_ = session::PinReason::None;
   // A request in flight (or a transaction block) already hears of the loss from its error.
   if (lost.replies_expected == 0 && lost.transaction_status == 'I') {
-    pin_lost_ = PinLost::Pending;
-    lost_transaction().pin_detail = "lost with it: " + (what.empty() ? std::string("the session state") : what) +
-                       " (" + std::string(reason) + ")";
+    lost_answers().pin_lost("lost with it: " + (what.empty() ? std::string("the session state") : what) + " (" +
+                            std::string(reason) + ")");
   }
-}
-
-void ClientConnection::answer_lost_pin(io::InputBuffer& input) {
-  Bytes out;
-  auto error = [&] {
-    protocol::ErrorSpec e;
-    e.sqlstate = sqlstate::kConnectionFailure;
-    e.message =
-        "the server connection this session was pinned to was lost; its session state is gone";
-    e.detail = lost_transaction().pin_detail;
-    e.hint =
-        "the request was not run; recreate what the session needs (temporary tables, advisory "
-        "locks, cursors) and continue";
-    protocol::encode_error_response(out, e);
-  };
-  while (pin_lost_ != PinLost::No) {
-    auto event = stream_.next(input.view());
-    if (event.kind == protocol::StreamEventKind::NeedMore) break;
-    if (event.kind == protocol::StreamEventKind::Malformed) {
-      input.consume(input.size());
-      return fail(fatal(sqlstate::kProtocolViolation,
-                        std::string("invalid message: ") + std::string(event.error)));
-    }
-    input.consume(event.consumed);
-    if (event.kind == protocol::StreamEventKind::PassThrough) continue;  // COPY data: ignored
-    char type = event.frame.type;
-    if (type == fe::kTerminate) {
-      if (!out.empty()) transport_->write(std::move(out));
-      return close();
-    }
-    if (type == fe::kQuery || type == fe::kFunctionCall) {
-      error();
-      protocol::encode_ready_for_query(out, 'I');
-      pin_lost_ = PinLost::No;
-    } else if (type == fe::kSync) {
-      // The batch failed at its first message; its Sync ends the error.
-      if (pin_lost_ == PinLost::Pending) error();
-      protocol::encode_ready_for_query(out, 'I');
-      pin_lost_ = PinLost::No;
-    } else if (type != fe::kCopyData && type != fe::kCopyDone && type != fe::kCopyFail &&
-               pin_lost_ == PinLost::Pending) {
-      error();  // an extended-protocol batch: skipped up to its Sync, as after any error
-      pin_lost_ = PinLost::SkippingBatch;
-    }
-  }
-  if (!out.empty()) transport_->write(std::move(out));
 }
 
 }  // namespace ouroboros::proxy
