@@ -528,7 +528,7 @@ void ClientConnection::relay(io::InputBuffer& input) {
   input.consume(std::min(used, input.size()));
   // The proxy answered a request itself (DEALLOCATE, a refused BEGIN) and nothing went to the
   // server: the same boundary as when the server answers. Only now, with the bytes consumed.
-  if (answered_alone_ && state_ == State::Linked && server_ && !server_->request_in_flight() && !retry_.pending)
+  if (answered_alone_ && state_ == State::Linked && server_ && !server_->request_in_flight() && !retry_.pending())
     on_server_boundary();
 }
 
@@ -544,7 +544,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
   while (state_ == State::Linked) {
     // A request waits to run again: what the client sent after it waits too, or the answers
     // would come out of order.
-    if (retry_.pending && !retry_.refeeding) {
+    if (retry_.pending() && !retry_.refeeding()) {
       transport_->stop_reading();
       break;
     }
@@ -555,7 +555,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
       return data.size();
     }
     if (event.kind == protocol::StreamEventKind::PassThrough) {
-      if (retry_.holding) retry_release_held();  // COPY: not something to run twice
+      if (retry_.holding()) retry_release_held();  // COPY: not something to run twice
       append(to_server, event.bytes);
       used += event.consumed;
       continue;
@@ -601,7 +601,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     retry_start_if_possible();
     if (mode_ != config::PoolMode::Session) track_session_message(message);
     track_request_message(message);
-    if (retry_.holding) retry_track(message);
+    if (retry_.holding()) retry_track(message);
     if (type == fe::kSync || type == fe::kQuery) extended_pending_ = false;
     else if (is_extended(type)) extended_pending_ = true;
     proxy_.log().trace("client {} -> server {}: '{}'", id_, server_->id(), type);
@@ -637,70 +637,33 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
 // ---- automatic retries ----
 
 void ClientConnection::retry_start_if_possible() {
-  if (retry_.holding || retry_.pending || retry_.refeeding) return;
+  if (!retry_.idle()) return;
   const auto& retry = proxy_.config().retry;
   // Only a request that starts outside a transaction block, with nothing else outstanding.
   if (!retry.enabled || retry.max_attempts < 2 || !server_ || !requests_.empty() ||
       server_->transaction_status() != 'I' || server_->request_in_flight())
     return;
   retry_clear();
-  retry_.request = proxy_.loop().scratch().take();
-  retry_.held = proxy_.loop().scratch().take();
-  retry_.holding = true;
+  retry_.start(proxy_.loop().scratch().take(), proxy_.loop().scratch().take());
 }
 
 void ClientConnection::retry_track(const ClientMessage& message) {
-  if (retry_.refeeding) return;
-  if (retry_.eligible) {
-    // A second request pipelined behind the first: replaying the first would reorder them.
-    retry_release_held();
-    return;
-  }
-  append(retry_.request, message.raw);
-  if (retry_.request.size() > (256u << 10)) return retry_release_held();  // too big to keep
-  switch (message.type) {
-    case fe::kExecute:
-      ++retry_.executes;
-      break;
-    case fe::kDescribe:
-      ++retry_.describes;
-      break;
-    case fe::kFlush:
-      return retry_release_held();  // the client wants output before its Sync
-    case fe::kQuery: {
-      const std::optional<std::string_view>& sql = message.text;
-      // Two statements need a ';' between them: without one, no need to lex the text.
-      retry_.eligible = sql && (sql->find(';') == std::string_view::npos ||
-                                sql::count_statements_quickly(*sql, message.shape) == 1);
-      if (!retry_.eligible) retry_release_held();
-      break;
-    }
-    case fe::kSync:
-      retry_.eligible = retry_.executes == 1;
-      if (!retry_.eligible) retry_release_held();
-      break;
-    default:
-      break;
-  }
+  if (!retry_.track(message.type, message.raw, message.text, message.shape)) retry_release_held();
 }
 
 void ClientConnection::retry_release_held() {
-  Bytes held = std::move(retry_.held);
+  Bytes held = retry_.take_held();
   retry_clear();
   if (!held.empty()) send_from_server(held);
   proxy_.loop().scratch().give(std::move(held));
 }
 
 void ClientConnection::retry_clear() {
-  // The buffers go back to the loop's pool: the next request's retry state reuses them. Field by
-  // field, not `retry_ = {}`: this runs for every request.
+  // The buffers go back to the loop's pool: the next request's retry state reuses them.
+  auto [request, held] = retry_.clear();
   auto& scratch = proxy_.loop().scratch();
-  if (retry_.request.capacity() != 0) scratch.give(std::exchange(retry_.request, {}));
-  if (retry_.held.capacity() != 0) scratch.give(std::exchange(retry_.held, {}));
-  retry_.holding = retry_.eligible = retry_.refeeding = retry_.pending = false;
-  retry_.executes = retry_.describes = 0;
-  retry_.attempt = 1;
-  retry_.rerun.reset();
+  if (request.capacity() != 0) scratch.give(std::move(request));
+  if (held.capacity() != 0) scratch.give(std::move(held));
 }
 
 void ClientConnection::retry_reset() {
@@ -710,54 +673,37 @@ void ClientConnection::retry_reset() {
 
 // A run of the held request finished. True when it will run again (its output is dropped).
 bool ClientConnection::retry_decide(const PendingRequest& request, std::chrono::microseconds elapsed) {
-  if (!retry_.holding || !retry_.eligible) return false;
+  if (!retry_.holding()) return false;
   const auto& config = proxy_.config().retry;
-  bool retryable = request.error && std::find(config.sqlstates.begin(), config.sqlstates.end(),
-                                              request.error->sqlstate) != config.sqlstates.end();
-  // A plan invalidated by DDL: the statement was closed on the server and is prepared afresh on
-  // the next run, so one more run is enough.
-  // A client that does not describe the statement again (asyncpg) would get rows of a shape it
-  // was not told about: for it the error goes through, and the next run is prepared afresh.
-  bool stale = request.error && request.error->sqlstate == "0A000" &&
-               request.error->message == session::kCachedPlanChanged && retry_.attempt == 1 &&
-               retry_.describes > 0;
-  if ((retryable && retry_.attempt < config.max_attempts) || stale) {
-    RetryState::Rerun& rerun = retry_.rerun_state();
-    const auto& backoff = config.backoff;
-    rerun.backoff.set_policy({backoff.initial, backoff.max, backoff.multiplier, backoff.jitter});
-    Duration delay = stale ? Duration::zero() : rerun.backoff.next_delay(proxy_.random());
-    proxy_.query_retried(*this, request.sql, request.statement, *request.error, elapsed,
-                         static_cast<int>(retry_.attempt), delay);
-    retry_.held.clear();
-    retry_.pending = true;
-    rerun.sqlstate = request.error->sqlstate;
-    rerun.stale_plan = stale;
+  const auto& b = config.backoff;
+  const session::RetryPolicy policy{config.max_attempts, config.sqlstates, {b.initial, b.max, b.multiplier, b.jitter}};
+  const QueryErrorInfo* error = request.error.get();
+  const auto verdict = retry_.finished(error ? std::string_view(error->sqlstate) : std::string_view(),
+                                       error ? std::string_view(error->message) : std::string_view(), policy,
+                                       proxy_.random());
+  if (verdict.again) {
+    proxy_.query_retried(*this, request.sql, request.statement, *error, elapsed, static_cast<int>(retry_.attempt()),
+                         verdict.delay);
     if (!retry_timer_) retry_timer_ = std::make_unique<io::Timer>(proxy_.loop());
-    retry_timer_->start(delay, [this] { retry_run_again(); });
+    retry_timer_->start(verdict.delay, [this] { retry_run_again(); });
     return true;
   }
-  if (retry_.attempt > 1) {
-    const RetryState::Rerun& rerun = retry_.rerun_state();  // made by the run that failed
-    auto r = rerun.stale_plan              ? RetryReason::StalePlan
-             : rerun.sqlstate == "40001" ? RetryReason::Serialization
-             : rerun.sqlstate == "40P01" ? RetryReason::Deadlock
-                                         : RetryReason::Other;
-    auto outcome = request.error ? RetryOutcome::Failed : RetryOutcome::Succeeded;
+  if (verdict.reran) {
+    auto r = verdict.stale_plan               ? RetryReason::StalePlan
+             : verdict.sqlstate == "40001" ? RetryReason::Serialization
+             : verdict.sqlstate == "40P01" ? RetryReason::Deadlock
+                                            : RetryReason::Other;
+    auto outcome = error ? RetryOutcome::Failed : RetryOutcome::Succeeded;
     proxy_.counters().retries[static_cast<std::size_t>(r)][static_cast<std::size_t>(outcome)].inc();
   }
   return false;
 }
 
 void ClientConnection::retry_run_again() {
-  if (!retry_.pending || state_ != State::Linked || !server_) return;
-  retry_.pending = false;
-  ++retry_.attempt;
-  RetryState::Rerun& rerun = retry_.rerun_state();
-  rerun.notices_to_skip = rerun.notices_sent;
-  retry_.refeeding = true;
-  Bytes request = retry_.request;  // relay_bytes may reset the state
+  if (!retry_.pending() || state_ != State::Linked || !server_) return;
+  Bytes request = retry_.begin_refeed();  // a copy: relay_bytes may reset the state
   relay_bytes(request);
-  retry_.refeeding = false;
+  retry_.end_refeed();
 }
 
 bool ClientConnection::answer_deallocate_batch(const ClientMessage& message, Bytes& to_client) {
@@ -1051,7 +997,7 @@ void ClientConnection::request_finished(std::chrono::microseconds elapsed) {
   if (requests_.empty()) return;
   PendingRequest request = requests_.take_front();
   if (retry_decide(request, elapsed)) return;
-  if (retry_.holding) retry_release_held();
+  if (retry_.holding()) retry_release_held();
   proxy_.query_finished(*this, request.sql, request.shape.key, request.statement,
                         request.error.get(), request.rows, elapsed, request.wait);
 }
@@ -1064,10 +1010,9 @@ std::string ClientConnection::application_name() const {
 
 void ClientConnection::send_from_server(ByteView bytes) {
   if (state_ != State::Linked && state_ != State::Idle) return;
-  if (retry_.holding) {
-    append(retry_.held, bytes);
+  if (retry_.holding()) {
     // Output too large to keep: the client gets it now, and this run is final.
-    if (retry_.held.size() > (1u << 20)) retry_release_held();
+    if (!retry_.hold(bytes)) retry_release_held();
     return;
   }
   if (pool_) pool_->counters.bytes_sent.inc(bytes.size());
@@ -1079,19 +1024,10 @@ void ClientConnection::send_asynchronous(char type, ByteView message) {
   // Transaction mode: the pool's listening connection delivers this client's notifications; one
   // on a pooled server is a duplicate, or another client's LISTEN left behind.
   if (type == protocol::backend::kNotification && mode_ != config::PoolMode::Session) return;
-  if (retry_.holding && type != protocol::backend::kNotification) {
-    // A notification comes from another session and is never repeated by a re-run.
-    std::size_t hash = std::hash<std::string_view>{}(
-        std::string_view(reinterpret_cast<const char*>(message.data()), message.size()));
-    RetryState::Rerun& rerun = retry_.rerun_state();
-    auto& skip = rerun.notices_to_skip;
-    if (auto it = std::find(skip.begin(), skip.end(), hash); it != skip.end()) {
-      skip.erase(it);  // the client has it from an earlier run of this statement
-      return;
-    }
-    constexpr std::size_t kMaxRemembered = 1024;
-    if (rerun.notices_sent.size() < kMaxRemembered) rerun.notices_sent.push_back(hash);
-  }
+  // A notification comes from another session and is never repeated by a re-run; a notice an
+  // earlier run of a held request sent is not sent again.
+  if (retry_.holding() && type != protocol::backend::kNotification && !retry_.first_time_asynchronous(message))
+    return;
   if (pool_) pool_->counters.bytes_sent.inc(message.size());
   transport_->write(Bytes(message.begin(), message.end()));
 }
@@ -1106,7 +1042,7 @@ void ClientConnection::parameter_changed(std::string_view name, std::string_view
 }
 
 void ClientConnection::on_server_boundary() {
-  if (state_ != State::Linked || !server_ || retry_.pending) return;
+  if (state_ != State::Linked || !server_ || retry_.pending()) return;
   char status = server_->transaction_status();
   proxy_.log().trace("client {}: server {} answered everything, transaction status {}", id_, server_->id(), status);
   if (status == 'I' && in_transaction_ && pool_) {
@@ -1233,7 +1169,7 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
   batch_executes_ = 0;
   LostRequest lost = lost_request;
   // A held run is dropped; a request waiting to run again is still owed its answer.
-  if (retry_.pending) lost.replies_expected += 1;
+  if (retry_.pending()) lost.replies_expected += 1;
   // PostgreSQL's own last word, when it said why it closed (57P01 after pg_terminate_backend,
   // a PANIC, ...): the client hears it instead of the proxy's guess.
   std::optional<protocol::ErrorFields> said;
@@ -1249,7 +1185,7 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
   }
   if ((mode_ == config::PoolMode::Session || !lost.recoverable) && said) {
     // What the statement sent before the server died goes first, as on a direct connection.
-    if (retry_.holding) retry_release_held();
+    if (retry_.holding()) retry_release_held();
     retry_reset();
     requests_.clear();
     transport_->write(Bytes(lost.fatal_error.begin(), lost.fatal_error.end()));

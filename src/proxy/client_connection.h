@@ -29,6 +29,7 @@
 #include "protocol/messages.h"
 #include "session/client_session_state.h"
 #include "session/lost_server_answers.h"
+#include "session/statement_retry.h"
 #include "session/statement_rewriter.h"
 #include "sql/query_shape.h"
 
@@ -119,7 +120,7 @@ class ClientConnection final : public io::TransportHandler {
   void request_finished(std::chrono::microseconds elapsed);
   // The server started COPY: output held for a possible retry goes to the client now.
   void copy_started() {
-    if (retry_.holding) retry_release_held();
+    if (retry_.holding()) retry_release_held();
   }
   void send_from_server(ByteView bytes);
   // A NoticeResponse, ParameterStatus or NotificationResponse: sent at once, even while the
@@ -293,35 +294,8 @@ class ClientConnection final : public io::TransportHandler {
   // says how much of an InputBuffer they were (the caller consumes it).
   std::size_t relay_bytes(ByteView data);
 
-  // Automatic retry of one autocommit statement that failed with a transient error: its
-  // messages and the server's output are held back until ReadyForQuery, so a failed run can
-  // be discarded and the statement run again without the client seeing anything but the end.
-  struct RetryState {
-    bool holding = false;    // server output for the current request is held back
-    bool eligible = false;   // a single statement outside a transaction, complete
-    bool refeeding = false;  // the held request is being sent again
-    bool pending = false;    // waiting for the backoff delay before running it again
-    Bytes request;           // the client's own messages of the request
-    Bytes held;              // output held back from the client
-    int executes = 0;
-    int describes = 0;       // a re-run after DDL is safe only if the client learns the new shape
-    std::size_t attempt = 1;
-    // What only a request that runs again, or hears a notice while held, needs: made then, so an
-    // idle client does not carry it.
-    struct Rerun {
-      std::string sqlstate;  // the retryable error the current run ended with, if any
-      bool stale_plan = false;
-      // Hashes of the notices sent during this request's runs; a re-run skips the ones it repeats.
-      std::vector<std::size_t> notices_sent;
-      std::vector<std::size_t> notices_to_skip;
-      pool::Backoff backoff{pool::BackoffPolicy{}};  // each re-run waits longer, like reconnects do
-    };
-    std::unique_ptr<Rerun> rerun;
-    Rerun& rerun_state() {
-      if (!rerun) rerun = std::make_unique<Rerun>();
-      return *rerun;
-    }
-  };
+  // Automatic retry of one autocommit statement (session::StatementRetry holds its messages and
+  // output; these feed it and act on what it says).
   void retry_start_if_possible();
   void retry_track(const ClientMessage& message);
   void retry_release_held();
@@ -329,7 +303,7 @@ class ClientConnection final : public io::TransportHandler {
   void retry_clear();  // retry_ = {}, its buffers back to the loop's scratch pool
   bool retry_decide(const PendingRequest& request, std::chrono::microseconds elapsed);
   void retry_run_again();
-  RetryState retry_;
+  session::StatementRetry retry_;
   std::unique_ptr<admin::AdminConsole> admin_;
   bool admin_batch_failed_ = false;
   bool answered_alone_ = false;
