@@ -379,7 +379,7 @@ void ClientConnection::link(ServerConnection* server) {
   if (state_ == State::Closed) return;
   if (pool_) {
     auto waited = proxy_.loop().now() - wait_start_;
-    last_wait_ = std::chrono::duration_cast<std::chrono::microseconds>(waited);
+    requests_.waited(std::chrono::duration_cast<std::chrono::microseconds>(waited));
     pool_->counters.wait_duration.observe(waited);
     pool_->counters.wait_time_us.inc(
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
@@ -460,50 +460,18 @@ void ClientConnection::set_desired_settings(pool::Settings settings) {
 void ClientConnection::cancel_waiting_request() {
   if (state_ != State::WaitingForServer || !logged_in_) return;
   io::InputBuffer& input = transport_->input();
-  ByteView data = input.view();
-  protocol::FrameReader frames(proxy_.config().limits.max_message_size);
-  Bytes out;
-  std::size_t used = 0;
-  bool batch_failed = false;
-  bool terminate = false;
   ErrorSpec cancelled;
   cancelled.sqlstate = sqlstate::kQueryCanceled;
   cancelled.message = "canceling statement due to user request";
-  while (used < data.size() && !terminate) {
-    auto result = frames.read_typed(data.subspan(used));
-    if (result.status != protocol::FrameStatus::Ready) return;  // half a message: not a whole request yet
-    used += result.frame.size;
-    switch (result.frame.type) {
-      case fe::kQuery:
-      case fe::kFunctionCall:
-        protocol::encode_error_response(out, cancelled);
-        protocol::encode_ready_for_query(out, 'I');
-        break;
-      case fe::kSync:
-        batch_failed = false;
-        protocol::encode_ready_for_query(out, 'I');
-        break;
-      case fe::kTerminate:
-        terminate = true;
-        break;
-      case fe::kCopyData:
-      case fe::kCopyDone:
-      case fe::kCopyFail:
-        break;  // COPY data of a cancelled COPY: nothing to answer
-      default:
-        // An extended-protocol message: the batch fails once and is skipped up to its Sync.
-        if (!batch_failed) protocol::encode_error_response(out, cancelled);
-        batch_failed = true;
-        break;
-    }
-  }
-  if (batch_failed) return;  // the batch's Sync has not arrived: let the request run as sent
+  auto answers = session::answer_waiting_requests(input.view(), cancelled, session::WaitingScope::AllRequests,
+                                                  proxy_.config().limits.max_message_size);
+  if (!answers) return;  // a request has not fully arrived: it runs as sent
   // Once a server is assigned (being aligned for this client) the request goes ahead as sent.
   if (!pool_ || !pool_->servers.cancel_request(id_)) return;
-  input.consume(used);
+  input.consume(answers->used);
   proxy_.log().debug("client {}: request cancelled while waiting for a server", id_);
-  if (!out.empty()) transport_->write(std::move(out));
-  if (terminate) return close();
+  if (!answers->out.empty()) transport_->write(std::move(answers->out));
+  if (answers->terminate) return close();
   state_ = State::Idle;
   arm_timer();
   transport_->start_reading();
@@ -600,7 +568,8 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     }
     retry_start_if_possible();
     if (mode_ != config::PoolMode::Session) track_session_message(message);
-    track_request_message(message);
+    requests_.on_client_message(type, message.body, message.parse ? &*message.parse : nullptr, message.text,
+                                message.shape);
     if (retry_.holding()) retry_track(message);
     if (type == fe::kSync || type == fe::kQuery) extended_pending_ = false;
     else if (is_extended(type)) extended_pending_ = true;
@@ -672,12 +641,12 @@ void ClientConnection::retry_reset() {
 }
 
 // A run of the held request finished. True when it will run again (its output is dropped).
-bool ClientConnection::retry_decide(const PendingRequest& request, std::chrono::microseconds elapsed) {
+bool ClientConnection::retry_decide(const session::TrackedRequest& request, std::chrono::microseconds elapsed) {
   if (!retry_.holding()) return false;
   const auto& config = proxy_.config().retry;
   const auto& b = config.backoff;
   const session::RetryPolicy policy{config.max_attempts, config.sqlstates, {b.initial, b.max, b.multiplier, b.jitter}};
-  const QueryErrorInfo* error = request.error.get();
+  const session::RequestError* error = request.error.get();
   const auto verdict = retry_.finished(error ? std::string_view(error->sqlstate) : std::string_view(),
                                        error ? std::string_view(error->message) : std::string_view(), policy,
                                        proxy_.random());
@@ -809,69 +778,6 @@ bool ClientConnection::answer_after_loss(io::InputBuffer& input) {
   return true;
 }
 
-void ClientConnection::track_request_message(const ClientMessage& message) {
-  // Bounded like PostgreSQL's own per-session statements would be, but never unbounded.
-  constexpr std::size_t kMaxTrackedStatements = 10000;
-  const ByteView body = message.body;
-  switch (message.type) {
-    case fe::kParse:
-      if (const auto& parse = message.parse) {
-        ExtendedTexts& texts = extended_texts();
-        // assign() reuses the strings' capacity: a client sending the same unnamed Parse in every
-        // batch allocates nothing here.
-        auto keep = [&](StatementText& to) {
-          to.sql.assign(parse->query);
-          to.shape = message.shape;
-        };
-        if (texts.batch.sql.empty()) keep(texts.batch);
-        if (parse->statement.empty()) keep(texts.unnamed);
-        else if (texts.statement_text.size() < kMaxTrackedStatements)
-          keep(texts.statement_text[std::string(parse->statement)]);
-      }
-      return;
-    case fe::kBind:
-      if (auto bind = protocol::decode_bind_names(body)) {
-        ExtendedTexts& texts = extended_texts();
-        texts.batch_statement.assign(bind->statement);
-        const StatementText* bound = nullptr;
-        if (bind->statement.empty()) {
-          bound = &texts.unnamed;
-        } else if (auto it = texts.statement_text.find(texts.batch_statement); it != texts.statement_text.end()) {
-          bound = &it->second;
-        }
-        if (bound) {
-          texts.batch.sql.assign(bound->sql);
-          texts.batch.shape = bound->shape;
-        }
-      }
-      return;
-    case fe::kClose:
-      if (auto close = protocol::decode_close(body); close && close->kind == 'S' && extended_)
-        extended_->statement_text.erase(std::string(close->name));
-      return;
-    case fe::kQuery:
-      if (message.text) requests_.push_back({std::string(*message.text), {}, {}, 0, last_wait_, message.shape});
-      last_wait_ = std::chrono::microseconds(0);
-      return;
-    case fe::kSync:
-      if (extended_) {
-        requests_.push_back({std::move(extended_->batch.sql), std::move(extended_->batch_statement), {}, 0,
-                             last_wait_, extended_->batch.shape});
-        extended_->batch = {};
-        extended_->batch_statement.clear();
-      } else {
-        requests_.push_back({{}, {}, {}, 0, last_wait_, {}});
-      }
-      last_wait_ = std::chrono::microseconds(0);
-      return;
-    case fe::kFunctionCall:
-      requests_.push_back({"<function call>", {}, {}, 0, last_wait_, {}});
-      return;
-    default:
-      return;
-  }
-}
-
 session::ClientSessionState& ClientConnection::make_session_state() {
   // The settings the client expects before its first SET: its start-up ones.
   session_state_ = std::make_unique<session::ClientSessionState>(
@@ -979,14 +885,11 @@ void ClientConnection::restore_start_up_settings() {
 
 void ClientConnection::request_error(const protocol::ErrorFields& fields) {
   if (session_state_) session_state_->statement_failed();
-  if (requests_.empty() || requests_.front().error) return;
-  requests_.front().error = std::make_unique<QueryErrorInfo>(
-      QueryErrorInfo{std::string(fields.sqlstate()), std::string(fields.severity()), std::string(fields.message()),
-                     std::string(fields.detail()), std::string(fields.hint())});
+  requests_.error(fields);
 }
 
 void ClientConnection::request_rows(std::uint64_t rows) {
-  if (!requests_.empty()) requests_.front().rows += rows;
+  requests_.rows(rows);
 }
 
 void ClientConnection::request_finished(std::chrono::microseconds elapsed) {
@@ -994,12 +897,12 @@ void ClientConnection::request_finished(std::chrono::microseconds elapsed) {
     session_state_->ready_for_query(server_->transaction_status());
     restore_start_up_settings();
   }
-  if (requests_.empty()) return;
-  PendingRequest request = requests_.take_front();
-  if (retry_decide(request, elapsed)) return;
+  std::optional<session::TrackedRequest> request = requests_.finish();
+  if (!request) return;
+  if (retry_decide(*request, elapsed)) return;
   if (retry_.holding()) retry_release_held();
-  proxy_.query_finished(*this, request.sql, request.shape.key, request.statement,
-                        request.error.get(), request.rows, elapsed, request.wait);
+  proxy_.query_finished(*this, request->sql, request->shape.key, request->statement,
+                        request->error.get(), request->rows, elapsed, request->wait);
 }
 
 std::string ClientConnection::application_name() const {

@@ -29,7 +29,9 @@
 #include "protocol/messages.h"
 #include "session/client_session_state.h"
 #include "session/lost_server_answers.h"
+#include "session/request_tracker.h"
 #include "session/statement_retry.h"
+#include "session/waiting_requests.h"
 #include "session/statement_rewriter.h"
 #include "sql/query_shape.h"
 
@@ -252,16 +254,6 @@ class ClientConnection final : public io::TransportHandler {
     sql::QueryShape shape;                   // of `text`: statistics key and statement count
     bool may_change = false;                 // transaction mode: `text` may change session state
   };
-  // A request (simple Query or Sync batch) on its way, for the query log and query stats.
-  struct PendingRequest {
-    std::string sql;
-    std::string statement;  // prepared statement name, "" if none
-    std::unique_ptr<QueryErrorInfo> error;  // rare: kept off the common path's footprint
-    std::uint64_t rows = 0;
-    std::chrono::microseconds wait{0};
-    sql::QueryShape shape;  // the request's text's, scanned once when it arrived; key 0 if none
-  };
-  void track_request_message(const ClientMessage& message);
   // Transaction/statement mode: follows what the client's messages do to its session.
   void track_session_message(const ClientMessage& message);
   session::ClientSessionState& make_session_state();
@@ -301,7 +293,7 @@ class ClientConnection final : public io::TransportHandler {
   void retry_release_held();
   void retry_reset();
   void retry_clear();  // retry_ = {}, its buffers back to the loop's scratch pool
-  bool retry_decide(const PendingRequest& request, std::chrono::microseconds elapsed);
+  bool retry_decide(const session::TrackedRequest& request, std::chrono::microseconds elapsed);
   void retry_run_again();
   session::StatementRetry retry_;
   std::unique_ptr<admin::AdminConsole> admin_;
@@ -312,7 +304,7 @@ class ClientConnection final : public io::TransportHandler {
   std::unique_ptr<std::string> deallocating_;
   bool answer_deallocate_batch(const ClientMessage& message, Bytes& to_client);  // relay_bytes answered a request without the server
   std::unique_ptr<io::Timer> retry_timer_;  // made at the first retry: most clients never need it
-  Fifo<PendingRequest> requests_;
+  session::RequestTracker requests_;  // for the query log, query stats and retries
   std::unique_ptr<session::ClientSessionState> session_state_;
   // LISTEN in transaction/statement mode (client_listen.cpp). A Query or Parse with a LISTEN
   // goes to the server only once the pool's listening connection listens to its channels, so
@@ -329,23 +321,6 @@ class ClientConnection final : public io::TransportHandler {
   std::vector<QueuedNotification> queued_notifications_;
   bool listened_on_server_ = false;  // a LISTEN went to the linked server: it needs UNLISTEN *
   std::uint32_t batch_executes_ = 0;  // Executes since the last Sync (for a state made mid-batch)
-  // Extended protocol, for the query log: the client's statement texts and the batch being
-  // built. Made at its first Parse or Bind: a simple-protocol client never pays for it.
-  struct StatementText {
-    std::string sql;
-    sql::QueryShape shape;  // scanned once, at its Parse
-  };
-  struct ExtendedTexts {
-    StatementText batch, unnamed;  // the batch's text for the query log and statistics
-    std::string batch_statement;
-    std::unordered_map<std::string, StatementText> statement_text;  // prepared statement names -> SQL
-  };
-  std::unique_ptr<ExtendedTexts> extended_;
-  ExtendedTexts& extended_texts() {
-    if (!extended_) extended_ = std::make_unique<ExtendedTexts>();
-    return *extended_;
-  }
-  std::chrono::microseconds last_wait_{0};
   bool in_transaction_ = false;  // a request went out since the last idle ReadyForQuery
   TimePoint transaction_start_{};
   TimePoint wait_start_{};

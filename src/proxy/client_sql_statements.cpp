@@ -69,27 +69,12 @@ void ClientConnection::sql_statement_not_recreated(const std::string& name,
 
 bool ClientConnection::answer_first_waiting_request(const ErrorSpec& error) {
   io::InputBuffer& input = transport_->input();
-  const ByteView data = input.view();
-  protocol::FrameReader frames(proxy_.config().limits.max_message_size);
-  Bytes out;
-  std::size_t used = 0;
-  bool failed = false;  // an extended batch got its error: the rest is skipped up to its Sync
-  while (used < data.size()) {
-    auto result = frames.read_typed(data.subspan(used));
-    if (result.status != protocol::FrameStatus::Ready) return false;
-    used += result.frame.size;
-    const char type = result.frame.type;
-    if (type == fe::kTerminate) return false;
-    const bool ends_request = type == fe::kQuery || type == fe::kFunctionCall || type == fe::kSync;
-    if (!failed) protocol::encode_error_response(out, error);
-    failed = true;
-    if (!ends_request) continue;
-    protocol::encode_ready_for_query(out, 'I');
-    input.consume(used);
-    transport_->write(std::move(out));
-    return true;
-  }
-  return false;
+  auto answers = session::answer_waiting_requests(input.view(), error, session::WaitingScope::FirstRequest,
+                                                  proxy_.config().limits.max_message_size);
+  if (!answers) return false;
+  input.consume(answers->used);
+  transport_->write(std::move(answers->out));
+  return true;
 }
 
 }  // namespace ouroboros::proxy

@@ -749,7 +749,7 @@ const Proxy::Fingerprint& Proxy::fingerprint_of(std::string_view sql, std::uint6
 
 void Proxy::query_finished(ClientConnection& client, const std::string& sql, std::uint64_t shape_key,
                            const std::string& statement,
-                           const QueryErrorInfo* error, std::uint64_t rows, std::chrono::microseconds elapsed,
+                           const session::RequestError* error, std::uint64_t rows, std::chrono::microseconds elapsed,
                            std::chrono::microseconds wait) {
   const Fingerprint& fingerprint = fingerprint_of(sql, shape_key);
   query_stats_.record(fingerprint.hash, fingerprint.text, elapsed, error != nullptr, rows);
@@ -828,7 +828,7 @@ QueryEvent Proxy::query_event(ClientConnection& client, const std::string& sql, 
 }
 
 void Proxy::query_retried(ClientConnection& client, const std::string& sql, const std::string& statement,
-                          const QueryErrorInfo& error, std::chrono::microseconds elapsed, int attempt,
+                          const session::RequestError& error, std::chrono::microseconds elapsed, int attempt,
                           Duration delay) {
   std::string application_name;
   QueryEvent event = query_event(client, sql, statement, elapsed, application_name);

@@ -139,11 +139,11 @@ class Proxy {
   // `shape_key`: sql::query_shape(sql).key when the caller has it, else 0.
   void query_finished(ClientConnection& client, const std::string& sql, std::uint64_t shape_key,
                       const std::string& statement,
-                      const QueryErrorInfo* error, std::uint64_t rows, std::chrono::microseconds elapsed,
+                      const session::RequestError* error, std::uint64_t rows, std::chrono::microseconds elapsed,
                       std::chrono::microseconds wait);
   // A statement failed with a transient error and runs again after `delay`: the retry record.
   void query_retried(ClientConnection& client, const std::string& sql, const std::string& statement,
-                     const QueryErrorInfo& error, std::chrono::microseconds elapsed, int attempt, Duration delay);
+                     const session::RequestError& error, std::chrono::microseconds elapsed, int attempt, Duration delay);
   // A statement text's fingerprint and its hash (the query statistics key). Texts that differ
   // only in literals share one cache entry (sql::query_shape), so the fingerprint string is built
   // once per query shape, not per query.

@@ -10,12 +10,9 @@
 #include <string>
 
 #include "config/config.h"
+#include "session/request_tracker.h"
 
 namespace ouroboros::proxy {
-
-struct QueryErrorInfo {
-  std::string sqlstate, severity, message, detail, hint;
-};
 
 // One finished (or failed) statement and where it came from.
 struct QueryEvent {
@@ -25,7 +22,7 @@ struct QueryEvent {
   std::chrono::microseconds duration{0};
   std::chrono::microseconds wait{0};
   std::uint64_t rows = 0;
-  const QueryErrorInfo* error = nullptr;
+  const session::RequestError* error = nullptr;
   int attempt = 1;  // retries: which run this was
 };
 
