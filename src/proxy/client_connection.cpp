@@ -629,10 +629,7 @@ void ClientConnection::retry_release_held() {
 
 void ClientConnection::retry_clear() {
   // The buffers go back to the loop's pool: the next request's retry state reuses them.
-  auto [request, held] = retry_.clear();
-  auto& scratch = proxy_.loop().scratch();
-  if (request.capacity() != 0) scratch.give(std::move(request));
-  if (held.capacity() != 0) scratch.give(std::move(held));
+  retry_.clear([&scratch = proxy_.loop().scratch()](Bytes buffer) { scratch.give(std::move(buffer)); });
 }
 
 void ClientConnection::retry_reset() {
@@ -897,12 +894,12 @@ void ClientConnection::request_finished(std::chrono::microseconds elapsed) {
     session_state_->ready_for_query(server_->transaction_status());
     restore_start_up_settings();
   }
-  std::optional<session::TrackedRequest> request = requests_.finish();
-  if (!request) return;
-  if (retry_decide(*request, elapsed)) return;
+  if (requests_.empty()) return;
+  const session::TrackedRequest request = requests_.finish();
+  if (retry_decide(request, elapsed)) return;
   if (retry_.holding()) retry_release_held();
-  proxy_.query_finished(*this, request->sql, request->shape.key, request->statement,
-                        request->error.get(), request->rows, elapsed, request->wait);
+  proxy_.query_finished(*this, request.sql, request.shape.key, request.statement,
+                        request.error.get(), request.rows, elapsed, request.wait);
 }
 
 std::string ClientConnection::application_name() const {

@@ -72,9 +72,4 @@ void RequestTracker::error(const protocol::ErrorFields& fields) {
                    std::string(fields.detail()), std::string(fields.hint())});
 }
 
-std::optional<TrackedRequest> RequestTracker::finish() {
-  if (requests_.empty()) return std::nullopt;
-  return requests_.take_front();
-}
-
 }  // namespace ouroboros::session

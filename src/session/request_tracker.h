@@ -47,8 +47,8 @@ class RequestTracker {
     if (!requests_.empty()) requests_.front().rows += n;
   }
   void error(const protocol::ErrorFields& fields);
-  // Its ReadyForQuery: the request, done; none when nothing was tracked.
-  std::optional<TrackedRequest> finish();
+  // Its ReadyForQuery: the request, done (not empty()).
+  TrackedRequest finish() { return requests_.take_front(); }
 
   bool empty() const { return requests_.empty(); }
   std::size_t size() const { return requests_.size(); }

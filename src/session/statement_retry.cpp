@@ -109,15 +109,13 @@ const Bytes& StatementRetry::begin_refeed() {
   return request_;
 }
 
-std::pair<Bytes, Bytes> StatementRetry::clear() {
-  std::pair<Bytes, Bytes> buffers(std::exchange(request_, {}), std::exchange(held_, {}));
-  buffers.first.clear();
-  buffers.second.clear();
+void StatementRetry::reset() {
+  request_.clear();
+  held_.clear();
   holding_ = eligible_ = refeeding_ = pending_ = false;
   executes_ = describes_ = 0;
   attempt_ = 1;
   rerun_.reset();
-  return buffers;
 }
 
 }  // namespace ouroboros::session

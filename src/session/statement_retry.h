@@ -75,10 +75,18 @@ class StatementRetry {
 
   // What is held, for the client; the request is over for retries (clear() follows).
   Bytes take_held() { return std::move(held_); }
-  // Back to idle. Returns the two buffers (emptied, capacity kept) for reuse.
-  std::pair<Bytes, Bytes> clear();
+  // Back to idle; `give` gets each buffer that has storage (contents and capacity as they are) for
+  // reuse.
+  template <class Give>
+  void clear(Give&& give) {
+    if (request_.capacity() != 0) give(std::exchange(request_, {}));
+    if (held_.capacity() != 0) give(std::exchange(held_, {}));
+    reset();
+  }
 
  private:
+  void reset();
+
   bool holding_ = false;
   bool eligible_ = false;  // a single statement outside a transaction, complete
   bool refeeding_ = false;

@@ -46,25 +46,22 @@ TEST_CASE("requests: pipelined Queries finish in order, each with its own rows, 
   CHECK(tracker.size() == 3);
   tracker.rows(2);
   tracker.rows(3);
+  REQUIRE(tracker.size() == 3);
   auto first = tracker.finish();
-  REQUIRE(first);
-  CHECK(first->sql == "SELECT * FROM t");
-  CHECK(first->rows == 5);
-  CHECK(first->wait == std::chrono::microseconds(1500));
-  CHECK(first->shape.key == sql::query_shape("SELECT * FROM t").key);
-  CHECK_FALSE(first->error);
+  CHECK(first.sql == "SELECT * FROM t");
+  CHECK(first.rows == 5);
+  CHECK(first.wait == std::chrono::microseconds(1500));
+  CHECK(first.shape.key == sql::query_shape("SELECT * FROM t").key);
+  CHECK_FALSE(first.error);
   fail(tracker, "22012", "division by zero");
   fail(tracker, "XX000", "a second error is not the first");
   auto second = tracker.finish();
-  REQUIRE(second);
-  REQUIRE(second->error);
-  CHECK(second->error->sqlstate == "22012");
-  CHECK(second->error->message == "division by zero");
-  CHECK(second->wait == std::chrono::microseconds(0));  // only the first request waited
+  REQUIRE(second.error);
+  CHECK(second.error->sqlstate == "22012");
+  CHECK(second.error->message == "division by zero");
+  CHECK(second.wait == std::chrono::microseconds(0));  // only the first request waited
   auto third = tracker.finish();
-  REQUIRE(third);
-  CHECK(third->sql == "SELECT 2");
-  CHECK_FALSE(tracker.finish());
+  CHECK(third.sql == "SELECT 2");
   CHECK(tracker.empty());
 }
 
@@ -74,17 +71,14 @@ TEST_CASE("requests: an extended batch is named after the statement its Bind use
   send(tracker, cat({bind("s1", {"7"}), execute(), sync_msg()}));
   send(tracker, cat({parse("", "SELECT now()"), bind(""), execute(), sync_msg()}));
   auto prepare = tracker.finish();
-  REQUIRE(prepare);
-  CHECK(prepare->sql == "SELECT $1::int");  // a Parse-only batch: its text
+  CHECK(prepare.sql == "SELECT $1::int");  // a Parse-only batch: its text
   auto run = tracker.finish();
-  REQUIRE(run);
-  CHECK(run->sql == "SELECT $1::int");
-  CHECK(run->statement == "s1");
-  CHECK(run->shape.key == sql::query_shape("SELECT $1::int").key);
+  CHECK(run.sql == "SELECT $1::int");
+  CHECK(run.statement == "s1");
+  CHECK(run.shape.key == sql::query_shape("SELECT $1::int").key);
   auto unnamed = tracker.finish();
-  REQUIRE(unnamed);
-  CHECK(unnamed->sql == "SELECT now()");
-  CHECK(unnamed->statement.empty());
+  CHECK(unnamed.sql == "SELECT now()");
+  CHECK(unnamed.statement.empty());
 }
 
 TEST_CASE("requests: a closed statement's text is forgotten; a bare Sync and a function call still count") {
@@ -98,13 +92,11 @@ TEST_CASE("requests: a closed statement's text is forgotten; a bare Sync and a f
   CHECK(tracker.size() == 4);
   tracker.finish();
   auto unknown = tracker.finish();
-  REQUIRE(unknown);
-  CHECK(unknown->sql.empty());  // s1 was closed: the server rejects the Bind; no text to log
-  CHECK(unknown->statement == "s1");
+  CHECK(unknown.sql.empty());  // s1 was closed: the server rejects the Bind; no text to log
+  CHECK(unknown.statement == "s1");
   auto bare = tracker.finish();
-  REQUIRE(bare);
-  CHECK(bare->sql.empty());
-  CHECK(tracker.finish()->sql == "<function call>");
+  CHECK(bare.sql.empty());
+  CHECK(tracker.finish().sql == "<function call>");
 }
 
 TEST_CASE("requests: a lost server drops the requests in flight but not the statement texts") {
@@ -114,7 +106,7 @@ TEST_CASE("requests: a lost server drops the requests in flight but not the stat
   CHECK(tracker.empty());
   tracker.rows(1);  // nothing to count it to
   send(tracker, cat({bind("s1"), execute(), sync_msg()}));
-  CHECK(tracker.finish()->sql == "SELECT 1");
+  CHECK(tracker.finish().sql == "SELECT 1");
 }
 
 TEST_CASE("requests: statement texts are kept for at most kMaxTrackedStatements names") {
@@ -125,6 +117,5 @@ TEST_CASE("requests: statement texts are kept for at most kMaxTrackedStatements 
   send(tracker, many);
   send(tracker, cat({bind("s" + std::to_string(RequestTracker::kMaxTrackedStatements + 1)), execute(), sync_msg()}));
   auto run = tracker.finish();
-  REQUIRE(run);
-  CHECK(run->sql == "SELECT 0");  // the batch's first Parse; the name past the limit has no text
+  CHECK(run.sql == "SELECT 0");  // the batch's first Parse; the name past the limit has no text
 }
