@@ -33,7 +33,6 @@ bool is_extended(char type) {
 
 std::string ms(Duration d) { return std::to_string(d.count()) + "ms"; }
 
-constexpr std::uint8_t kTlsHandshakeRecord = 0x16;
 }  // namespace
 
 ClientConnection::ClientConnection(Proxy& proxy, pool::ClientId id, std::unique_ptr<io::Transport> transport,
@@ -115,61 +114,54 @@ void ClientConnection::on_readable(io::InputBuffer& input) {
 }
 
 void ClientConnection::handle_startup(io::InputBuffer& input) {
+  using Kind = session::StartupStep::Kind;
+  using Refusal = session::StartupStep::Refusal;
   while (state_ == State::Startup) {
-    // PostgreSQL 17 direct TLS: a TLS handshake record instead of a startup packet (whose first
-    // byte, the top of its length, is never 0x16).
-    if (!input.empty() && input.view()[0] == kTlsHandshakeRecord && !transport_->tls_info()) return start_tls(true);
-    auto result = reader_.read_startup(input.view());
-    if (result.status == protocol::FrameStatus::NeedMore) return;
-    if (result.status == protocol::FrameStatus::Malformed) {
-      input.consume(input.size());
-      proxy_.counters().reject(Rejection::Protocol);
-      return fail(fatal(sqlstate::kProtocolViolation, std::string("invalid startup packet: ") + std::string(result.error)));
+    session::StartupFacts facts;
+    facts.tls_active = transport_->tls_info().has_value();
+    facts.tls_available = proxy_.tls().listener() != nullptr;
+    facts.tls_required = proxy_.config().listen.tls.mode == config::ClientTlsMode::Require;
+    facts.over_limit = over_limit_;
+    session::StartupStep step = session::next_startup_step(input.view(), facts, reader_);
+    input.consume(step.consumed);
+    switch (step.kind) {
+      case Kind::NeedMore:
+        return;
+      case Kind::Reply:
+        transport_->write(std::move(step.reply));
+        break;
+      case Kind::StartTls:
+        if (!step.reply.empty()) transport_->write(std::move(step.reply));
+        return start_tls(step.direct_tls);
+      case Kind::Cancel:
+        proxy_.handle_cancel({step.cancel_pid, step.cancel_key});
+        return close();
+      case Kind::Refuse:
+        switch (step.refusal) {
+          case Refusal::Protocol: proxy_.counters().reject(Rejection::Protocol); break;
+          case Refusal::TooManyClients: proxy_.counters().reject(Rejection::TooManyClients); break;
+          case Refusal::TlsRequired:
+            proxy_.counters().reject(Rejection::TlsRequired);
+            proxy_.log().info("client {} ({}): refused: plain-text connection while listen.tls.mode is require", id_,
+                              peer_);
+            break;
+          case Refusal::Replication:
+          case Refusal::None:
+            break;
+        }
+        return fail(fatal(step.sqlstate, step.message, step.detail));
+      case Kind::Startup:
+        on_startup_packet(*step.packet);
+        break;
     }
-    auto packet = protocol::decode_startup(result.frame.body);
-    input.consume(result.frame.size);
-    if (!packet) {
-      input.consume(input.size());
-      proxy_.counters().reject(Rejection::Protocol);
-      return fail(fatal(sqlstate::kProtocolViolation,
-                        "invalid startup packet: unsupported protocol version or missing user"));
-    }
-    on_startup_packet(*packet);
   }
   if (state_ == State::Authenticating && !input.empty()) handle_auth(input);
 }
 
 void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) {
-  using protocol::StartupKind;
-  switch (packet.kind) {
-    case StartupKind::SslRequest:
-      return start_tls(false);
-    case StartupKind::GssEncRequest:
-      // Not offered: the client continues in plain text (or TLS) or gives up, as it chooses.
-      transport_->write(Bytes{'N'});
-      return;
-    case StartupKind::CancelRequest:
-      proxy_.handle_cancel({packet.cancel_pid, packet.cancel_key});
-      close();
-      return;
-    case StartupKind::Startup:
-      break;
-  }
   user_ = std::string(packet.parameter("user").value_or(""));
   database_ = std::string(packet.parameter("database").value_or(user_));
   if (database_.empty()) database_ = user_;
-  auto replication = packet.parameter("replication");
-  if (replication && *replication != "false" && *replication != "0" && *replication != "off")
-    return fail(fatal(sqlstate::kFeatureNotSupported, "replication connections are not supported by the proxy"));
-  if (proxy_.config().listen.tls.mode == config::ClientTlsMode::Require && !transport_->tls_info()) {
-    proxy_.counters().reject(Rejection::TlsRequired);
-    proxy_.log().info("client {} ({}): refused: plain-text connection while listen.tls.mode is require", id_, peer_);
-    protocol::ErrorSpec error = fatal(sqlstate::kInvalidAuthorization, "SSL required");
-    error.detail = "The proxy accepts only TLS connections (listen.tls.mode: require); connect with sslmode=require.";
-    return fail(error);
-  }
-  if (over_limit_) proxy_.counters().reject(Rejection::TooManyClients);
-  if (over_limit_) return fail(fatal(sqlstate::kTooManyConnections, "sorry, too many clients already"));
   parameters_ = proxy_.startup_parameters_interner().intern(pool::session_parameters(packet.parameters));
   set_desired_settings(pool::startup_settings(*parameters_));
 
@@ -243,26 +235,9 @@ void ClientConnection::start_authentication(std::shared_ptr<const config::UserCo
 }
 
 void ClientConnection::start_tls(bool direct) {
-  const io::TlsContext* context = transport_->tls_info() ? nullptr : proxy_.tls().listener();
-  if (!context) {
-    if (direct) {
-      transport_->input().consume(transport_->input().size());
-      proxy_.counters().reject(Rejection::Protocol);
-      return fail(fatal(sqlstate::kProtocolViolation, "direct TLS connections are not enabled (listen.tls.mode)"));
-    }
-    transport_->write(Bytes{'N'});
-    return;
-  }
-  if (!direct) {
-    // Bytes sent after the SSLRequest, before our answer, would be read as if encrypted
-    // (CVE-2021-23214): refused, as PostgreSQL does.
-    if (!transport_->input().empty()) {
-      transport_->input().consume(transport_->input().size());
-      proxy_.counters().reject(Rejection::Protocol);
-      return fail(fatal(sqlstate::kProtocolViolation, "received unencrypted data after SSL request"));
-    }
-    transport_->write(Bytes{'S'});
-  }
+  // session::next_startup_step offers TLS only with a listener context, on a plain connection.
+  const io::TlsContext* context = proxy_.tls().listener();
+  if (!context || transport_->tls_info()) return close();
   io::TlsOptions options;
   options.require_alpn = direct;
   options.on_handshake = [this](bool ok, std::string_view error) {

@@ -30,6 +30,7 @@
 #include "session/client_session_state.h"
 #include "session/lost_server_answers.h"
 #include "session/request_tracker.h"
+#include "session/startup_negotiation.h"
 #include "session/statement_retry.h"
 #include "session/waiting_requests.h"
 #include "session/statement_rewriter.h"
@@ -189,9 +190,11 @@ class ClientConnection final : public io::TransportHandler {
   void handle_auth(io::InputBuffer& input);
   void handle_admin(io::InputBuffer& input);
   void relay(io::InputBuffer& input);
+  // The StartupMessage (session::next_startup_step let it through): host-based rules, then
+  // authentication or the auth_query lookup.
   void on_startup_packet(const protocol::StartupPacket& packet);
-  // SSLRequest (`direct` false: answered 'S', or 'N' without listen.tls) or a PostgreSQL 17
-  // direct TLS handshake: the transport becomes a TlsTransport over the TCP one.
+  // After an SSLRequest answered 'S' (`direct` false) or a PostgreSQL 17 direct TLS handshake:
+  // the transport becomes a TlsTransport over the TCP one.
   void start_tls(bool direct);
   void authenticated();
   void finish_login(ServerConnection& server);
