@@ -74,6 +74,16 @@ struct NameChange {
 
 namespace {
 
+// The proxy statement a message the proxy sent parses or closes on the server, which its view of
+// the server's statements counted when it sent it (a Parse of it, an eviction or a pending
+// Close); 0 for any other message.
+std::uint64_t statement_changed_by(const Expectation& e) {
+  if (e.statement_id == 0 || e.fate == Expectation::Fate::Answered) return 0;
+  if (e.kind == Kind::Parse) return e.statement_id;
+  if (e.kind == Kind::Close && e.fate == Expectation::Fate::Hide) return e.statement_id;
+  return 0;
+}
+
 void note_name_change(const Expectation& e, std::vector<NameChange>& changes) {
   NameChange change;
   if (e.kind == Kind::Parse && e.client_name) {
@@ -142,20 +152,15 @@ void ReplyQueue::skip_to_sync(Route& route, std::vector<NameChange>& names) {
   while (!queue_.empty() && queue_.front().kind != Kind::Sync) {
     const Expectation e = queue_.take_front();
     note_name_change(e, names);
-    if (e.kind == Kind::Parse && e.fate != Expectation::Fate::Answered && e.statement_id != 0)
-      did_not_run(Kind::Parse, e.statement_id, route);
-    if (e.kind == Kind::Close && e.fate == Expectation::Fate::Hide && e.statement_id != 0)
-      did_not_run(Kind::Close, e.statement_id, route);
+    if (const std::uint64_t id = statement_changed_by(e)) did_not_run(e.kind, id, route);
     if (e.ends_with_ready()) --pending_ready_;
   }
   if (queue_.empty()) skipping_ = true;
 }
 
 bool ReplyQueue::sent_later(std::uint64_t id) const {
-  for (const Expectation& e : queue_) {
-    if (e.fate == Expectation::Fate::Answered) continue;
-    if ((e.kind == Kind::Parse || e.kind == Kind::Close) && e.statement_id == id) return true;
-  }
+  for (const Expectation& e : queue_)
+    if (statement_changed_by(e) == id) return true;
   return false;
 }
 
