@@ -30,8 +30,6 @@ EventLoop::~EventLoop() {
 void EventLoop::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
 void EventLoop::stop() { uv_stop(&loop_); }
 
-TimePoint EventLoop::now() const { return Clock::now(); }
-
 void EventLoop::defer(std::function<void()> fn) {
   if (deferred_.empty()) {
     // An active idle handle keeps the poll phase from blocking, so the work runs promptly.

@@ -24,7 +24,30 @@ class EventLoop final : public TimeSource {
   // Runs until stop() or until no handle is active.
   void run();
   void stop();
-  TimePoint now() const override;
+  // Inside an I/O callback (see CallbackClock): the moment that callback started. Everything one
+  // read batch does happens within microseconds, and a transaction reads the clock twice instead
+  // of at every step that times something.
+  TimePoint now() const override { return frozen_ ? frozen_at_ : Clock::now(); }
+
+  // Held for the length of one I/O callback: now() answers one reading of the clock. Nested
+  // callbacks keep the outermost reading.
+  class CallbackClock {
+   public:
+    explicit CallbackClock(EventLoop& loop) : loop_(loop.frozen_ ? nullptr : &loop) {
+      if (loop_) {
+        loop_->frozen_at_ = Clock::now();
+        loop_->frozen_ = true;
+      }
+    }
+    ~CallbackClock() {
+      if (loop_) loop_->frozen_ = false;
+    }
+    CallbackClock(const CallbackClock&) = delete;
+    CallbackClock& operator=(const CallbackClock&) = delete;
+
+   private:
+    EventLoop* loop_;
+  };
 
   // Runs fn on the next loop iteration, outside any callback currently on the stack: the safe
   // place to destroy objects whose callbacks are running now.
@@ -45,6 +68,8 @@ class EventLoop final : public TimeSource {
   BufferPool buffers_;
   ScratchPool scratch_;
   std::unique_ptr<TlsBufferSweeper> tls_buffers_;  // made once the loop is initialised
+  bool frozen_ = false;
+  TimePoint frozen_at_{};
 };
 
 }  // namespace ouroboros::io

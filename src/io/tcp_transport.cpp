@@ -103,6 +103,7 @@ void TcpTransport::on_read(ssize_t nread) {
     return;
   }
   input_.commit(static_cast<std::size_t>(nread));
+  EventLoop::CallbackClock clock(*loop_);
   if (handler_) handler_->on_readable(input_);
   // Destruction of a transport is deferred (never inside its own callbacks), so this is alive.
   input_.release_if_empty();
