@@ -1,6 +1,6 @@
 #pragma once
 // A latency distribution with fixed bucket bounds in seconds. observe() finds the bucket by
-// binary search over the bounds and bumps one count and the sum: no lock, no allocation.
+// searching the bounds from the lowest and bumps one count and the sum: no lock, no allocation.
 // Single writer, readable from any thread: see counter.h for why plain relaxed load/store is used.
 //
 // A value lands in the first bucket whose bound is >= the value, matching Prometheus `le`
