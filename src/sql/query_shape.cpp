@@ -24,7 +24,7 @@ constexpr auto kWordChar = [] {
   for (int c = 0; c < 256; ++c) table[c] = is_letter(static_cast<char>(c)) || is_digit(static_cast<char>(c));
   return table;
 }();
-bool is_operator_char(char c) {
+constexpr bool is_operator_char(char c) {
   switch (c) {
     case '~': case '!': case '@': case '#': case '^': case '&': case '|': case '`': case '?':
     case '+': case '-': case '*': case '/': case '%': case '<': case '>': case '=':
@@ -85,10 +85,39 @@ class Hash {
 
 }  // namespace
 
+namespace {
+
+// What a text's byte starts, for the quick pass's dispatch: one table lookup instead of a chain
+// of comparisons per byte.
+enum class Start : std::uint8_t { Other, Space, Letter, Digit, Quote, DoubleQuote, Dollar, Semicolon, Colon, Punctuation, Dot, Operator };
+constexpr auto kStart = [] {
+  std::array<Start, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    Start s = Start::Other;
+    if (is_space(ch)) s = Start::Space;
+    else if (is_letter(ch)) s = Start::Letter;
+    else if (is_digit(ch)) s = Start::Digit;
+    else if (ch == '\'') s = Start::Quote;
+    else if (ch == '"') s = Start::DoubleQuote;
+    else if (ch == '$') s = Start::Dollar;
+    else if (ch == ';') s = Start::Semicolon;
+    else if (ch == ':') s = Start::Colon;
+    else if (ch == '(' || ch == ')' || ch == '[' || ch == ']' || ch == ',') s = Start::Punctuation;
+    else if (ch == '.') s = Start::Dot;
+    else if (is_operator_char(ch)) s = Start::Operator;
+    table[c] = s;
+  }
+  return table;
+}();
+
+}  // namespace
+
 QueryShape query_shape(std::string_view sql) {
   Hash hash;
   std::size_t i = 0;
   const std::size_t n = sql.size();
+  const char* const end = sql.data() + n;
   int statements = 0;
   bool in_statement = false;  // a significant token since the last ';'
   bool more = false;          // something significant after the first statement's ';'
@@ -99,40 +128,45 @@ QueryShape query_shape(std::string_view sql) {
     return QueryShape{false, whole.value(), -1};
   };
   auto token = [&](TokenKind kind) {
-    if (kind != TokenKind::Semicolon && !in_statement) {
+    if (!in_statement) {
       if (statements > 0) more = true;
       in_statement = true;
       ++statements;
     }
     hash.kind(kind);
   };
+  auto word_char = [&](std::size_t k) { return kWordChar[static_cast<unsigned char>(sql[k])]; };
   while (i < n) {
     const char c = sql[i];
-    if (is_space(c)) {
-      ++i;
-      continue;
-    }
-    if (is_letter(c)) {
-      // E'..', B'..', X'..', N'..' and U&'..' are strings with a prefix: the lexer's business.
-      if (i + 1 < n && (sql[i + 1] == '\'' || sql[i + 1] == '&')) return fallback();
-      const std::size_t start = i;
-      while (i < n && kWordChar[static_cast<unsigned char>(sql[i])]) ++i;
-      if (i < n && (sql[i] == '$' || static_cast<unsigned char>(sql[i]) >= 0x80)) return fallback();
-      token(TokenKind::Identifier);
-      hash.text(sql.substr(start, i - start), true, sql.data() + n);
-      continue;
-    }
-    if (is_digit(c)) {
-      while (i < n && is_digit(sql[i])) ++i;
-      // Decimals, exponents, radix prefixes and 1_000 are the lexer's business.
-      if (i < n && (is_letter(sql[i]) || is_digit(sql[i]) || sql[i] == '.' || sql[i] == '$' ||
-                    static_cast<unsigned char>(sql[i]) >= 0x80))
-        return fallback();
-      token(TokenKind::Number);  // a literal: its digits are not part of the shape
-      continue;
-    }
-    switch (c) {
-      case '\'': {
+    switch (kStart[static_cast<unsigned char>(c)]) {
+      case Start::Space:
+        ++i;
+        continue;
+      case Start::Letter: {
+        const std::size_t start = i++;
+        // Four bytes per step while the word lasts (most of a statement's bytes are words).
+        while (i + 4 <= n && (word_char(i) & word_char(i + 1) & word_char(i + 2) & word_char(i + 3))) i += 4;
+        while (i < n && word_char(i)) ++i;
+        if (i < n) {
+          const char next = sql[i];
+          if (next == '$' || static_cast<unsigned char>(next) >= 0x80) return fallback();
+          // E'..', B'..', X'..', N'..' and U&'..' are strings with a prefix: the lexer's business.
+          if (i - start == 1 && (next == '\'' || next == '&')) return fallback();
+        }
+        token(TokenKind::Identifier);
+        hash.text(sql.substr(start, i - start), true, end);
+        continue;
+      }
+      case Start::Digit: {
+        ++i;
+        while (i < n && is_digit(sql[i])) ++i;
+        // Decimals, exponents, radix prefixes and 1_000 are the lexer's business.
+        if (i < n && (word_char(i) || sql[i] == '.' || sql[i] == '$' || static_cast<unsigned char>(sql[i]) >= 0x80))
+          return fallback();
+        token(TokenKind::Number);  // a literal: its digits are not part of the shape
+        continue;
+      }
+      case Start::Quote: {
         ++i;
         for (;;) {
           if (i >= n) return fallback();  // unterminated
@@ -149,7 +183,7 @@ QueryShape query_shape(std::string_view sql) {
         token(TokenKind::String);
         continue;
       }
-      case '"': {
+      case Start::DoubleQuote: {
         std::size_t start = i++;
         for (;;) {
           if (i >= n) return fallback();
@@ -164,51 +198,53 @@ QueryShape query_shape(std::string_view sql) {
           ++i;
         }
         token(TokenKind::QuotedIdentifier);
-        hash.text(sql.substr(start, i - start), false, sql.data() + n);
+        hash.text(sql.substr(start, i - start), false, end);
         continue;
       }
-      case '$': {
+      case Start::Dollar: {
         std::size_t start = ++i;
         while (i < n && is_digit(sql[i])) ++i;
         if (i == start) return fallback();  // a dollar quote
         token(TokenKind::Parameter);
         continue;
       }
-      case ';':
+      case Start::Semicolon:
         ++i;
         in_statement = false;
         hash.kind(TokenKind::Semicolon);
         continue;
-      case ':':
+      case Start::Colon:
         if (i + 1 < n && (sql[i + 1] == ':' || sql[i + 1] == '=')) {
           token(TokenKind::Operator);
-          hash.text(sql.substr(i, 2), false, sql.data() + n);
+          hash.text(sql.substr(i, 2), false, end);
           i += 2;
           continue;
         }
-        [[fallthrough]];
-      case '(': case ')': case '[': case ']': case ',':
         token(TokenKind::Punctuation);
-        hash.text(sql.substr(i, 1), false, sql.data() + n);
+        hash.text(sql.substr(i, 1), false, end);
         ++i;
         continue;
-      case '.':
+      case Start::Punctuation:
+        token(TokenKind::Punctuation);
+        hash.text(sql.substr(i, 1), false, end);
+        ++i;
+        continue;
+      case Start::Dot:
         if (i + 1 < n && (sql[i + 1] == '.' || is_digit(sql[i + 1]))) return fallback();
         token(TokenKind::Punctuation);
-        hash.text(sql.substr(i, 1), false, sql.data() + n);
+        hash.text(sql.substr(i, 1), false, end);
         ++i;
         continue;
-      default:
-        break;
+      case Start::Operator:
+        // One operator character standing alone; runs (and comments) are the lexer's business.
+        if (i + 1 < n && kStart[static_cast<unsigned char>(sql[i + 1])] == Start::Operator) return fallback();
+        token(TokenKind::Operator);
+        hash.text(sql.substr(i, 1), false, end);
+        ++i;
+        continue;
+      case Start::Other:
+        return fallback();
     }
-    // One operator character standing alone; runs (and comments) are the lexer's business.
-    if (is_operator_char(c) && !(i + 1 < n && is_operator_char(sql[i + 1]))) {
-      token(TokenKind::Operator);
-      hash.text(sql.substr(i, 1), false, sql.data() + n);
-      ++i;
-      continue;
-    }
-    return fallback();
   }
   return QueryShape{true, hash.value(), more ? -1 : statements};
 }
