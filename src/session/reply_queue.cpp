@@ -189,11 +189,11 @@ void ReplyQueue::did_not_run(Kind kind, std::uint64_t id, Route& route, std::opt
   (has ? route.not_closed : route.not_prepared).push_back(id);
 }
 
-Route ReplyQueue::on_server_message(char type, ByteView body) {
-  Route route;
+void ReplyQueue::on_server_message(char type, ByteView body, Route& route) {
+  route.reset();
   // Asynchronous messages belong to no request.
-  if (type == be::kNoticeResponse || type == be::kParameterStatus || type == be::kNotification) return route;
-  if (queue_.empty()) return route;
+  if (type == be::kNoticeResponse || type == be::kParameterStatus || type == be::kNotification) return;
+  if (queue_.empty()) return;
   const Expectation& head = queue_.front();  // every branch reads it before popping
   route.forward = head.fate != Expectation::Fate::Hide;
   route.internal = head.internal;
@@ -276,7 +276,6 @@ Route ReplyQueue::on_server_message(char type, ByteView body) {
     default:
       break;  // DataRow, ParameterDescription, COPY traffic: part of the head's reply
   }
-  return route;
 }
 
 }  // namespace ouroboros::session

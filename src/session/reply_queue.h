@@ -106,6 +106,19 @@ struct Route {
   // The ErrorResponse was a refused statement's stand-in: `answers` starts with the refusal the
   // client gets in its place.
   bool refused = false;
+
+  // As a new Route, keeping the storage.
+  void reset() {
+    forward = true;
+    answers.clear();
+    not_prepared.clear();
+    found_prepared.clear();
+    stale_statement = 0;
+    not_closed.clear();
+    names_not_prepared.clear();
+    names_restored.clear();
+    finished_request = internal = finished_internal = refused = false;
+  }
 };
 
 struct NameChange;  // reply_queue.cpp
@@ -120,7 +133,13 @@ class ReplyQueue {
   // Called for every message from the server, before it is forwarded. `body` is needed for
   // ErrorResponse (to recognise a stale cached plan) and ReadyForQuery (the transaction status
   // of the proxy's own answers that end with one); an empty view will do for the others.
-  Route on_server_message(char type, ByteView body);
+  // `route` is reset first: a caller that keeps one reuses its buffers' storage.
+  void on_server_message(char type, ByteView body, Route& route);
+  Route on_server_message(char type, ByteView body) {
+    Route route;
+    on_server_message(type, body, route);
+    return route;
+  }
 
   // The Query or Parse expected last (hidden ones aside) is a refused statement's stand-in: its
   // ErrorResponse reaches the client as `refusal` (0A000), everything else as the server sends it.

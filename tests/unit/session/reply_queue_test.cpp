@@ -556,3 +556,29 @@ TEST_CASE("reply queue: a refused statement's stand-in fails; the client hears t
     CHECK(r.answers.empty());
   }
 }
+
+TEST_CASE("reply queue: a Route kept and reused by the caller starts every message as a new one") {
+  ReplyQueue q;
+  expect(q, fwd(Kind::Parse, 1));
+  expect(q, answered(Kind::Parse, Answer::ParseComplete));
+  expect(q, hide(Kind::Close, 7));
+  expect(q, fwd(Kind::Sync));
+  expect(q, fwd(Kind::Query));
+  const Bytes failed = error_body("42601", "syntax error");
+  Route route;
+  q.on_server_message('E', failed, route);  // the Parse failed: statement 1 not prepared, answers dropped
+  CHECK(route.not_prepared == std::vector<std::uint64_t>{1});
+  CHECK(route.not_closed == std::vector<std::uint64_t>{7});
+  const Bytes idle = {'I'};
+  q.on_server_message('Z', idle, route);  // nothing of the error's verdict is left over
+  CHECK(route.forward);
+  CHECK(route.finished_request);
+  CHECK(route.not_prepared.empty());
+  CHECK(route.not_closed.empty());
+  CHECK(route.answers.empty());
+  q.on_server_message('C', as_bytes(std::string_view("SELECT 1\0", 9)), route);
+  CHECK_FALSE(route.finished_request);
+  q.on_server_message('Z', idle, route);
+  CHECK(route.finished_request);
+  CHECK(q.empty());
+}
