@@ -43,7 +43,11 @@ void RequestTracker::on_client_message(char type, ByteView body, const protocol:
         extended_->statement_text.erase(std::string(close->name));
       return;
     case fe::kQuery:
-      if (text) requests_.push_back({std::string(*text), {}, {}, 0, wait_, shape});
+      if (text) {
+        std::string sql = std::move(spare_text_);
+        sql.assign(*text);
+        requests_.push_back({std::move(sql), {}, {}, 0, wait_, shape});
+      }
       wait_ = std::chrono::microseconds(0);
       return;
     case fe::kSync:

@@ -47,8 +47,16 @@ class RequestTracker {
     if (!requests_.empty()) requests_.front().rows += n;
   }
   void error(const protocol::ErrorFields& fields);
+  // The oldest unanswered request has run into an error.
+  bool oldest_failed() const { return !requests_.empty() && requests_.front().error != nullptr; }
   // Its ReadyForQuery: the request, done (not empty()).
   TrackedRequest finish() { return requests_.take_front(); }
+  // A finished request handed back: the next Query's text reuses its storage (no allocation per
+  // query in the steady state).
+  void recycle(TrackedRequest&& done) {
+    if (done.sql.capacity() > spare_text_.capacity() && done.sql.capacity() <= kMaxSpareText)
+      spare_text_ = std::move(done.sql);
+  }
 
   bool empty() const { return requests_.empty(); }
   std::size_t size() const { return requests_.size(); }
@@ -60,6 +68,8 @@ class RequestTracker {
 
  private:
   Fifo<TrackedRequest> requests_;
+  std::string spare_text_;  // see recycle()
+  static constexpr std::size_t kMaxSpareText = 4096;
   std::chrono::microseconds wait_{0};
   struct StatementText {
     std::string sql;

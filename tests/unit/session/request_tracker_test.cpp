@@ -119,3 +119,16 @@ TEST_CASE("requests: statement texts are kept for at most kMaxTrackedStatements 
   auto run = tracker.finish();
   CHECK(run.sql == "SELECT 0");  // the batch's first Parse; the name past the limit has no text
 }
+
+TEST_CASE("requests: a finished request's text storage is reused by the next Query") {
+  RequestTracker tracker;
+  send(tracker, query("SELECT abalance FROM pgbench_accounts WHERE aid = 1"));
+  TrackedRequest first = tracker.finish();
+  const char* storage = first.sql.data();
+  tracker.recycle(std::move(first));
+  send(tracker, query("SELECT 2 AS a_text_past_the_small_string_size"));
+  TrackedRequest second = tracker.finish();
+  CHECK(second.sql == "SELECT 2 AS a_text_past_the_small_string_size");
+  CHECK(second.sql.data() == storage);  // no allocation
+  CHECK(tracker.empty());
+}
