@@ -5,6 +5,7 @@
 #include <set>
 
 #include "auth/hba_decision.h"
+#include "common/hot_log.h"
 #include "io/tls_transport.h"
 #include "protocol/sqlstate.h"
 #include "sql/command.h"
@@ -75,7 +76,7 @@ void ClientConnection::start() {
 }
 
 void ClientConnection::on_readable(io::InputBuffer& input) {
-  proxy_.log().trace("client {}: {} bytes readable in state {}", id_, input.size(), static_cast<int>(state_));
+  OURO_TRACE(proxy_.log(), "client {}: {} bytes readable in state {}", id_, input.size(), static_cast<int>(state_));
   switch (state_) {
     case State::Startup:
       return handle_startup(input);
@@ -478,7 +479,7 @@ void ClientConnection::relay(io::InputBuffer& input) {
 std::size_t ClientConnection::relay_bytes(ByteView data) {
   io::Scratch server_bytes(proxy_.loop().scratch());
   io::Scratch client_bytes(proxy_.loop().scratch());
-  Bytes& to_server = server_bytes.bytes();
+  OutgoingBytes to_server(server_bytes.bytes());  // messages passed on are sent from `data`
   Bytes& to_client = client_bytes.bytes();
   std::size_t used = 0;
   auto rest = [&] { return data.subspan(used); };
@@ -499,7 +500,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     }
     if (event.kind == protocol::StreamEventKind::PassThrough) {
       if (retry_.holding()) retry_release_held();  // COPY: not something to run twice
-      append(to_server, event.bytes);
+      to_server.relay(event.bytes);
       used += event.consumed;
       continue;
     }
@@ -512,7 +513,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
       // The client is done; the server stays with the proxy.
       used += event.consumed;
       if (!to_client.empty()) transport_->send(to_client);
-      if (!to_server.empty()) server_->send_from_client(to_server, extended_pending_);
+      if (!to_server.empty()) server_->send_from_client(to_server.bytes(), extended_pending_);
       close();
       return data.size();
     }
@@ -548,9 +549,10 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     if (retry_.holding()) retry_track(message);
     if (type == fe::kSync || type == fe::kQuery) extended_pending_ = false;
     else if (is_extended(type)) extended_pending_ = true;
-    proxy_.log().trace("client {} -> server {}: '{}'", id_, server_->id(), type);
+    OURO_TRACE(proxy_.log(), "client {} -> server {}: '{}'", id_, server_->id(), type);
     std::optional<SessionRefusal> refused;  // session_state: refuse
     if (mode_ != config::PoolMode::Session) refused = refuse_session_state(message);
+    if (refused) to_server.copy_everything();  // its stand-in message ends with this iteration
     auto rewritten = proxy_.statement_rewriter().on_client_message(
         type, refused ? refused->body() : message.body, refused ? ByteView(refused->message) : message.raw,
         caching, statements_, server_->prepared(), server_->replies(), to_server, to_client,
@@ -571,7 +573,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
       transaction_start_ = proxy_.loop().now();
     }
     request_at_ = std::chrono::system_clock::now();
-    server_->send_from_client(to_server, extended_pending_);
+    server_->send_from_client(to_server.bytes(), extended_pending_);
     arm_timer();
     if (server_ && server_->transport()->above_high_water()) transport_->stop_reading();
   }
@@ -870,11 +872,12 @@ void ClientConnection::request_finished(std::chrono::microseconds elapsed) {
     restore_start_up_settings();
   }
   if (requests_.empty()) return;
-  const session::TrackedRequest request = requests_.finish();
+  session::TrackedRequest request = requests_.finish();
   if (retry_decide(request, elapsed)) return;
   if (retry_.holding()) retry_release_held();
   proxy_.query_finished(*this, request.sql, request.shape.key, request.statement,
                         request.error.get(), request.rows, elapsed, request.wait);
+  requests_.recycle(std::move(request));
 }
 
 std::string ClientConnection::application_name() const {
@@ -883,9 +886,12 @@ std::string ClientConnection::application_name() const {
   return it == desired_->end() ? std::string() : it->second;
 }
 
-void ClientConnection::send_from_server(ByteView bytes) {
+void ClientConnection::send_from_server(ByteView bytes, bool whole_request) {
   if (state_ != State::Linked && state_ != State::Idle) return;
-  if (retry_.holding()) {
+  // A request's whole output in one piece, without an error: it cannot run again, so it goes to
+  // the client at once instead of through the held buffer (the common case: one read).
+  const bool final_run = whole_request && retry_.held_nothing() && !requests_.oldest_failed();
+  if (retry_.holding() && !final_run) {
     // Output too large to keep: the client gets it now, and this run is final.
     if (!retry_.hold(bytes)) retry_release_held();
     return;
@@ -919,7 +925,7 @@ void ClientConnection::parameter_changed(std::string_view name, std::string_view
 void ClientConnection::on_server_boundary() {
   if (state_ != State::Linked || !server_ || retry_.pending()) return;
   char status = server_->transaction_status();
-  proxy_.log().trace("client {}: server {} answered everything, transaction status {}", id_, server_->id(), status);
+  OURO_TRACE(proxy_.log(), "client {}: server {} answered everything, transaction status {}", id_, server_->id(), status);
   if (status == 'I' && in_transaction_ && pool_) {
     in_transaction_ = false;
     auto elapsed = proxy_.loop().now() - transaction_start_;

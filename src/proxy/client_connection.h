@@ -125,7 +125,8 @@ class ClientConnection final : public io::TransportHandler {
   void copy_started() {
     if (retry_.holding()) retry_release_held();
   }
-  void send_from_server(ByteView bytes);
+  // `whole_request`: the bytes are the oldest request's output up to its ReadyForQuery.
+  void send_from_server(ByteView bytes, bool whole_request = false);
   // A NoticeResponse, ParameterStatus or NotificationResponse: sent at once, even while the
   // statement's other output is held for a retry; a re-run does not repeat its notices.
   void send_asynchronous(char type, ByteView message);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/hot_log.h"
 #include "protocol/sqlstate.h"
 #include "proxy/client_connection.h"
 #include "proxy/errors.h"
@@ -278,7 +279,7 @@ void Proxy::request_server(ClientConnection& client) {
   if (!pool) return;
   // Session servers start with the client's parameters; transaction servers are aligned by SET.
   std::string key = client.mode() == config::PoolMode::Session ? pool::parameters_key(client.parameters()) : "";
-  log_.debug("client {}: waiting for a server of pool {}/{}", client.id(), pool->database, pool->user);
+  OURO_DEBUG(log_, "client {}: waiting for a server of pool {}/{}", client.id(), pool->database, pool->user);
   LentActions lent(*this);
   std::vector<pool::PoolAction>& actions = lent.actions;
   pool->servers.request(client.id(), std::move(key), now(), actions);
@@ -297,7 +298,7 @@ bool Proxy::release_server(ClientConnection& client) {
     server->read_back_settings(client.session_state()->settings().pending_readback());
     return true;
   }
-  log_.debug("client {}: transaction done, server {} back to the pool", client.id(), server->id());
+  OURO_DEBUG(log_, "client {}: transaction done, server {} back to the pool", client.id(), server->id());
   client.settle_session_changes(*server);
   if (server->listened()) {
     // The client ran LISTEN there: UNLISTEN * (hidden) before the pool lends the server again.
@@ -425,7 +426,7 @@ void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& 
       if (sql->empty()) server.mark_aligned(client.settings_hash());
     }
   }
-  log_.debug("client {}: gets server {}{}", client.id(), server.id(), check ? " (checking it first)" : "");
+  OURO_DEBUG(log_, "client {}: gets server {}{}", client.id(), server.id(), check ? " (checking it first)" : "");
   if (sql && sql->empty()) sql.reset();
   if (!sql && check) sql = "";  // an empty query: the cheapest round trip that proves the server alive
   if (server.cancel_sent() && client.mode() != config::PoolMode::Session) {

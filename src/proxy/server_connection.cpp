@@ -1,5 +1,6 @@
 #include "proxy/server_connection.h"
 
+#include "common/hot_log.h"
 #include "io/tls_transport.h"
 #include "protocol/sqlstate.h"
 #include "proxy/client_connection.h"
@@ -190,16 +191,16 @@ pool::Settings ServerConnection::current_settings() const {
   return settings;
 }
 
-void ServerConnection::flush_to_client(Bytes& to_client) {
+void ServerConnection::flush_to_client(OutgoingBytes& to_client, bool whole_request) {
   if (to_client.empty() || !client_) return;
-  client_->send_from_server(to_client);
+  client_->send_from_server(to_client.bytes(), whole_request);
   to_client.clear();
 }
 
 void ServerConnection::on_readable(io::InputBuffer& input) {
   if (tls_step_ == TlsStep::AwaitingAnswer) return answer_to_ssl_request(input);
   io::Scratch client_bytes(proxy_.loop().scratch());
-  Bytes& to_client = client_bytes.bytes();
+  OutgoingBytes to_client(client_bytes.bytes());  // forwarded messages are sent from `input`
   // Connecting again: a tls.mode allow retry left this (old) connection.
   while (state_ != State::Closed && state_ != State::Connecting) {
     auto event = stream_.next(input.view());
@@ -214,7 +215,8 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
     if (event.kind == protocol::StreamEventKind::PassThrough) {
       // Only a linked server streams messages to its client; anything else is hidden.
       if (event.message_start && state_ == State::Linked) {
-        forwarding_ = replies_.on_server_message(event.type, {}).forward;
+        replies_.on_server_message(event.type, {}, route_);
+        forwarding_ = route_.forward;
         // COPY needs the client to act on this message now: it cannot be held for a retry.
         if (client_ && (event.type == be::kCopyInResponse || event.type == be::kCopyOutResponse ||
                         event.type == be::kCopyBothResponse)) {
@@ -222,7 +224,7 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
           client_->copy_started();
         }
       }
-      if (state_ == State::Linked && forwarding_) append(to_client, event.bytes);
+      if (state_ == State::Linked && forwarding_) to_client.relay(event.bytes);
       input.consume(event.consumed);
       continue;
     }
@@ -239,7 +241,8 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
       input.consume(event.consumed);
       continue;
     }
-    session::Route route = replies_.on_server_message(frame.type, frame.body);
+    session::Route& route = route_;  // reused: no allocation or clearing of fresh buffers per message
+    replies_.on_server_message(frame.type, frame.body, route);
     if (route.internal) {
       // The proxy's own query in the client's session (send_hidden_query): none of it reaches
       // the client, and it ends none of the client's requests.
@@ -253,7 +256,7 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
       }
       continue;
     }
-    proxy_.log().trace("server {} -> client: '{}' forward={} pending_ready={} queue={}", id_, frame.type,
+    OURO_TRACE(proxy_.log(), "server {} -> client: '{}' forward={} pending_ready={} queue={}", id_, frame.type,
                        route.forward, replies_.pending_ready(), replies_.size());
     // A refused statement's stand-in failed: the client's error is the refusal.
     protocol::Frame seen = frame;
@@ -268,10 +271,10 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
       flush_to_client(to_client);
       client_->send_asynchronous(frame.type, raw);
     } else if (forward) {
-      append(to_client, raw);
+      to_client.relay(raw);
     }
     input.consume(event.consumed);
-    append(to_client, route.answers);
+    if (!route.answers.empty()) append(to_client.copied(), route.answers);
     for (auto id : route.not_prepared) prepared_.forget(id, false);
     for (auto id : route.found_prepared) prepared_.found(id, session::server_statement_name(id));
     if (client_ && (!route.names_not_prepared.empty() || !route.names_restored.empty()))
@@ -292,7 +295,7 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
       if (client_ && state_ == State::Linked) {
         // The request's output (its ReadyForQuery included) reaches the client session before
         // the session decides about it (a retry drops it).
-        flush_to_client(to_client);
+        flush_to_client(to_client, true);
         client_->request_finished(std::chrono::duration_cast<std::chrono::microseconds>(elapsed));
       }
     }
@@ -364,7 +367,7 @@ void ServerConnection::handle_login_message(const protocol::Frame& frame) {
   }
 }
 
-bool ServerConnection::handle_relay_message(const protocol::Frame& frame, ByteView raw, Bytes& to_client) {
+bool ServerConnection::handle_relay_message(const protocol::Frame& frame, ByteView raw, OutgoingBytes& to_client) {
   using namespace protocol;
   bool internal = state_ == State::Syncing || state_ == State::Resetting || state_ == State::ReadingBack;
   switch (frame.type) {
@@ -406,7 +409,7 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, ByteVi
         spec.severity = fields->severity().empty() ? std::string_view("ERROR") : fields->severity();
         spec.sqlstate = sqlstate::kQueryCanceled;
         spec.message = cancel_reason_;
-        encode_error_response(to_client, spec);
+        encode_error_response(to_client.copied(), spec);
         cancel_reason_.clear();
         return false;
       }

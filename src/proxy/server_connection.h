@@ -11,6 +11,7 @@
 
 #include "auth/backend_authenticator.h"
 #include "common/clock.h"
+#include "common/outgoing_bytes.h"
 #include "io/tcp_connector.h"
 #include "io/timer.h"
 #include "io/transport.h"
@@ -174,9 +175,9 @@ class ServerConnection final : public io::TransportHandler {
   void handle_login_message(const protocol::Frame& frame);
   // Returns whether the raw message goes to the client; sets `boundary` when the last
   // outstanding reply arrived.
-  bool handle_relay_message(const protocol::Frame& frame, ByteView raw, Bytes& to_client);
+  bool handle_relay_message(const protocol::Frame& frame, ByteView raw, OutgoingBytes& to_client);
   void finish_internal_query();
-  void flush_to_client(Bytes& to_client);
+  void flush_to_client(OutgoingBytes& to_client, bool whole_request = false);
   void hide_replies();
   // Sends the proxy's own `messages` (their `replies` ReadyForQuery messages hidden) in `state`.
   void start_internal(State state, Bytes messages, int replies);
@@ -210,6 +211,7 @@ class ServerConnection final : public io::TransportHandler {
   ClientConnection* client_ = nullptr;
   char transaction_status_ = 'I';
   session::ReplyQueue replies_;    // replies owed to the linked client
+  session::Route route_;           // the verdict on the latest message (its buffers reused)
   session::ServerStatements prepared_;
   session::ServerSqlStatements sql_statements_;
   std::size_t internal_completed_ = 0;

@@ -52,6 +52,7 @@ class StatementRetry {
   // Server output for the client. False when there is too much to keep (this run is final): the
   // caller releases.
   bool hold(ByteView output);
+  bool held_nothing() const { return held_.empty(); }
   // A notice or ParameterStatus sent at once while holding: false when an earlier run of this
   // request sent the same one (the client has it; skip it).
   bool first_time_asynchronous(ByteView message);

@@ -34,10 +34,10 @@ void rewrite_bind(ByteView body, std::string_view portal, std::string_view state
 }
 }  // namespace
 
-void StatementRewriter::send_pending_closes(ServerStatements& server, ReplyQueue& replies, Bytes& to_server,
+void StatementRewriter::send_pending_closes(ServerStatements& server, ReplyQueue& replies, OutgoingBytes& to_server,
                                             Bytes& to_client) {
   for (const auto& stale : server.take_pending_closes()) {
-    protocol::encode_close(to_server, 'S', stale.server_name);
+    protocol::encode_close(to_server.copied(), 'S', stale.server_name);
     Expectation e = expectation(Kind::Close);
     e.fate = Fate::Hide;
     e.statement_id = stale.id;
@@ -46,17 +46,17 @@ void StatementRewriter::send_pending_closes(ServerStatements& server, ReplyQueue
 }
 
 void StatementRewriter::send_parse(const PreparedStatement& statement, Fate fate, ServerStatements& server,
-                                   ReplyQueue& replies, Bytes& to_server, Bytes& to_client,
+                                   ReplyQueue& replies, OutgoingBytes& to_server, Bytes& to_client,
                                    std::shared_ptr<const std::string> client_name) {
   if (auto evicted = server.add(statement.id, statement.server_name)) {
     ++stats_.evictions;
-    protocol::encode_close(to_server, 'S', evicted->server_name);
+    protocol::encode_close(to_server.copied(), 'S', evicted->server_name);
     Expectation e = expectation(Kind::Close);
     e.fate = Fate::Hide;
     e.statement_id = evicted->id;
     replies.expect(std::move(e), to_client);
   }
-  protocol::encode_parse(to_server, statement.server_name, statement.query, statement.parameter_types);
+  protocol::encode_parse(to_server.copied(), statement.server_name, statement.query, statement.parameter_types);
   Expectation e = expectation(Kind::Parse);
   e.fate = fate;
   e.statement_id = statement.id;
@@ -66,21 +66,21 @@ void StatementRewriter::send_parse(const PreparedStatement& statement, Fate fate
 }
 
 void StatementRewriter::ensure_prepared(const PreparedStatement& statement, ServerStatements& server,
-                                        ReplyQueue& replies, Bytes& to_server, Bytes& to_client) {
+                                        ReplyQueue& replies, OutgoingBytes& to_server, Bytes& to_client) {
   if (server.use(statement.id)) return;
   send_parse(statement, Fate::Hide, server, replies, to_server, to_client);
 }
 
 Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteView raw, bool caching,
                                                ClientStatements& client, ServerStatements& server,
-                                               ReplyQueue& replies, Bytes& to_server, Bytes& to_client,
+                                               ReplyQueue& replies, OutgoingBytes& to_server, Bytes& to_client,
                                                const protocol::Parse* parsed) {
   Rewritten result;
   if (replies.skipping() && type != fe::kSync) return result;  // the server would ignore it too
   // Not while the server skips to Sync: it would ignore the Close and its reply never comes.
   if (caching && !replies.skipping()) send_pending_closes(server, replies, to_server, to_client);
   auto pass = [&](std::optional<Kind> kind, std::uint64_t statement = 0) {
-    append(to_server, raw);
+    to_server.relay(raw);
     if (kind) replies.expect(forward(*kind, statement), to_client);
   };
   switch (type) {
@@ -111,15 +111,15 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
         duplicate->client_name = existing->first;
         duplicate->existing = old.id;
         duplicate->requested = registry_.intern(parse->query, parse->parameter_types, owner);
-        protocol::encode_parse(to_server, old.server_name, parse->query, parse->parameter_types);
+        protocol::encode_parse(to_server.copied(), old.server_name, parse->query, parse->parameter_types);
         Expectation refused = expectation(Kind::Parse);
         refused.duplicate = std::move(duplicate);
         replies.expect(std::move(refused), to_client);
-        protocol::encode_close(to_server, 'S', old.server_name);
+        protocol::encode_close(to_server.copied(), 'S', old.server_name);
         Expectation close = expectation(Kind::Close);
         close.fate = Fate::Hide;
         replies.expect(std::move(close), to_client);
-        protocol::encode_parse(to_server, old.server_name, old.query, old.parameter_types);
+        protocol::encode_parse(to_server.copied(), old.server_name, old.query, old.parameter_types);
         Expectation restore = expectation(Kind::Parse);
         restore.fate = Fate::Hide;
         restore.restores = old.id;
@@ -149,7 +149,7 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
         return result;
       }
       ensure_prepared(*it->second, server, replies, to_server, to_client);
-      rewrite_bind(body, bind->portal, bind->statement, it->second->server_name, to_server);
+      rewrite_bind(body, bind->portal, bind->statement, it->second->server_name, to_server.copied());
       replies.expect(forward(Kind::Bind, it->second->id), to_client);
       return result;
     }
@@ -164,7 +164,7 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
         return result;
       }
       ensure_prepared(*it->second, server, replies, to_server, to_client);
-      protocol::MessageWriter w(to_server, fe::kDescribe);
+      protocol::MessageWriter w(to_server.copied(), fe::kDescribe);
       w.int8('S').cstring(it->second->server_name);
       w.finish();
       replies.expect(forward(kind, it->second->id), to_client);

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "common/bytes.h"
+#include "common/outgoing_bytes.h"
 #include "protocol/messages.h"
 #include "session/reply_queue.h"
 #include "session/server_statements.h"
@@ -39,10 +40,11 @@ class StatementRewriter {
   StatementRewriter(StatementRegistry& registry, StatementStats& stats) : registry_(registry), stats_(stats) {}
 
   // One complete client message (`raw` = type byte, length and body). Appends what the server
-  // must receive to `to_server`, answers already due to `to_client`, and expectations to `replies`.
+  // must receive to `to_server` (`raw` itself as a view when passed on unchanged: it must stay
+  // valid until `to_server` is sent), answers already due to `to_client`, and expectations to `replies`.
   // `parsed`: the message's Parse fields when the caller decoded them already (else decoded here).
   Rewritten on_client_message(char type, ByteView body, ByteView raw, bool caching, ClientStatements& client,
-                              ServerStatements& server, ReplyQueue& replies, Bytes& to_server, Bytes& to_client,
+                              ServerStatements& server, ReplyQueue& replies, OutgoingBytes& to_server, Bytes& to_client,
                               const protocol::Parse* parsed = nullptr);
 
   // The client ran DEALLOCATE of a name: true (and the mapping is gone, answered by the proxy)
@@ -63,10 +65,10 @@ class StatementRewriter {
   // Makes sure the server has `statement`, injecting a hidden Parse (and a Close for an evicted
   // or stale statement) when it does not.
   void ensure_prepared(const PreparedStatement& statement, ServerStatements& server, ReplyQueue& replies,
-                       Bytes& to_server, Bytes& to_client);
-  void send_pending_closes(ServerStatements& server, ReplyQueue& replies, Bytes& to_server, Bytes& to_client);
+                       OutgoingBytes& to_server, Bytes& to_client);
+  void send_pending_closes(ServerStatements& server, ReplyQueue& replies, OutgoingBytes& to_server, Bytes& to_client);
   void send_parse(const PreparedStatement& statement, Expectation::Fate fate, ServerStatements& server,
-                  ReplyQueue& replies, Bytes& to_server, Bytes& to_client,
+                  ReplyQueue& replies, OutgoingBytes& to_server, Bytes& to_client,
                   std::shared_ptr<const std::string> client_name = nullptr);
 
   StatementRegistry& registry_;

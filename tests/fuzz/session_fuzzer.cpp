@@ -268,11 +268,12 @@ void raw_run(std::string_view input) {
       const char type = kClientTypes[record.tag % kClientTypes.size()];
       Bytes raw;
       protocol::MessageWriter(raw, type).bytes(body).finish();
-      Bytes to_server;
+      Bytes server_scratch;
+      OutgoingBytes to_server(server_scratch);
       Bytes to_client;
       const Rewritten result = rewriter.on_client_message(
           type, body, raw, record.tag & 0x40, client, server, replies, to_server, to_client);
-      (void)split(to_server);  // traps on a broken frame
+      (void)split(to_server.bytes());  // traps on a broken frame
       (void)split(to_client);
       if (result.malformed) require(to_client.empty());
     } else {

@@ -373,9 +373,11 @@ struct Pooler {
   // name intercepted first); the proxy's own due answers go to the client at once.
   void rewrite(SimClient& c, SimServer& s, ByteView bytes) {
     append(c.expected, c.reference.feed(bytes));
-    Bytes to_server;
+    Bytes server_scratch;
+    OutgoingBytes to_server(server_scratch);  // views of the messages until it is sent
     Bytes to_client;
-    for (const Msg& m : split(bytes)) {
+    const std::vector<Msg> messages = split(bytes);
+    for (const Msg& m : messages) {
       if (m.type == 'Q' && caching) {
         std::string sql(m.text().substr(0, m.text().size() - 1));
         if (sql.rfind("DEALLOCATE ", 0) == 0 && sql != "DEALLOCATE ALL" &&
@@ -387,7 +389,7 @@ struct Pooler {
       SIM_REQUIRE(!r.malformed);
     }
     append(c.received, to_client);
-    append(s.pending, to_server);
+    append(s.pending, to_server.bytes());
   }
 
   // ServerConnection::on_readable: the server runs what it was sent; every reply is routed.
