@@ -22,13 +22,14 @@ class Fifo {
   auto end() const { return items_.end(); }
   auto rbegin() { return items_.rbegin(); }
   auto rend() { return items_.rend() - static_cast<std::ptrdiff_t>(head_); }
-  void push_back(T item) {
+  void push_back(const T& item) { push_back(T(item)); }
+  void push_back(T&& item) {
     // A long pipeline that never drains would keep the taken slots: reclaim them now and then.
     if (head_ > 64 && head_ * 2 > items_.size()) {
       items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
       head_ = 0;
     }
-    items_.push_back(std::move(item));
+    items_.push_back(std::move(item));  // moved once, straight into its slot
   }
   // Removes the front item and returns it.
   T take_front() {
@@ -40,6 +41,11 @@ class Fifo {
   void pop_front() {
     if (++head_ == items_.size()) clear();
     else items_[head_ - 1] = T();
+  }
+  // Removes the front item, leaving what it holds to be released when the queue drains (or its
+  // slot is reclaimed): cheaper than pop_front() for items that seldom hold anything.
+  void drop_front() {
+    if (++head_ == items_.size()) clear();
   }
   void clear() {
     items_.clear();

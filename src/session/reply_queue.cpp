@@ -133,7 +133,7 @@ void ReplyQueue::flush_answers(Bytes& out) {
     if (queue_.front().ends_with_ready()) --pending_ready_;
     // Requests answered before this one may have changed the status since it was queued.
     encode_answer(queue_.front(), status_ != 0 ? status_ : queue_.front().status, out);
-    queue_.pop_front();
+    queue_.drop_front();
   }
 }
 
@@ -142,7 +142,7 @@ void ReplyQueue::pop(Route& route) {
     --pending_ready_;
     (queue_.front().internal ? route.finished_internal : route.finished_request) = true;
   }
-  queue_.pop_front();
+  queue_.drop_front();
   flush_answers(route.answers);
 }
 
