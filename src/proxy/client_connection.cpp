@@ -523,6 +523,8 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     } else if (type == fe::kParse) {
       message.parse = protocol::decode_parse(message.body);
       if (message.parse) message.text = message.parse->query;
+    } else if (type == fe::kBind) {
+      message.bind = protocol::decode_bind_names(message.body);
     }
     if (message.text) message.shape = sql::query_shape(*message.text);
     if (type == fe::kQuery && message.text && mode_ != config::PoolMode::Session &&
@@ -545,7 +547,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     retry_start_if_possible();
     if (mode_ != config::PoolMode::Session) track_session_message(message);
     requests_.on_client_message(type, message.body, message.parse ? &*message.parse : nullptr, message.text,
-                                message.shape);
+                                message.shape, message.bind ? &*message.bind : nullptr);
     if (retry_.holding()) retry_track(message);
     if (type == fe::kSync || type == fe::kQuery) extended_pending_ = false;
     else if (is_extended(type)) extended_pending_ = true;
@@ -556,7 +558,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     auto rewritten = proxy_.statement_rewriter().on_client_message(
         type, refused ? refused->body() : message.body, refused ? ByteView(refused->message) : message.raw,
         caching, statements_, server_->prepared(), server_->replies(), to_server, to_client,
-        refused || !message.parse ? nullptr : &*message.parse);
+        refused || !message.parse ? nullptr : &*message.parse, message.bind ? &*message.bind : nullptr);
     if (refused) server_->replies().refuse_last(std::move(refused->error));
     used += event.consumed;
     if (rewritten.malformed) {
@@ -670,7 +672,7 @@ bool ClientConnection::answer_deallocate_batch(const ClientMessage& message, Byt
     }
     case fe::kBind: {
       if (!deallocating_) return false;
-      auto bind = protocol::decode_bind_names(body);
+      const std::optional<protocol::BindNames>& bind = message.bind;
       if (!bind || !bind->statement.empty() || !bind->portal.empty()) return false;
       rewriter.answer(Kind::Bind, Answer::BindComplete, replies, to_client);
       return true;
@@ -782,7 +784,7 @@ void ClientConnection::track_session_message(const ClientMessage& message) {
       return;
     case fe::kBind:
       if (!session_state_) return;
-      if (auto bind = protocol::decode_bind_names(body)) session_state_->bind(bind->portal, bind->statement);
+      if (message.bind) session_state_->bind(message.bind->portal, message.bind->statement);
       return;
     case fe::kExecute:
       ++batch_executes_;

@@ -254,6 +254,7 @@ class ClientConnection final : public io::TransportHandler {
     ByteView body;                           // without the type byte and length
     ByteView raw;                            // the whole message
     std::optional<protocol::Parse> parse;    // a Parse's fields
+    std::optional<protocol::BindNames> bind;  // a Bind's portal and statement names
     std::optional<std::string_view> text;    // the SQL of a Query or Parse (none if malformed)
     sql::QueryShape shape;                   // of `text`: statistics key and statement count
     bool may_change = false;                 // transaction mode: `text` may change session state

@@ -5,7 +5,8 @@ namespace ouroboros::session {
 namespace fe = protocol::frontend;
 
 void RequestTracker::on_client_message(char type, ByteView body, const protocol::Parse* parse,
-                                       std::optional<std::string_view> text, const sql::QueryShape& shape) {
+                                       std::optional<std::string_view> text, const sql::QueryShape& shape,
+                                       const protocol::BindNames* bind) {
   switch (type) {
     case fe::kParse:
       if (parse) {
@@ -22,8 +23,10 @@ void RequestTracker::on_client_message(char type, ByteView body, const protocol:
           keep(texts.statement_text[std::string(parse->statement)]);
       }
       return;
-    case fe::kBind:
-      if (auto bind = protocol::decode_bind_names(body)) {
+    case fe::kBind: {
+      std::optional<protocol::BindNames> decoded;
+      if (!bind && (decoded = protocol::decode_bind_names(body))) bind = &*decoded;
+      if (bind) {
         ExtendedTexts& texts = extended();
         texts.batch_statement.assign(bind->statement);
         const StatementText* bound = nullptr;
@@ -38,6 +41,7 @@ void RequestTracker::on_client_message(char type, ByteView body, const protocol:
         }
       }
       return;
+    }
     case fe::kClose:
       if (auto close = protocol::decode_close(body); close && close->kind == 'S' && extended_)
         extended_->statement_text.erase(std::string(close->name));
@@ -54,7 +58,10 @@ void RequestTracker::on_client_message(char type, ByteView body, const protocol:
       if (extended_) {
         requests_.push_back({std::move(extended_->batch.sql), std::move(extended_->batch_statement), {}, 0, wait_,
                              extended_->batch.shape});
-        extended_->batch = {};
+        // The next batch's text goes into the storage a finished request gave back (recycle()).
+        extended_->batch.sql = std::move(spare_text_);
+        extended_->batch.sql.clear();
+        extended_->batch.shape = {};
         extended_->batch_statement.clear();
       } else {
         requests_.push_back({{}, {}, {}, 0, wait_, {}});

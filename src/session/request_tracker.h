@@ -37,8 +37,10 @@ class RequestTracker {
  public:
   // One client message on its way to the server: a Parse decoded (`parse`), a Query's or Parse's
   // text with its shape.
+  // `bind`: a Bind's names when the caller decoded them already (else decoded here).
   void on_client_message(char type, ByteView body, const protocol::Parse* parse,
-                         std::optional<std::string_view> text, const sql::QueryShape& shape);
+                         std::optional<std::string_view> text, const sql::QueryShape& shape,
+                         const protocol::BindNames* bind = nullptr);
   // The client waited this long for a server: counted to its next request.
   void waited(std::chrono::microseconds wait) { wait_ = wait; }
 

@@ -74,7 +74,7 @@ void StatementRewriter::ensure_prepared(const PreparedStatement& statement, Serv
 Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteView raw, bool caching,
                                                ClientStatements& client, ServerStatements& server,
                                                ReplyQueue& replies, OutgoingBytes& to_server, Bytes& to_client,
-                                               const protocol::Parse* parsed) {
+                                               const protocol::Parse* parsed, const protocol::BindNames* bound) {
   Rewritten result;
   if (replies.skipping() && type != fe::kSync) return result;  // the server would ignore it too
   // Not while the server skips to Sync: it would ignore the Close and its reply never comes.
@@ -141,7 +141,9 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
       return result;
     }
     case fe::kBind: {
-      auto bind = protocol::decode_bind_names(body);
+      std::optional<protocol::BindNames> decoded;
+      if (!bound && (decoded = protocol::decode_bind_names(body))) bound = &*decoded;
+      const protocol::BindNames* bind = bound;
       if (!bind) return {true};
       auto it = caching && !bind->statement.empty() ? client.find(std::string(bind->statement)) : client.end();
       if (it == client.end()) {

@@ -42,10 +42,11 @@ class StatementRewriter {
   // One complete client message (`raw` = type byte, length and body). Appends what the server
   // must receive to `to_server` (`raw` itself as a view when passed on unchanged: it must stay
   // valid until `to_server` is sent), answers already due to `to_client`, and expectations to `replies`.
-  // `parsed`: the message's Parse fields when the caller decoded them already (else decoded here).
+  // `parsed`, `bound`: the message's Parse fields or Bind names when the caller decoded them
+  // already (else decoded here).
   Rewritten on_client_message(char type, ByteView body, ByteView raw, bool caching, ClientStatements& client,
                               ServerStatements& server, ReplyQueue& replies, OutgoingBytes& to_server, Bytes& to_client,
-                              const protocol::Parse* parsed = nullptr);
+                              const protocol::Parse* parsed = nullptr, const protocol::BindNames* bound = nullptr);
 
   // The client ran DEALLOCATE of a name: true (and the mapping is gone, answered by the proxy)
   // when it was one of its protocol-level statements.
