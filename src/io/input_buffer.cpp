@@ -17,7 +17,7 @@ InputBuffer::~InputBuffer() {
 }
 
 void InputBuffer::release_if_empty() {
-  if (!pool_ || !empty() || data_.empty()) return;
+  if (!pool_ || keep_ || !empty() || data_.empty()) return;
   pool_->give(std::move(data_));
   data_.clear();
   begin_ = end_ = 0;

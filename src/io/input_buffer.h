@@ -31,8 +31,12 @@ class InputBuffer {
   std::span<std::uint8_t> tail(std::size_t want);
   void commit(std::size_t n) { end_ += n; }
   void set_limit(std::size_t limit) { limit_ = limit; }
-  // Everything was consumed: the storage goes back to the pool (an idle connection holds none).
+  // Everything was consumed: the storage goes back to the pool (an idle connection holds none),
+  // unless keep_storage() was called.
   void release_if_empty();
+  // A connection that is seldom idle (a pooled server) keeps its block between reads instead of
+  // giving it back and taking it again on every read; it still goes back when the buffer dies.
+  void keep_storage() { keep_ = true; }
   // A few bytes that must wait (a request queued for a server): kept in storage of their own
   // size, and the pool's block goes back, so thousands of waiting clients do not hold 64 KiB each.
   void compact();
@@ -44,6 +48,7 @@ class InputBuffer {
   std::size_t end_ = 0;
   std::size_t limit_;
   BufferPool* pool_;
+  bool keep_ = false;
 };
 
 }  // namespace ouroboros::io

@@ -92,6 +92,9 @@ void ServerConnection::on_connected(std::unique_ptr<io::TcpTransport> t) {
   transport_ = std::move(t);
   transport_->set_handler(this);
   transport_->set_high_water(proxy_.config().limits.buffer_high_water);
+  // A pooled server reads in every transaction: it keeps its read block (a few per pool) rather
+  // than taking one from the loop and giving it back on every read.
+  transport_->input().keep_storage();
   state_ = State::LoggingIn;
   if (tls_attempt_) {
     Bytes out;
@@ -154,6 +157,7 @@ void ServerConnection::start_tls() {
   transport_ = std::move(wrapped);
   transport_->set_handler(this);
   transport_->set_high_water(proxy_.config().limits.buffer_high_water);
+  transport_->input().keep_storage();  // the plaintext block too (see on_connected)
   tls_step_ = TlsStep::Handshaking;
   std::string error = ref.start();
   if (!error.empty()) return login_failed(tls_failure(error));

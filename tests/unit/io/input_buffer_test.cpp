@@ -90,3 +90,19 @@ TEST_CASE("compact keeps waiting bytes in storage of their own and gives the blo
   CHECK_FALSE(in.holds_storage());
   CHECK(pool.kept() == 1);  // the grown storage was not a block: freed, not kept
 }
+
+TEST_CASE("a buffer told to keep its storage holds its block across reads, and gives it back when it dies") {
+  BufferPool pool;
+  {
+    InputBuffer in(1 << 20, &pool);
+    in.keep_storage();
+    put(in, "hello");
+    in.consume(5);
+    in.release_if_empty();
+    CHECK(in.holds_storage());  // kept for the next read
+    CHECK(pool.kept() == 0);
+    put(in, "again");
+    CHECK(in.view().size() == 5);
+  }
+  CHECK(pool.kept() == 1);  // back to the loop with the connection
+}
