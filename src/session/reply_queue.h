@@ -152,6 +152,7 @@ class ReplyQueue {
   void clear() {
     queue_.clear();
     pending_ready_ = 0;
+    answered_ = 0;
     skipping_ = false;
     status_ = 0;
     skipped_.clear();
@@ -175,6 +176,7 @@ class ReplyQueue {
   std::vector<std::pair<std::uint64_t, bool>> skipped_;
   Fifo<Expectation> queue_;  // a vector reused once drained: no allocation per message
   int pending_ready_ = 0;
+  int answered_ = 0;  // expectations the proxy answers itself (Fate::Answered) still queued
   bool skipping_ = false;
   char status_ = 0;  // of the latest ReadyForQuery; 0 before the first
 };

@@ -32,6 +32,7 @@ class ServerStatements {
   void found(std::uint64_t id, std::string server_name);
   // Statements that must be closed on the server before anything else is sent.
   std::vector<ServerStatement> take_pending_closes();
+  bool has_pending_closes() const { return !pending_closes_.empty(); }
   // DEALLOCATE ALL / DISCARD ALL ran on the server.
   void clear();
   std::size_t size() const { return order_.size(); }

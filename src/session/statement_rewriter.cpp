@@ -78,7 +78,8 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
   Rewritten result;
   if (replies.skipping() && type != fe::kSync) return result;  // the server would ignore it too
   // Not while the server skips to Sync: it would ignore the Close and its reply never comes.
-  if (caching && !replies.skipping()) send_pending_closes(server, replies, to_server, to_client);
+  if (caching && !replies.skipping() && server.has_pending_closes())
+    send_pending_closes(server, replies, to_server, to_client);
   auto pass = [&](std::optional<Kind> kind, std::uint64_t statement = 0) {
     to_server.relay(raw);
     if (kind) replies.expect(forward(*kind, statement), to_client);
