@@ -527,7 +527,10 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     } else if (type == fe::kBind) {
       message.bind = protocol::decode_bind_names(message.body);
     }
-    if (message.text) message.shape = sql::query_shape(*message.text);
+    // A Parse's text comes again with every execution (values travel in Bind): looked up by its
+    // hash. A Query's text usually carries its values, so it is scanned.
+    if (message.text)
+      message.shape = type == fe::kParse ? proxy_.shape_cache().shape_of(*message.text) : sql::query_shape(*message.text);
     if (type == fe::kQuery && message.text && mode_ != config::PoolMode::Session &&
         intercept_query(*message.text, to_client)) {
       used += event.consumed;

@@ -34,6 +34,7 @@
 #include "session/statement_registry.h"
 #include "session/statement_rewriter.h"
 #include "sql/session_statement.h"
+#include "sql/shape_cache.h"
 
 namespace ouroboros::proxy {
 
@@ -162,6 +163,7 @@ class Proxy {
   session::StatementRewriter& statement_rewriter() { return rewriter_; }
   // What a statement text does to session state (PostgreSQL's parser, cached per loop).
   sql::SessionStatementClassifier& session_classifier() { return session_classifier_; }
+  sql::ShapeCache& shape_cache() { return shape_cache_; }
   const session::StatementStats& statement_stats() const { return statement_stats_; }
 
  private:
@@ -243,6 +245,7 @@ class Proxy {
   session::QueryStatsStore query_stats_;
   pool::SettingsInterner settings_interner_;
   sql::SessionStatementClassifier session_classifier_;
+  sql::ShapeCache shape_cache_;  // Parse texts, which repeat with every execution
   pool::StartupParametersInterner startup_parameters_interner_;
   std::unordered_map<std::uint64_t, Fingerprint> fingerprints_;  // sql::query_shape key -> (bounded)
   session::StatementRegistry statements_;

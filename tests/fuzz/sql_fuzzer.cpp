@@ -10,6 +10,7 @@
 #include "sql/lexer.h"
 #include "sql/query_shape.h"
 #include "sql/redact.h"
+#include "sql/shape_cache.h"
 #include "sql/statement_splitter.h"
 #include "sql/trace_context.h"
 
@@ -72,6 +73,13 @@ void check_fingerprint(std::string_view text) {
 // The quick pass agrees with the lexer wherever it does not fall back.
 void check_query_shape(std::string_view text) {
   const QueryShape shape = query_shape(text);
+  // The cache (kept across inputs, so slots are shared and replaced) answers the same shape,
+  // the first time and again.
+  static ShapeCache cache;
+  for (int i = 0; i < 2; ++i) {
+    const QueryShape cached = cache.shape_of(text);
+    require(cached.key == shape.key && cached.statements == shape.statements && cached.scanned == shape.scanned);
+  }
   if (!shape.scanned) return;
   require(shape.key == query_shape_by_lexer(text));
   if (shape.statements >= 0) require(static_cast<std::size_t>(shape.statements) == count_statements(text));
