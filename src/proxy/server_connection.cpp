@@ -261,7 +261,7 @@ void ServerConnection::on_readable(io::InputBuffer& input) {
       continue;
     }
     OURO_TRACE(proxy_.log(), "server {} -> client: '{}' forward={} pending_ready={} queue={}", id_, frame.type,
-                       route.forward, replies_.pending_ready(), replies_.size());
+               route.forward, replies_.pending_ready(), replies_.size());
     // A refused statement's stand-in failed: the client's error is the refusal.
     protocol::Frame seen = frame;
     if (route.refused) seen.body = ByteView(route.answers).subspan(5);
