@@ -545,7 +545,8 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     }
     if (message.text && mode_ != config::PoolMode::Session)
       message.may_change = proxy_.session_classifier().may_change_session_state(*message.text, message.shape.key);
-    if (mode_ != config::PoolMode::Session && !listen_registered_first(message)) {
+    // LISTEN and a refused statement are texts that may change session state (may_change).
+    if (message.may_change && !listen_registered_first(message)) {
       transport_->stop_reading();  // listener_ready() goes on
       break;
     }
@@ -558,7 +559,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     else if (is_extended(type)) extended_pending_ = true;
     OURO_TRACE(proxy_.log(), "client {} -> server {}: '{}'", id_, server_->id(), type);
     std::optional<SessionRefusal> refused;  // session_state: refuse
-    if (mode_ != config::PoolMode::Session) refused = refuse_session_state(message);
+    if (message.may_change) refused = refuse_session_state(message);
     if (refused) to_server.copy_everything();  // its stand-in message ends with this iteration
     auto rewritten = proxy_.statement_rewriter().on_client_message(
         type, refused ? refused->body() : message.body, refused ? ByteView(refused->message) : message.raw,
