@@ -23,13 +23,16 @@ class Fifo {
   auto rbegin() { return items_.rbegin(); }
   auto rend() { return items_.rend() - static_cast<std::ptrdiff_t>(head_); }
   void push_back(const T& item) { push_back(T(item)); }
-  void push_back(T&& item) {
+  void push_back(T&& item) { emplace_back(std::move(item)); }
+  // Constructs the new last item in its slot.
+  template <class... Args>
+  T& emplace_back(Args&&... args) {
     // A long pipeline that never drains would keep the taken slots: reclaim them now and then.
     if (head_ > 64 && head_ * 2 > items_.size()) {
       items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
       head_ = 0;
     }
-    items_.push_back(std::move(item));  // moved once, straight into its slot
+    return items_.emplace_back(std::forward<Args>(args)...);
   }
   // Removes the front item and returns it.
   T take_front() {

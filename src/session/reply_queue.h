@@ -127,6 +127,15 @@ class ReplyQueue {
  public:
   // Appends an expectation; an answer that is already due goes to `to_client` at once.
   void expect(Expectation e, Bytes& to_client);
+  // The common case of expect(): a forwarded message's reply, nothing else attached. Built in
+  // its slot; no answer can fall due behind it.
+  void expect_reply(Expectation::Kind kind, std::uint64_t statement_id = 0) {
+    if (kind == Expectation::Kind::Sync) skipping_ = false;
+    Expectation& e = queue_.emplace_back();
+    e.kind = kind;
+    e.statement_id = statement_id;
+    if (e.ends_with_ready()) ++pending_ready_;
+  }
   // After an error with no Sync queued yet, the server ignores every message until the next
   // Sync: the caller drops such messages instead of sending them.
   bool skipping() const { return skipping_; }

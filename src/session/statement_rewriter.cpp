@@ -11,12 +11,6 @@ using Kind = Expectation::Kind;
 using Fate = Expectation::Fate;
 using Answer = Expectation::Answer;
 
-Expectation forward(Kind kind, std::uint64_t statement = 0) {
-  Expectation e = expectation(kind);
-  e.statement_id = statement;
-  return e;
-}
-
 Expectation answered(Kind kind, Answer answer) {
   Expectation e = expectation(kind);
   e.fate = Fate::Answered;
@@ -82,7 +76,7 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
     send_pending_closes(server, replies, to_server, to_client);
   auto pass = [&](std::optional<Kind> kind, std::uint64_t statement = 0) {
     to_server.relay(raw);
-    if (kind) replies.expect(forward(*kind, statement), to_client);
+    if (kind) replies.expect_reply(*kind, statement);
   };
   switch (type) {
     case fe::kParse: {
@@ -153,7 +147,7 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
       }
       ensure_prepared(*it->second, server, replies, to_server, to_client);
       rewrite_bind(body, bind->portal, bind->statement, it->second->server_name, to_server.copied());
-      replies.expect(forward(Kind::Bind, it->second->id), to_client);
+      replies.expect_reply(Kind::Bind, it->second->id);
       return result;
     }
     case fe::kDescribe: {
@@ -170,7 +164,7 @@ Rewritten StatementRewriter::on_client_message(char type, ByteView body, ByteVie
       protocol::MessageWriter w(to_server.copied(), fe::kDescribe);
       w.int8('S').cstring(it->second->server_name);
       w.finish();
-      replies.expect(forward(kind, it->second->id), to_client);
+      replies.expect_reply(kind, it->second->id);
       return result;
     }
     case fe::kClose: {
