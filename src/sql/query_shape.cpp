@@ -83,10 +83,6 @@ class Hash {
   std::uint64_t h_ = kOffset;
 };
 
-}  // namespace
-
-namespace {
-
 // What a text's byte starts, for the quick pass's dispatch: one table lookup instead of a chain
 // of comparisons per byte.
 enum class Start : std::uint8_t { Other, Space, Letter, Digit, Quote, DoubleQuote, Dollar, Semicolon, Colon, Punctuation, Dot, Operator };
@@ -113,6 +109,13 @@ constexpr auto kStart = [] {
 
 }  // namespace
 
+std::uint64_t whole_text_key(std::string_view text) {
+  Hash whole;
+  whole.kind(TokenKind::Unknown);  // then the whole text as one token
+  whole.text(text, false);
+  return whole.value();
+}
+
 QueryShape query_shape(std::string_view sql) {
   Hash hash;
   std::size_t i = 0;
@@ -121,12 +124,7 @@ QueryShape query_shape(std::string_view sql) {
   int statements = 0;
   bool in_statement = false;  // a significant token since the last ';'
   bool more = false;          // something significant after the first statement's ';'
-  auto fallback = [&] {
-    Hash whole;
-    whole.kind(TokenKind::Unknown);  // then the whole text as one token
-    whole.text(sql, false);
-    return QueryShape{false, whole.value(), -1};
-  };
+  auto fallback = [&] { return QueryShape{false, whole_text_key(sql), -1}; };
   auto token = [&](TokenKind kind) {
     if (!in_statement) {
       if (statements > 0) more = true;

@@ -24,6 +24,10 @@ struct QueryShape {
 
 QueryShape query_shape(std::string_view sql);
 
+// The key of a text taken whole, byte for byte (what query_shape() gives a text it does not
+// scan): eight bytes a step, for caches keyed by exact text.
+std::uint64_t whole_text_key(std::string_view text);
+
 // The key query_shape() gives a text it scans, computed from sql/lexer.h's tokens instead: slower,
 // for any text; the definition the quick pass must agree with (checked by tests and fuzzing).
 std::uint64_t query_shape_by_lexer(std::string_view sql);
