@@ -115,8 +115,7 @@ void report_name_changes(const std::vector<NameChange>& changes, Route& route) {
 
 void ReplyQueue::expect(Expectation e, Bytes& to_client) {
   if (e.kind == Kind::Sync) skipping_ = false;
-  if (e.ends_with_ready()) ++pending_ready_;
-  if (e.fate == Expectation::Fate::Answered) ++answered_;
+  count_in(e);
   queue_.push_back(std::move(e));
   flush_answers(to_client);
 }
@@ -132,8 +131,7 @@ void ReplyQueue::refuse_last(std::shared_ptr<const std::pair<std::string, std::s
 void ReplyQueue::flush_answers(Bytes& out) {
   if (answered_ == 0) return;  // the usual case: every reply comes from the server
   while (!queue_.empty() && queue_.front().fate == Expectation::Fate::Answered) {
-    --answered_;
-    if (queue_.front().ends_with_ready()) --pending_ready_;
+    count_out(queue_.front());
     // Requests answered before this one may have changed the status since it was queued.
     encode_answer(queue_.front(), status_ != 0 ? status_ : queue_.front().status, out);
     queue_.drop_front();
@@ -141,11 +139,9 @@ void ReplyQueue::flush_answers(Bytes& out) {
 }
 
 void ReplyQueue::pop(Route& route) {
-  if (queue_.front().fate == Expectation::Fate::Answered) --answered_;
-  if (queue_.front().ends_with_ready()) {
-    --pending_ready_;
+  count_out(queue_.front());
+  if (queue_.front().ends_with_ready())
     (queue_.front().internal ? route.finished_internal : route.finished_request) = true;
-  }
   queue_.drop_front();
   flush_answers(route.answers);
 }
@@ -155,10 +151,9 @@ void ReplyQueue::skip_to_sync(Route& route, std::vector<NameChange>& names) {
   // (and the proxy's answers standing in for them) never come.
   while (!queue_.empty() && queue_.front().kind != Kind::Sync) {
     const Expectation e = queue_.take_front();
-    if (e.fate == Expectation::Fate::Answered) --answered_;
+    count_out(e);
     note_name_change(e, names);
     if (const std::uint64_t id = statement_changed_by(e)) did_not_run(e.kind, id, route);
-    if (e.ends_with_ready()) --pending_ready_;
   }
   if (queue_.empty()) skipping_ = true;
 }
@@ -266,7 +261,7 @@ void ReplyQueue::on_server_message(char type, ByteView body, Route& route) {
       std::vector<NameChange> names;
       note_name_change(head, names);
       const Expectation failed = queue_.take_front();
-      if (failed.fate == Expectation::Fate::Answered) --answered_;
+      count_out(failed);  // not one that ends with ReadyForQuery (see above)
       if (failed.kind == Kind::Parse && failed.statement_id != 0) {
         // 42P05: the server has it (a proxy name only ever holds its own text).
         if (fields && fields->sqlstate() == "42P05") ran(failed.statement_id, true, route);

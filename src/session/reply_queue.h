@@ -134,7 +134,7 @@ class ReplyQueue {
     Expectation& e = queue_.emplace_back();
     e.kind = kind;
     e.statement_id = statement_id;
-    if (e.ends_with_ready()) ++pending_ready_;
+    count_in(e);
   }
   // After an error with no Sync queued yet, the server ignores every message until the next
   // Sync: the caller drops such messages instead of sending them.
@@ -169,6 +169,15 @@ class ReplyQueue {
 
  private:
   void pop(Route& route);
+  // The counts kept of the queue's expectations, as one joins it or leaves it.
+  void count_in(const Expectation& e) {
+    if (e.ends_with_ready()) ++pending_ready_;
+    if (e.fate == Expectation::Fate::Answered) ++answered_;
+  }
+  void count_out(const Expectation& e) {
+    if (e.ends_with_ready()) --pending_ready_;
+    if (e.fate == Expectation::Fate::Answered) --answered_;
+  }
   void flush_answers(Bytes& out);
   void skip_to_sync(Route& route, std::vector<NameChange>& names);
 
