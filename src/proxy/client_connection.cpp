@@ -8,7 +8,6 @@
 #include "common/hot_log.h"
 #include "io/tls_transport.h"
 #include "protocol/sqlstate.h"
-#include "sql/ascii.h"
 #include "sql/command.h"
 #include "sql/query_shape.h"
 #include "sql/statement_splitter.h"
@@ -668,10 +667,6 @@ bool ClientConnection::answer_deallocate_batch(const ClientMessage& message, Byt
     case fe::kParse: {
       const std::optional<protocol::Parse>& parse = message.parse;
       if (!parse || !parse->statement.empty()) return false;
-      // Only a text whose first word may be DEALLOCATE is classified (a comment or a quote
-      // before it: the lexer decides).
-      const std::string_view first = sql::plain_first_word(parse->query);
-      if (!first.empty() && (first[0] | 0x20) != 'd') return false;
       sql::Command command = sql::classify(parse->query);
       if (command.kind != sql::CommandKind::Deallocate || !statements_.count(command.name) ||
           has_sql_statement(command.name))
