@@ -6,6 +6,15 @@ namespace {
 
 using K = sql::SessionEffectKind;
 
+constexpr std::string_view kSessionAuthorization = "session_authorization";
+
+// SET SESSION AUTHORIZATION, or set_config('session_authorization', ..., false) also when the
+// value is not a constant. The LOCAL forms end with their transaction and pin nothing.
+bool sets_session_authorization(const sql::SessionEffect& effect) {
+  if (effect.name != kSessionAuthorization) return false;
+  return effect.kind == K::Set || (effect.kind == K::SetUnknown && effect.value != "local");
+}
+
 std::string lock_key(const sql::SessionEffect& effect, bool shared) {
   return (shared ? "s:" : "x:") + effect.name;
 }
@@ -22,6 +31,9 @@ std::string pinning_state(const sql::SessionEffect& effect) {
       return "a WITH HOLD cursor (\"" + effect.name + "\")";
     case K::Load:
       return "a loaded library (\"" + effect.name + "\")";
+    case K::Set:
+    case K::SetUnknown:
+      return sets_session_authorization(effect) ? "a changed session user" : "";
     default:
       return "";
   }
@@ -39,6 +51,8 @@ std::string_view pin_reason_text(PinReason reason) {
       return "WITH HOLD cursor";
     case PinReason::Load:
       return "LOAD";
+    case PinReason::SessionAuthorization:
+      return "SET SESSION AUTHORIZATION";
     case PinReason::None:
       break;
   }
@@ -104,6 +118,15 @@ void SessionStateTracker::apply(const sql::SessionEffect& effect) {
     case K::Load:
       loaded_ = true;
       return;
+    case K::Set:
+    case K::SetUnknown:
+      if (sets_session_authorization(effect)) state.session_authorization = true;
+      return;
+    case K::Reset:
+      // RESET SESSION AUTHORIZATION, SET SESSION AUTHORIZATION DEFAULT. RESET ALL leaves the
+      // session user alone, as in PostgreSQL.
+      if (effect.name == kSessionAuthorization) state.session_authorization = false;
+      return;
     case K::Listen:
       state.channels.insert(effect.name);
       return;
@@ -150,6 +173,7 @@ PinReason SessionStateTracker::pin_reason() const {
   if (!locks_.empty()) return PinReason::AdvisoryLock;
   if (!scope_.current().cursors.empty()) return PinReason::HoldCursor;
   if (loaded_) return PinReason::Load;
+  if (scope_.current().session_authorization) return PinReason::SessionAuthorization;
   return PinReason::None;
 }
 
@@ -161,6 +185,7 @@ std::string SessionStateTracker::describe_pinning_state() const {
     add(std::to_string(locks) + " session advisory lock" + (locks == 1 ? "" : "s"));
   for (const std::string& cursor : hold_cursors()) add("WITH HOLD cursor \"" + cursor + "\"");
   if (loaded_) add("LOAD");
+  if (session_authorization_changed()) add("SET SESSION AUTHORIZATION");
   return out;
 }
 

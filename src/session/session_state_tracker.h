@@ -1,6 +1,7 @@
 #pragma once
 // Per client: the backend-session state that cannot move to another server, and so pins the
-// client to the one it has (temporary objects, session advisory locks, WITH HOLD cursors, LOAD),
+// client to the one it has (temporary objects, session advisory locks, WITH HOLD cursors, LOAD,
+// a changed session authorization),
 // plus state the proxy will recreate or multiplex rather than pin (LISTEN channels, SQL-level
 // prepared statement names). Transactional state (temp objects, cursors, LISTEN) follows
 // COMMIT/ROLLBACK/savepoints; advisory locks, LOAD and prepared statements do not, as in
@@ -24,9 +25,13 @@ enum class PinReason : std::uint8_t {
   AdvisoryLock,
   HoldCursor,
   Load,
+  // SET SESSION AUTHORIZATION: the session user cannot be set again on another server (only a
+  // superuser login may, and the proxy never does), and must not reach the next client.
+  SessionAuthorization,
 };
 
-// "temporary table", "session advisory lock", "WITH HOLD cursor", "LOAD", "" for None.
+// "temporary table", "session advisory lock", "WITH HOLD cursor", "LOAD",
+// "SET SESSION AUTHORIZATION", "" for None.
 std::string_view pin_reason_text(PinReason reason);
 
 class SessionStateTracker {
@@ -55,6 +60,7 @@ class SessionStateTracker {
   std::size_t advisory_locks() const;
   const std::set<std::string>& hold_cursors() const { return scope_.current().cursors; }
   bool loaded() const { return loaded_; }
+  bool session_authorization_changed() const { return scope_.current().session_authorization; }
   const std::set<std::string>& listen_channels() const { return scope_.current().channels; }
   const std::set<std::string>& prepared_statements() const { return prepared_; }
 
@@ -72,6 +78,8 @@ class SessionStateTracker {
     std::map<std::string, std::string> temp;
     std::set<std::string> cursors;
     std::set<std::string> channels;
+    // SET SESSION AUTHORIZATION ran (and RESET SESSION AUTHORIZATION or DISCARD ALL did not).
+    bool session_authorization = false;
     void end_transaction() {}
   };
 

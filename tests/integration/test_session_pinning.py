@@ -226,6 +226,63 @@ def test_load_pins_until_disconnect_and_the_server_is_closed(pg, proxy, scratch_
     px.assert_alive()
 
 
+def test_session_authorization_pins_until_reset_and_never_leaks(pg, proxy, scratch_db):
+    # A superuser login may change its session user; the next client of that pool must never run
+    # as that user, and the proxy cannot set it again on another server: it pins.
+    px = start_proxy(pg, proxy, size=2)
+    dsn = px.dsn(user=pg.superuser, password=pg.superuser_password, dbname=scratch_db)
+    whoami = "SELECT session_user, current_user"
+    with psycopg.connect(dsn, autocommit=True, application_name="auth-a") as a, \
+            psycopg.connect(dsn, autocommit=True, application_name="auth-b") as b, \
+            psycopg.connect(dsn, autocommit=True, application_name="auth-c") as c:
+        a_pid = pid(a)
+        a.execute(f"SET SESSION AUTHORIZATION {pg.user}")
+        wait_pinned_metric(px, scratch_db, 1, user=pg.superuser)
+        assert pinned_column(px, pg, scratch_db, "auth-a") == "SET SESSION AUTHORIZATION"
+        for _ in range(3):
+            assert a.execute(whoami).fetchone() == (pg.user, pg.user)
+            assert pid(a) == a_pid
+            for other in (b, c):
+                assert other.execute(whoami).fetchone() == (pg.superuser, pg.superuser)
+                assert pid(other) != a_pid
+        # RESET ALL leaves the session user (PostgreSQL's rule): still pinned.
+        a.execute("RESET ALL")
+        assert a.execute(whoami).fetchone() == (pg.user, pg.user)
+        assert pinned_column(px, pg, scratch_db, "auth-a") == "SET SESSION AUTHORIZATION"
+        a.execute("RESET SESSION AUTHORIZATION")
+        wait_pinned_metric(px, scratch_db, 0, user=pg.superuser)
+        assert re.search(rf"unpinned from server \d+ \(backend pid {a_pid}\): its SET SESSION "
+                         r"AUTHORIZATION is gone", px.log_text()), px.log_tail()
+        # A change rolled back with its transaction pins nothing.
+        with a.transaction():
+            a.execute(f"SET SESSION AUTHORIZATION {pg.user}")
+            assert a.execute(whoami).fetchone() == (pg.user, pg.user)
+            raise psycopg.Rollback()
+        assert a.execute(whoami).fetchone() == (pg.superuser, pg.superuser)
+        assert pinned_column(px, pg, scratch_db, "auth-a") == ""
+        assert pinned_metric(px, scratch_db, user=pg.superuser) == 0
+    # A client leaving with a changed session user: its server is cleaned (DISCARD ALL resets
+    # the session user) before anyone else gets it.
+    with psycopg.connect(dsn, autocommit=True) as a:
+        a_pid = pid(a)
+        a.execute(f"SET SESSION AUTHORIZATION {pg.user}")
+        wait_pinned_metric(px, scratch_db, 1, user=pg.superuser)
+    wait_pinned_metric(px, scratch_db, 0, user=pg.superuser)
+    with psycopg.connect(dsn, autocommit=True) as b, psycopg.connect(dsn, autocommit=True) as c:
+        # Both servers in turn: neither runs as a's session user.
+        holder = psycopg.connect(dsn, autocommit=False)
+        try:
+            holder.execute("SELECT 1")
+            assert b.execute(whoami).fetchone() == (pg.superuser, pg.superuser)
+            holder.commit()
+            for conn in (b, c, holder):
+                assert conn.execute(whoami).fetchone() == (pg.superuser, pg.superuser)
+            holder.commit()
+        finally:
+            holder.close()
+    px.assert_alive()
+
+
 def test_statement_mode_pins_too(pg, proxy, scratch_db):
     px = start_proxy(pg, proxy, size=2, mode="statement")
     with connect(px, scratch_db) as a, connect(px, scratch_db) as b, connect(px, scratch_db) as c:
@@ -366,6 +423,8 @@ def test_refuse_mode_simple_and_extended_protocol(pg, proxy, scratch_db):
             ("SELECT pg_advisory_lock(31)", "SELECT", "a session advisory lock (key 31)"),
             ("DECLARE refused_c CURSOR WITH HOLD FOR SELECT 1", "DECLARE CURSOR",
              'a WITH HOLD cursor ("refused_c")'),
+            # Allowed by PostgreSQL for one's own login name; refused here like any other pin.
+            (f"SET SESSION AUTHORIZATION {pg.user}", "SET", "a changed session user"),
         ]
         for sql, command, state in refused:
             with pytest.raises(psycopg.errors.FeatureNotSupported) as failure:
@@ -405,7 +464,7 @@ def test_refuse_mode_simple_and_extended_protocol(pg, proxy, scratch_db):
         # Counted (and logged) as what the client got: 0A000, not the stand-in's syntax error.
         errors = scrape_text(px)
         labels = f'database="{scratch_db}",user="ouro"'
-        assert f'ouroboros_errors_total{{{labels},sqlstate_class="other"}} 6\n' in errors, errors  # 0A: six refusals
+        assert f'ouroboros_errors_total{{{labels},sqlstate_class="other"}} 7\n' in errors, errors  # 0A: seven refusals
         assert f'ouroboros_errors_total{{{labels},sqlstate_class="42"}} 0\n' in errors, errors
     # Nothing reached the server: no temporary relation, no advisory lock, no cursor anywhere.
     with pg.connect_super(scratch_db) as sup:

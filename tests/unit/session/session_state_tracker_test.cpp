@@ -150,6 +150,33 @@ TEST_CASE("LOAD pins for good") {
   CHECK(t.pinned());
 }
 
+TEST_CASE("SET SESSION AUTHORIZATION pins until reset, with transaction semantics") {
+  SessionStateTracker t;
+  query(t, "SET SESSION AUTHORIZATION alice", 'I');
+  CHECK(t.pin_reason() == PinReason::SessionAuthorization);
+  CHECK(t.reason() == "SET SESSION AUTHORIZATION");
+  query(t, "RESET ALL", 'I');  // leaves the session user alone, as in PostgreSQL
+  CHECK(t.pinned());
+  query(t, "RESET SESSION AUTHORIZATION", 'I');
+  CHECK_FALSE(t.pinned());
+  query(t, "SET SESSION AUTHORIZATION 'bob'", 'I');
+  query(t, "SET SESSION AUTHORIZATION DEFAULT", 'I');
+  CHECK_FALSE(t.pinned());
+  // Rolled back with its transaction; the LOCAL form ends with it.
+  query(t, "BEGIN; SET SESSION AUTHORIZATION alice; ROLLBACK", 'I');
+  CHECK_FALSE(t.pinned());
+  query(t, "BEGIN; SET LOCAL SESSION AUTHORIZATION alice; COMMIT", 'I');
+  CHECK_FALSE(t.pinned());
+  // set_config() sets it too; DISCARD ALL resets it.
+  query(t, "SELECT set_config('session_authorization', 'alice', false)", 'I');
+  CHECK(t.pinned());
+  query(t, "DISCARD ALL", 'I');
+  CHECK_FALSE(t.pinned());
+  // SET ROLE follows the client as a setting and pins nothing.
+  query(t, "SET ROLE alice", 'I');
+  CHECK_FALSE(t.pinned());
+}
+
 TEST_CASE("the first reason in order is reported") {
   SessionStateTracker t;
   query(t, "LOAD 'x'; SELECT pg_advisory_lock(1); CREATE TEMP TABLE t ()", 'I');
@@ -193,6 +220,11 @@ TEST_CASE("session_state: refuse names the statement and what it would pin") {
   CHECK(refusal("DECLARE c CURSOR WITH HOLD FOR SELECT 1")->find("WITH HOLD cursor (\"c\")") !=
         std::string::npos);
   CHECK(refusal("LOAD 'auto_explain'")->rfind("LOAD is not supported", 0) == 0);
+  CHECK(refusal("SET SESSION AUTHORIZATION alice") ==
+        "SET is not supported in transaction pooling mode with session_state: refuse: it would "
+        "leave a changed session user that pins the connection to one server");
+  CHECK(refusal("RESET SESSION AUTHORIZATION") == std::nullopt);
+  CHECK(refusal("SET LOCAL SESSION AUTHORIZATION alice") == std::nullopt);
   CHECK(refusal("CREATE TEMP TABLE t () ON COMMIT DROP") == std::nullopt);
   CHECK(refusal("SELECT pg_advisory_xact_lock(1)") == std::nullopt);
   CHECK(refusal("SET work_mem = '1MB'") == std::nullopt);
@@ -206,8 +238,10 @@ TEST_CASE("describe_pinning_state names everything that pins") {
   query(t, "SELECT pg_advisory_lock(1); SELECT pg_advisory_lock_shared(2)", 'I');
   query(t, "DECLARE c CURSOR WITH HOLD FOR SELECT 1", 'I');
   query(t, "LOAD 'auto_explain'", 'I');
+  query(t, "SET SESSION AUTHORIZATION alice", 'I');
   CHECK(t.describe_pinning_state() ==
-        "temporary table \"a\", temporary view \"v\", 2 session advisory locks, WITH HOLD cursor \"c\", LOAD");
+        "temporary table \"a\", temporary view \"v\", 2 session advisory locks, WITH HOLD cursor \"c\", LOAD, "
+        "SET SESSION AUTHORIZATION");
   query(t, "DISCARD ALL", 'I');
   CHECK(t.describe_pinning_state() == "LOAD");
 }
