@@ -43,6 +43,31 @@ def test_unreported_settings_follow_the_client_and_never_leak(pg, proxy, scratch
     px.assert_alive()
 
 
+def test_custom_settings_for_row_level_security_follow_the_client(pg, proxy, scratch_db):
+    """The multi-tenant pattern: a custom setting read by a row-level security policy. Each client
+    must see only its own tenant's rows, whichever server runs its query."""
+    with pg.connect_super(scratch_db) as sup:
+        sup.execute("CREATE TABLE tenant_rows (tenant text, x int)")
+        sup.execute("INSERT INTO tenant_rows VALUES ('t1', 1), ('t1', 2), ('t2', 3)")
+        sup.execute("ALTER TABLE tenant_rows ENABLE ROW LEVEL SECURITY")
+        sup.execute("CREATE POLICY by_tenant ON tenant_rows "
+                    "USING (tenant = current_setting('app.tenant', true))")
+        sup.execute(f"GRANT SELECT ON tenant_rows TO {pg.user}")
+    px = proxy(pool=tx_pool())
+    rows = "SELECT coalesce(sum(x), 0) FROM tenant_rows"
+    with connect(px, scratch_db) as a, connect(px, scratch_db) as b, connect(px, scratch_db) as c:
+        a.execute("SET app.tenant = 't1'")
+        b.execute("SELECT set_config('app.tenant', 't2', false)")
+        for _ in range(3):
+            assert a.execute(rows).fetchone()[0] == 3
+            assert b.execute(rows).fetchone()[0] == 3
+            assert c.execute(rows).fetchone()[0] == 0  # c never set a tenant: no rows
+        b.execute("RESET app.tenant")
+        assert b.execute(rows).fetchone()[0] == 0
+        assert a.execute(rows).fetchone()[0] == 3
+    px.assert_alive()
+
+
 def test_transaction_semantics_rollback_savepoint_and_set_local(pg, proxy, scratch_db):
     px = proxy(pool=tx_pool())
     with connect(px, scratch_db) as a, connect(px, scratch_db) as b:
