@@ -57,8 +57,9 @@ def tail(path, n=40):
         return f"(cannot read {path}: {e})"
 
 
-def cpu_ticks(pid):
-    """utime + stime of a process (all its threads), in clock ticks; None if it is gone."""
+def cpu_split(pid):
+    """(utime, stime) of a process (all its threads), in clock ticks; None if it is gone. Kept
+    apart because user time is the proxy's own code and system time its syscalls."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -66,7 +67,13 @@ def cpu_ticks(pid):
         return None
     if fields[0] == "Z":
         return None
-    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat(5)
+    return int(fields[11]), int(fields[12])  # fields 14 and 15 of stat(5)
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks; None if it is gone."""
+    split = cpu_split(pid)
+    return None if split is None else sum(split)
 
 
 def alive(pid):
@@ -437,8 +444,26 @@ def fmt(v, nd=1):
     return "-" if v is None else f"{v:,.{nd}f}"
 
 
+def seconds(ticks):
+    return "-" if ticks is None else f"{ticks / CLK_TCK:.2f}"
+
+
 def ratio(a, b):
     return None if a is None or b in (None, 0) else a / b
+
+
+def cpu_delta(before, after):
+    """A run's proxy CPU ticks from two cpu_split readings: total (the headline figure), user
+    and sys; all None without both readings (direct runs, or the proxy died)."""
+    if before is None or after is None:
+        return {"cpu_ticks": None, "user_ticks": None, "sys_ticks": None}
+    user, sys_ = after[0] - before[0], after[1] - before[1]
+    return {"cpu_ticks": user + sys_, "user_ticks": user, "sys_ticks": sys_}
+
+
+def ms_per_1k(runs, key, tx):
+    """CPU ms per 1000 transactions of `key` ticks summed over `runs`."""
+    return sum(r[key] for r in runs) * 1000.0 / CLK_TCK / tx * 1000.0
 
 
 def aggregate(results, clients_list):
@@ -448,17 +473,21 @@ def aggregate(results, clients_list):
             runs = [r for r in results if r["clients"] == c and r["target"] == t and r["ok"]]
             if not runs:
                 rows.append({"clients": c, "target": t, "tps": None, "latency_ms": None,
-                             "cpu_per_1k": None, "n": 0})
+                             "cpu_per_1k": None, "user_per_1k": None, "sys_per_1k": None,
+                             "n": 0})
                 continue
             tps = sum(r["tps"] for r in runs) / len(runs)
             lat = sum(r["latency_ms"] for r in runs) / len(runs)
-            cpu = None
-            if t != "direct":
-                ticks = sum(r["cpu_ticks"] for r in runs)
-                tx = sum(r["tx"] for r in runs)
-                cpu = ticks * 1000.0 / CLK_TCK / tx * 1000.0 if tx else None
+            cpu = user = sys_ = None
+            tx = sum(r["tx"] for r in runs)
+            if t != "direct" and tx:
+                # Same transactions for all three, so user + sys == the total exactly.
+                cpu = ms_per_1k(runs, "cpu_ticks", tx)
+                user = ms_per_1k(runs, "user_ticks", tx)
+                sys_ = ms_per_1k(runs, "sys_ticks", tx)
             rows.append({"clients": c, "target": t, "tps": tps, "latency_ms": lat,
-                         "cpu_per_1k": cpu, "n": len(runs)})
+                         "cpu_per_1k": cpu, "user_per_1k": user, "sys_per_1k": sys_,
+                         "n": len(runs)})
     return rows
 
 
@@ -469,23 +498,29 @@ def ratios(rows, clients_list):
         b = next(r for r in rows if r["clients"] == c and r["target"] == "pgbouncer")
         out.append({"clients": c, "tps": ratio(o["tps"], b["tps"]),
                     "latency": ratio(o["latency_ms"], b["latency_ms"]),
-                    "cpu": ratio(o["cpu_per_1k"], b["cpu_per_1k"])})
+                    "cpu": ratio(o["cpu_per_1k"], b["cpu_per_1k"]),
+                    "user": ratio(o["user_per_1k"], b["user_per_1k"]),
+                    "sys": ratio(o["sys_per_1k"], b["sys_per_1k"])})
     return out
 
 
 def text_tables(rows, rat):
+    # New columns go to the right, so the ones quoted in docs/performance.md keep their place.
     lines = [f"{'clients':>7} | {'target':<9} | {'tps':>11} | {'avg latency ms':>14} | "
-             f"{'proxy CPU ms/1k tx':>18}"]
+             f"{'proxy CPU ms/1k tx':>18} | {'user ms/1k tx':>13} | {'sys ms/1k tx':>12}"]
     lines.append("-" * len(lines[0]))
     for r in rows:
         lines.append(f"{r['clients']:>7} | {r['target']:<9} | {fmt(r['tps']):>11} | "
-                     f"{fmt(r['latency_ms'], 3):>14} | {fmt(r['cpu_per_1k'], 1):>18}")
+                     f"{fmt(r['latency_ms'], 3):>14} | {fmt(r['cpu_per_1k'], 1):>18} | "
+                     f"{fmt(r['user_per_1k'], 1):>13} | {fmt(r['sys_per_1k'], 1):>12}")
     lines.append("")
-    lines.append(f"{'clients':>7} | {'tps O/B':>8} | {'latency O/B':>11} | {'CPU/tx O/B':>10}")
-    lines.append("-" * 46)
+    lines.append(f"{'clients':>7} | {'tps O/B':>8} | {'latency O/B':>11} | {'CPU/tx O/B':>10} | "
+                 f"{'user/tx O/B':>11} | {'sys/tx O/B':>10}")
+    lines.append("-" * len(lines[-1]))
     for r in rat:
         lines.append(f"{r['clients']:>7} | {fmt(r['tps'], 2):>8} | {fmt(r['latency'], 2):>11} | "
-                     f"{fmt(r['cpu'], 2):>10}")
+                     f"{fmt(r['cpu'], 2):>10} | {fmt(r['user'], 2):>11} | "
+                     f"{fmt(r['sys'], 2):>10}")
     return "\n".join(lines)
 
 
@@ -494,28 +529,32 @@ def markdown(rows, rat, results, meta, problems):
           f"{meta['params']}",
           f"Load average (1/5/15 min): {meta['load']}.",
           f"Versions: {meta['versions']}.", "",
-          "| clients | target | tps | avg latency ms | proxy CPU ms/1k tx |",
-          "|--------:|--------|----:|---------------:|-------------------:|"]
+          "| clients | target | tps | avg latency ms | proxy CPU ms/1k tx | user ms/1k tx | "
+          "sys ms/1k tx |",
+          "|--------:|--------|----:|---------------:|-------------------:|--------------:|"
+          "-------------:|"]
     for r in rows:
         md.append(f"| {r['clients']} | {r['target']} | {fmt(r['tps'])} | "
-                  f"{fmt(r['latency_ms'], 3)} | {fmt(r['cpu_per_1k'], 1)} |")
+                  f"{fmt(r['latency_ms'], 3)} | {fmt(r['cpu_per_1k'], 1)} | "
+                  f"{fmt(r['user_per_1k'], 1)} | {fmt(r['sys_per_1k'], 1)} |")
     md += ["", "Ouroboros / PgBouncer (below 1 is better for latency and CPU, above 1 for tps):", "",
-           "| clients | tps | avg latency | CPU per tx |",
-           "|--------:|----:|------------:|-----------:|"]
+           "| clients | tps | avg latency | CPU per tx | user CPU per tx | sys CPU per tx |",
+           "|--------:|----:|------------:|-----------:|----------------:|---------------:|"]
     for r in rat:
         md.append(f"| {r['clients']} | {fmt(r['tps'], 2)} | {fmt(r['latency'], 2)} | "
-                  f"{fmt(r['cpu'], 2)} |")
+                  f"{fmt(r['cpu'], 2)} | {fmt(r['user'], 2)} | {fmt(r['sys'], 2)} |")
     md += ["", "<details><summary>Every run (in the order run)</summary>", "",
            "| clients | round | target | tps | avg latency ms | connect ms | tx | failed | "
-           "proxy CPU s |",
+           "proxy CPU s | user s | sys s |",
            "|--------:|------:|--------|----:|---------------:|-----------:|---:|-------:|"
-           "------------:|"]
+           "------------:|-------:|------:|"]
     for r in results:
-        cpu = "-" if r.get("cpu_ticks") is None else f"{r['cpu_ticks'] / CLK_TCK:.2f}"
         md.append(f"| {r['clients']} | {r['round']} | {r['target']} | {fmt(r.get('tps'))} | "
                   f"{fmt(r.get('latency_ms'), 3)} | {fmt(r.get('conn_ms'), 0)} | "
                   f"{r.get('tx') if r.get('tx') is not None else '-'} | "
-                  f"{r.get('failed') if r.get('failed') is not None else '-'} | {cpu} |")
+                  f"{r.get('failed') if r.get('failed') is not None else '-'} | "
+                  f"{seconds(r.get('cpu_ticks'))} | {seconds(r.get('user_ticks'))} | "
+                  f"{seconds(r.get('sys_ticks'))} |")
     md += ["", "</details>"]
     if problems:
         md += ["", "Problems:", ""]
@@ -662,14 +701,13 @@ def main(argv):
                         proxy.start()
                         endpoints[t] = (proxy.host, proxy.port)
                     log(f"clients={clients} round={rnd} target={t}")
-                    before = cpu_ticks(proxy.pid) if proxy else None
+                    before = cpu_split(proxy.pid) if proxy else None
                     rc, out, err, hung = run_pgbench(pgbench, *endpoints[t], clients,
                                                      args.threads, args.seconds)
-                    after = cpu_ticks(proxy.pid) if proxy else None
+                    after = cpu_split(proxy.pid) if proxy else None
                     r = {"clients": clients, "round": rnd, "target": t, "rc": rc}
                     r.update(parse_pgbench(out))
-                    r["cpu_ticks"] = (after - before) if (before is not None
-                                                         and after is not None) else None
+                    r.update(cpu_delta(before, after))
                     died = proxy is not None and proxy.exit_status() is not None
                     r["ok"] = (rc == 0 and not hung and not died and r["tps"] is not None
                                and r["latency_ms"] is not None and r["tx"]
@@ -678,7 +716,9 @@ def main(argv):
                     results.append(r)
                     if r["ok"]:
                         cpu = ("" if r["cpu_ticks"] is None else
-                               f", proxy CPU {r['cpu_ticks'] / CLK_TCK:.2f} s")
+                               f", proxy CPU {r['cpu_ticks'] / CLK_TCK:.2f} s (user "
+                               f"{r['user_ticks'] / CLK_TCK:.2f}, sys "
+                               f"{r['sys_ticks'] / CLK_TCK:.2f})")
                         log(f"  tps {r['tps']:.1f}, latency {r['latency_ms']:.3f} ms, "
                             f"{r['tx']} tx{cpu}")
                     else:

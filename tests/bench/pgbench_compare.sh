@@ -19,9 +19,10 @@
 #   3. for each client count C, for R rounds, runs against direct / ouroboros / pgbouncer
 #          pgbench -n -S -M simple -c C -j 2 -T SECONDS
 #      (round order alternates: odd rounds run the targets in reverse, so drift cancels) and
-#      reads each proxy's utime+stime from /proc/<pid>/stat before and after the run;
-#   4. prints a table (clients | target | tps | avg latency ms | proxy CPU ms/1k tx) and the
-#      Ouroboros/PgBouncer ratios, as plain text and as markdown (also written to --out FILE);
+#      reads each proxy's utime and stime from /proc/<pid>/stat before and after the run;
+#   4. prints a table (clients | target | tps | avg latency ms | proxy CPU ms/1k tx, then that
+#      CPU split into user and sys ms/1k tx) and the Ouroboros/PgBouncer ratios (also of user
+#      and of sys CPU), as plain text and as markdown (also written to --out FILE);
 #   5. stops and removes everything (also on errors and Ctrl-C).
 #
 # --tls puts TLS on both legs: a CA and a server certificate are made with the openssl CLI in the
