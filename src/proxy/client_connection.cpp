@@ -1,5 +1,7 @@
 #include "proxy/client_connection.h"
 
+#include <cassert>
+
 #include <algorithm>
 #include <functional>
 #include <set>
@@ -467,6 +469,9 @@ void ClientConnection::unlinked() {
 }
 
 void ClientConnection::relay(io::InputBuffer& input) {
+  // The client's own read, or read_buffered_input() outside every server callback: never from
+  // inside a server's read loop (the ServerCallbackScope invariant, checked in debug builds).
+  assert(!proxy_.inside_server_callback() && "client requests relayed inside a server callback");
   answered_alone_ = false;
   std::size_t used = relay_bytes(input.view());
   input.consume(std::min(used, input.size()));
@@ -1022,7 +1027,12 @@ void ClientConnection::arm_timer() {
 
 void ClientConnection::read_buffered_input() {
   transport_->start_reading();
-  if (!transport_->input().empty()) on_readable(transport_->input());
+  if (!transport_->input().empty()) {
+    // Inside a server's callback (a transaction ended there, and that server, or another, went to
+    // this client or back to the pool): the client's next requests go once it has returned.
+    if (proxy_.inside_server_callback()) return proxy_.resume_client_later(id_);
+    on_readable(transport_->input());
+  }
   transport_->input().release_if_empty();  // read outside on_read: its storage goes back here
 }
 

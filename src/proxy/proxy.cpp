@@ -445,6 +445,14 @@ void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& 
   server.run_internal(sql.value_or(""), std::move(applied), statements);
 }
 
+void Proxy::resume_client_later(pool::ClientId id) {
+  loop_.defer([this, id] {
+    auto it = clients_.find(id);
+    if (it != clients_.end() && it->second->state() != ClientConnection::State::Closed)
+      it->second->read_buffered_input();
+  });
+}
+
 void Proxy::server_synced(ServerConnection& server, bool ok) {
   auto pending = pending_links_.find(server.id());
   if (pending == pending_links_.end()) return;

@@ -125,6 +125,23 @@ class Proxy {
   // Sends a CancelRequest for `server`'s backend on a fresh connection.
   void forward_cancel(ServerConnection& server);
 
+  // A server connection's callback is running (its read loop, or its close). Client code that
+  // would run a client's buffered requests waits until it has returned (resume_client_later), so
+  // a transaction's end never re-enters client code from inside the server's read loop.
+  class ServerCallbackScope {
+   public:
+    explicit ServerCallbackScope(Proxy& proxy) : proxy_(proxy) { ++proxy_.server_callbacks_; }
+    ~ServerCallbackScope() { --proxy_.server_callbacks_; }
+    ServerCallbackScope(const ServerCallbackScope&) = delete;
+    ServerCallbackScope& operator=(const ServerCallbackScope&) = delete;
+
+   private:
+    Proxy& proxy_;
+  };
+  bool inside_server_callback() const { return server_callbacks_ > 0; }
+  // Handles the client's buffered input once the callbacks on the stack have returned.
+  void resume_client_later(pool::ClientId id);
+
   void server_ready(ServerConnection& server);
   void server_login_failed(ServerConnection& server, OwnedError error);
   void server_synced(ServerConnection& server, bool ok);
@@ -253,6 +270,7 @@ class Proxy {
   session::StatementRewriter rewriter_{statements_, statement_stats_};
   std::unordered_map<pool::ServerId, pool::ClientId> pending_links_;  // servers syncing for a client
   bool shutting_down_ = false;
+  int server_callbacks_ = 0;  // ServerCallbackScopes open on this loop's stack
   // Closed connections wait here for the next loop turn: their callbacks may be on the stack.
   std::vector<std::unique_ptr<ServerConnection>> dying_servers_;
   std::vector<pool::ClientId> dying_clients_;

@@ -203,6 +203,7 @@ void ServerConnection::flush_to_client(OutgoingBytes& to_client, bool whole_requ
 
 void ServerConnection::on_readable(io::InputBuffer& input) {
   if (tls_step_ == TlsStep::AwaitingAnswer) return answer_to_ssl_request(input);
+  Proxy::ServerCallbackScope callback(proxy_);
   io::Scratch client_bytes(proxy_.loop().scratch());
   OutgoingBytes to_client(client_bytes.bytes());  // forwarded messages are sent from `input`
   // Connecting again: a tls.mode allow retry left this (old) connection.
@@ -639,6 +640,7 @@ void ServerConnection::on_drained() {
 
 void ServerConnection::on_transport_closed(std::string_view reason) {
   if (state_ == State::Closed) return;
+  Proxy::ServerCallbackScope callback(proxy_);
   if (state_ == State::LoggingIn && tls_step_ == TlsStep::Handshaking) return login_failed(tls_failure(reason));
   if (state_ == State::Connecting || state_ == State::LoggingIn) {
     login_failed({"FATAL", std::string(sqlstate::kConnectionFailure),
