@@ -21,6 +21,9 @@ struct PoolCounters {
   metrics::Counter transaction_time_us;
   metrics::Counter query_time_us;
   metrics::Counter wait_time_us;
+  // Transaction/statement mode: round trips that aligned a server to the client it was given
+  // (settings that differ, SQL-level prepared statements) before the client's request ran.
+  metrics::Counter server_syncs;
   metrics::SqlstateCounters errors;
   metrics::Histogram query_duration;
   metrics::Histogram transaction_duration;

@@ -428,6 +428,7 @@ void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& 
   }
   OURO_DEBUG(log_, "client {}: gets server {}{}", client.id(), server.id(), check ? " (checking it first)" : "");
   if (sql && sql->empty()) sql.reset();
+  const bool settings_differ = client.mode() != config::PoolMode::Session && sql.has_value();
   if (!sql && check) sql = "";  // an empty query: the cheapest round trip that proves the server alive
   if (server.cancel_sent() && client.mode() != config::PoolMode::Session) {
     // Absorbs a late duplicate of the cancel signal before another client's statement runs.
@@ -441,6 +442,7 @@ void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& 
     client.link(&server);
     return;
   }
+  if (settings_differ || !statements.empty()) pool.counters.server_syncs.inc();
   pending_links_[server.id()] = client.id();
   server.run_internal(sql.value_or(""), std::move(applied), statements);
 }

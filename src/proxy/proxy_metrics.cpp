@@ -50,7 +50,7 @@ std::string Proxy::render_metrics() const {
       "ouroboros_pool_pinned_clients",
       "Clients keeping their server between transactions (transaction/statement mode) "
       "for session state that cannot move: temporary tables, session advisory locks, "
-      "WITH HOLD cursors, LOAD.");
+      "WITH HOLD cursors, LOAD, SET SESSION AUTHORIZATION.");
   auto transactions = metrics::counter_family("ouroboros_transactions_total", "Transactions completed.");
   auto queries = metrics::counter_family("ouroboros_queries_total", "Requests answered (simple queries and Syncs).");
   auto received = metrics::counter_family("ouroboros_received_bytes_total", "Bytes received from clients.");
@@ -59,6 +59,10 @@ std::string Proxy::render_metrics() const {
                                           "Connections opened (or tried) to the backend.");
   auto failures = metrics::counter_family("ouroboros_server_connection_failures_total",
                                           "Connections to the backend that failed to log in.");
+  auto syncs = metrics::counter_family(
+      "ouroboros_server_syncs_total",
+      "Transaction/statement mode: round trips that aligned a server to the client it was given "
+      "(settings that differ, SQL-level prepared statements) before the client's request.");
   auto errors = metrics::counter_family("ouroboros_errors_total", "ErrorResponses from the backend by SQLSTATE class.");
   auto slow = metrics::counter_family("ouroboros_slow_queries_total", "Statements slower than logging.slow_query_threshold.");
   auto query_duration = metrics::histogram_family("ouroboros_query_duration_seconds",
@@ -96,6 +100,7 @@ std::string Proxy::render_metrics() const {
     sent.add(labels, c.bytes_sent);
     attempts.add(labels, c.server_connect_attempts);
     failures.add(labels, c.server_connect_failures);
+    syncs.add(labels, c.server_syncs);
     errors.add(labels, c.errors);
     slow.add(labels, c.slow_queries);
     query_duration.add(labels, c.query_duration);
@@ -149,7 +154,7 @@ std::string Proxy::render_metrics() const {
   for (auto* f : {&clients, &servers, &pool_size, &pool_max, &backoff, &reachable, &paused, &pinned,
                   &client_count, &up})
     families.push_back(f->build());
-  for (auto* f : {&transactions, &queries, &received, &sent, &attempts, &failures, &errors, &slow, &accepted,
+  for (auto* f : {&transactions, &queries, &received, &sent, &attempts, &failures, &syncs, &errors, &slow, &accepted,
                   &rejected, &tls, &retries, &client_parses, &server_parses, &hits, &evictions, &sql_prepares})
     families.push_back(f->build());
   for (auto* f : {&query_duration, &transaction_duration, &wait_duration}) families.push_back(f->build());

@@ -9,6 +9,7 @@ import asyncpg
 import psycopg
 
 from pooling_helpers import connect, scratch_db  # noqa: F401
+from test_observability_support import metric_value, metrics_settings, parse_samples, scrape_text
 from node_helpers import node_pg, run_node  # noqa: F401
 
 
@@ -40,6 +41,45 @@ def test_unreported_settings_follow_the_client_and_never_leak(pg, proxy, scratch
         b.execute("SET work_mem = '3MB'")
         assert show(a, "work_mem") == "7MB"
         assert show(b, "work_mem") == "3MB"
+    px.assert_alive()
+
+
+def test_only_differences_cost_a_round_trip(pg, proxy, scratch_db):
+    """Before a client's transaction, a server whose settings equal the client's costs nothing;
+    one that differs costs one round trip for all of them (ouroboros_server_syncs_total)."""
+    px = proxy(pool=tx_pool(), metrics=metrics_settings())
+
+    def syncs():
+        return metric_value(parse_samples(scrape_text(px)), "ouroboros_server_syncs_total",
+                            database=scratch_db, user=pg.user)
+
+    with connect(px, scratch_db) as a, connect(px, scratch_db) as b:
+        show(a, "work_mem")
+        show(b, "work_mem")
+        start = syncs()
+        # Equal settings: a and b take turns on the one server, no alignment at all.
+        for _ in range(5):
+            show(a, "work_mem")
+            show(b, "work_mem")
+        assert syncs() == start
+        # a changes three settings (on the server it holds: no round trip for a).
+        a.execute("SET work_mem = '6MB'; SET search_path = pg_catalog; SET statement_timeout = 9000")
+        assert show(a, "work_mem") == "6MB"
+        assert syncs() == start
+        # Each switch between a and b now costs exactly one round trip, whatever the count.
+        for turn in range(1, 4):
+            assert show(b, "work_mem") != "6MB"
+            assert syncs() == start + 2 * turn - 1
+            assert show(a, "statement_timeout") == "9s"
+            assert syncs() == start + 2 * turn
+        # Equal again: free again.
+        a.execute("RESET ALL")
+        show(b, "work_mem")
+        settled = syncs()
+        for _ in range(3):
+            show(a, "work_mem")
+            show(b, "work_mem")
+        assert syncs() == settled
     px.assert_alive()
 
 
