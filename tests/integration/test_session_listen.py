@@ -241,6 +241,32 @@ def test_a_disconnecting_clients_channels_are_unlistened(pg, proxy, scratch_db):
     px.assert_alive()
 
 
+def test_unlisten_all_and_discard_all_end_the_registrations(pg, proxy, scratch_db):
+    """UNLISTEN * and DISCARD ALL drop the client's channels: the client hears nothing more on
+    them, and the listening connection UNLISTENs what nobody wants any more."""
+    px = proxy(pool=tx_pool(1))
+    first, second, canary = chan("first"), chan("second"), chan("canary")
+    with connect(px, scratch_db) as client, connect(px, scratch_db) as sender:
+        inbox = Inbox(client)
+        client.execute(f"LISTEN {first}")
+        wait_listener(pg, scratch_db, lambda r: r[1] == "idle" and first in r[2], f"listening to {first}")
+        client.execute("UNLISTEN *")
+        wait_listener(pg, scratch_db, lambda r: r[1] == "idle" and r[2] == f'UNLISTEN "{first}";',
+                      f"unlistening {first}")
+        client.execute(f"LISTEN {second}")
+        wait_listener(pg, scratch_db, lambda r: r[1] == "idle" and second in r[2], f"listening to {second}")
+        client.execute("DISCARD ALL")
+        wait_listener(pg, scratch_db, lambda r: r[1] == "idle" and r[2] == f'UNLISTEN "{second}";',
+                      f"unlistening {second}")
+        client.execute(f"LISTEN {canary}")
+        notify(sender, first, "1")
+        notify(sender, second, "2")
+        pid = notify(sender, canary, "3")
+        inbox.wait_for((canary, "3", pid))
+        assert inbox.channels() == [canary]
+    px.assert_alive()
+
+
 def test_listening_connection_killed_reconnects_and_delivery_resumes(pg, proxy, scratch_db):
     px = proxy(pool=tx_pool(1, backoff={"initial": "50ms", "max": "500ms"}))
     ch = chan()
