@@ -582,6 +582,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
     if (pool_) pool_->counters.bytes_received.inc(to_server.size());
     if (!in_transaction_) {
       in_transaction_ = true;
+      advisory_locks_checked_ = false;
       transaction_start_ = proxy_.loop().now();
     }
     request_at_ = std::chrono::system_clock::now();
@@ -820,7 +821,13 @@ void ClientConnection::track_session_message(const ClientMessage& message) {
 
 void ClientConnection::settings_read_back(const std::vector<std::pair<std::string, std::string>>& values) {
   if (!session_state_) return;
-  for (const auto& [name, value] : values) session_state_->settings().learned(name, value);
+  for (const auto& [name, value] : values) {
+    if (name == ServerConnection::kAdvisoryLocksRow) {
+      if (value == "0") session_state_->tracker().advisory_locks_released();
+      continue;
+    }
+    session_state_->settings().learned(name, value);
+  }
   session_state_->settings().readback_complete();
   session_state_->note_changed();
 }

@@ -47,6 +47,14 @@ std::optional<ClientConnection::SessionRefusal> ClientConnection::refuse_session
   return std::nullopt;
 }
 
+bool ClientConnection::take_advisory_lock_check() {
+  if (advisory_locks_checked_ || !session_state_) return false;
+  const session::SessionStateTracker& tracker = session_state_->tracker();
+  if (!tracker.advisory_locks_uncertain() || tracker.pin_reason() != session::PinReason::AdvisoryLock) return false;
+  advisory_locks_checked_ = true;
+  return true;
+}
+
 void ClientConnection::pinned_server_lost(std::string_view reason, const LostRequest& lost) {
   const std::string what =
       session_state_ ? session_state_->tracker().describe_pinning_state() : std::string();

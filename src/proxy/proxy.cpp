@@ -290,12 +290,17 @@ bool Proxy::release_server(ClientConnection& client) {
   ServerConnection* server = client.server();
   PoolEntry* pool = client.pool_entry();
   if (!server || !pool) return true;
-  if (keep_pinned(client, *server)) return false;
-  if (client.settings_unknown()) {
+  // Advisory locks that may not be held (a try-lock that failed) would pin for nothing: the
+  // server says how many the session holds, with the settings read-back below.
+  const bool check_locks = client.take_advisory_lock_check();
+  if (!check_locks && keep_pinned(client, *server)) return false;
+  if (check_locks || client.settings_unknown()) {
     // Values only this server knows (set_config() with computed arguments): learn them first.
-    // The client waits, not reading, and the server is released once they are known.
+    // The client waits, not reading, and the server is released (or kept) once they are known.
     client.pause_reading();
-    server->read_back_settings(client.session_state()->settings().pending_readback());
+    server->read_back_settings(client.settings_unknown() ? client.session_state()->settings().pending_readback()
+                                                         : std::set<std::string>{},
+                               check_locks);
     return true;
   }
   OURO_DEBUG(log_, "client {}: transaction done, server {} back to the pool", client.id(), server->id());
@@ -636,7 +641,9 @@ void Proxy::settings_read_back(ServerConnection& server, bool ok,
     return;
   }
   if (linked) {
-    release_server(*client);
+    // The transaction's end again, with the values known: release, or keep a pinned server (and
+    // read the client's next requests).
+    client->on_server_boundary();
     return;
   }
   server_released(server, true);  // the client left meanwhile; the server knows its settings

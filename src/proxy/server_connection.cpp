@@ -488,7 +488,8 @@ void ServerConnection::finish_internal_query() {
   } else if (was == State::Resetting) {
     proxy_.server_released(*this, ok);
   } else if (was == State::ReadingBack) {
-    for (const auto& [name, value] : read_back_) applied_[pool::lower_name(name)] = value;
+    for (const auto& [name, value] : read_back_)
+      if (name != kAdvisoryLocksRow) applied_[pool::lower_name(name)] = value;
     aligned_settings_ = 0;
     auto values = std::move(read_back_);
     read_back_.clear();
@@ -546,14 +547,22 @@ void ServerConnection::send_hidden_query(const std::string& sql) {
   transport_->write(std::move(out));
 }
 
-void ServerConnection::read_back_settings(const std::set<std::string>& names) {
+void ServerConnection::read_back_settings(const std::set<std::string>& names, bool advisory_locks) {
   std::string sql;
-  if (names.count("*")) {
+  if (names.empty()) {
+    // Only the advisory locks (below).
+  } else if (names.count("*")) {
     sql = "SELECT name, pg_catalog.current_setting(name) FROM pg_catalog.pg_settings WHERE source = 'session'";
   } else {
     std::string list;
     for (const std::string& name : names) list += (list.empty() ? "" : ", ") + pool::quote_literal(name);
     sql = "SELECT n, pg_catalog.current_setting(n, true) FROM pg_catalog.unnest(ARRAY[" + list + "]::text[]) n";
+  }
+  if (advisory_locks) {
+    sql += sql.empty() ? "" : " UNION ALL ";
+    sql += "SELECT '" + std::string(kAdvisoryLocksRow) +
+           "', pg_catalog.count(*)::text FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND "
+           "pid = pg_catalog.pg_backend_pid() AND granted";
   }
   read_back_.clear();
   Bytes out;

@@ -116,7 +116,10 @@ class ServerConnection final : public io::TransportHandler {
   // (set_config() with computed arguments): reads the current values of `names` ("*": every
   // setting the session set) with a hidden query, records them as applied on this server, and
   // calls Proxy::settings_read_back. The client stays linked, not reading, meanwhile.
-  void read_back_settings(const std::set<std::string>& names);
+  // `advisory_locks`: the same query also counts the advisory locks the session holds, as one
+  // more row named kAdvisoryLocksRow (no setting's name starts with a space).
+  void read_back_settings(const std::set<std::string>& names, bool advisory_locks = false);
+  static constexpr std::string_view kAdvisoryLocksRow = " advisory locks";
   // While linked: sends `sql` after the client's messages so far; every reply is hidden and it
   // ends no client request (ReplyQueue's internal Query).
   void send_hidden_query(const std::string& sql);

@@ -72,7 +72,7 @@ void SessionStateTracker::on_ready_for_query(char status) {
 void SessionStateTracker::backend_lost() {
   std::set<std::string> channels = scope_.current().channels;
   scope_ = TransactionScope<State>(State{{}, {}, std::move(channels)});
-  locks_.clear();
+  clear_locks();
   loaded_ = false;
 }
 
@@ -92,19 +92,20 @@ void SessionStateTracker::apply(const sql::SessionEffect& effect) {
       // DISCARD ALL: CLOSE ALL, UNLISTEN *, pg_advisory_unlock_all(), DISCARD PLANS, DISCARD
       // TEMP, DEALLOCATE ALL (and RESET ALL). A loaded library stays.
       state = State{};
-      locks_.clear();
+      clear_locks();
       prepared_.clear();
       return;
     case K::AdvisoryLock:
     case K::AdvisoryLockShared:
       ++locks_[lock_key(effect, effect.kind == K::AdvisoryLockShared)];
+      if (effect.value == "try" || effect.name == "?") uncertain_locks_ = true;
       return;
     case K::AdvisoryUnlock:
     case K::AdvisoryUnlockShared:
       unlock(lock_key(effect, effect.kind == K::AdvisoryUnlockShared));
       return;
     case K::AdvisoryUnlockAll:
-      locks_.clear();
+      clear_locks();
       return;
     case K::DeclareHoldCursor:
       state.cursors.insert(effect.name);
@@ -157,6 +158,7 @@ void SessionStateTracker::unlock(const std::string& key) {
   auto it = locks_.find(key);
   if (it == locks_.end()) return;
   if (--it->second == 0) locks_.erase(it);
+  if (locks_.empty()) uncertain_locks_ = false;
 }
 
 std::size_t SessionStateTracker::advisory_locks() const {

@@ -64,10 +64,14 @@ class SessionStateTracker {
   const std::set<std::string>& listen_channels() const { return scope_.current().channels; }
   const std::set<std::string>& prepared_statements() const { return prepared_; }
 
-  // The server says this session holds no advisory lock (e.g. no row in pg_locks with
-  // locktype 'advisory' for its pid): forget the ones counted, including a failed
-  // pg_try_advisory_lock() that was counted as held.
-  void advisory_locks_released() { locks_.clear(); }
+  // Some lock counted may not be held: a pg_try_advisory_lock() (which returns false when the
+  // lock is taken) or a key that is not a constant (which no unlock can be matched with).
+  // While such a lock is all that pins, the proxy asks the server (pg_locks) at the end of each
+  // transaction whether the session holds any advisory lock at all.
+  bool advisory_locks_uncertain() const { return uncertain_locks_ && !locks_.empty(); }
+  // The server says this session holds no advisory lock (no row in pg_locks with locktype
+  // 'advisory' for its pid): forget the ones counted, a failed pg_try_advisory_lock() included.
+  void advisory_locks_released() { clear_locks(); }
   // The backend session ended under the client (its server was lost): temporary objects, locks,
   // cursors and loaded libraries went with it; LISTEN channels and SQL-level prepared statements
   // are the client's own and stay (the proxy keeps or recreates them).
@@ -85,10 +89,15 @@ class SessionStateTracker {
 
   void apply(const sql::SessionEffect& effect);
   void unlock(const std::string& key);
+  void clear_locks() {
+    locks_.clear();
+    uncertain_locks_ = false;
+  }
 
   TransactionScope<State> scope_;
   // Per key ("s:" for shared locks), how many times it is held; "?" for keys not constant.
   std::map<std::string, std::size_t> locks_;
+  bool uncertain_locks_ = false;  // a try-lock or a "?" key was counted since locks_ was empty
   bool loaded_ = false;
   std::set<std::string> prepared_;
 };

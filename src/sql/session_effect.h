@@ -47,7 +47,8 @@ enum class SessionEffectKind : std::uint8_t {
   CreateTemp,
   DropObject,  // DROP TABLE|VIEW|SEQUENCE|MATERIALIZED VIEW name: one effect per name
   // Session-level advisory locks. `name`: the key as written ("42", "1,2"), "?" when not a
-  // constant; xact_ variants are transaction-scoped and not reported.
+  // constant; `value`: "try" for the pg_try_ variants (which may hold nothing); xact_ variants
+  // are transaction-scoped and not reported.
   AdvisoryLock,        // pg_advisory_lock, pg_try_advisory_lock
   AdvisoryLockShared,  // the _shared variants
   AdvisoryUnlock,

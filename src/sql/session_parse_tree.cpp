@@ -448,6 +448,8 @@ class StatementReader {
 
   void advisory(std::string_view function, const PgQuery__FuncCall& call) {
     Kind kind;
+    // A try-lock may return false and hold nothing: the trackers ask the server then.
+    const std::string_view attempt = function.find("_try_") != std::string_view::npos ? "try" : "";
     if (function == "pg_advisory_lock" || function == "pg_try_advisory_lock") {
       kind = Kind::AdvisoryLock;
     } else if (function == "pg_advisory_lock_shared" || function == "pg_try_advisory_lock_shared") {
@@ -471,7 +473,7 @@ class StatementReader {
       }
       key += (i == 0 ? "" : ",") + part->text;
     }
-    add("SELECT", kind, key);
+    add("SELECT", kind, key, attempt);
   }
 
   ClassifiedStatement& out_;

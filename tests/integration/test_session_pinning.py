@@ -12,6 +12,7 @@ import subprocess
 
 import asyncpg
 import psycopg
+import psycopg2
 import pytest
 
 from ouro_testlib import RawConn, query_message, wait_for
@@ -175,6 +176,98 @@ def test_advisory_lock_pins_until_unlocked_asyncpg(pg, proxy, scratch_db):
     asyncio.run(main())
     assert re.search(r'pinned to server \d+ \(backend pid \d+\): 1 session advisory lock', px.log_text())
     assert "unpinned from server" in px.log_text()
+    px.assert_alive()
+
+
+def test_advisory_lock_counting_cursors_and_discard_all_psycopg2(pg, proxy, scratch_db):
+    """psycopg2 (autocommit), three clients on two servers: session advisory locks counted per
+    key as PostgreSQL does (twice locked, twice unlocked; a failed try-lock holds nothing; a lock
+    survives ROLLBACK), CLOSE ALL for WITH HOLD cursors, and DISCARD ALL ending every pin."""
+    px = start_proxy(pg, proxy, size=2)
+
+    def connect2(name):
+        conn = psycopg2.connect(px.dsn(dbname=scratch_db, application_name=name), connect_timeout=30)
+        conn.autocommit = True
+        return conn
+
+    def one(conn, sql):
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()[0] if cur.description else None
+
+    a, b, c = connect2("p2-a"), connect2("p2-b"), connect2("p2-c")
+    try:
+        a_pid = one(a, "SELECT pg_backend_pid()")
+        one(a, "SELECT pg_advisory_lock(5150)")
+        one(a, "SELECT pg_advisory_lock(5150)")  # held twice
+        wait_pinned_metric(px, scratch_db, 1)
+        assert pinned_column(px, pg, scratch_db, "p2-a") == "session advisory lock"
+        # b cannot take it, and a try-lock that fails holds nothing: b stays unpinned.
+        assert one(b, "SELECT pg_try_advisory_lock(5150)") is False
+        assert pinned_column(px, pg, scratch_db, "p2-b") == ""
+        assert one(a, "SELECT pg_advisory_unlock(5150)") is True
+        assert pinned_column(px, pg, scratch_db, "p2-a") == "session advisory lock"  # once more held
+        assert one(c, "SELECT pg_try_advisory_xact_lock(5150)") is False
+        # A lock taken inside a transaction that rolls back survives, as in PostgreSQL.
+        a.autocommit = False
+        one(a, "SELECT pg_advisory_lock(5151)")
+        a.rollback()
+        a.autocommit = True
+        assert one(a, "SELECT pg_advisory_unlock(5150)") is True
+        assert pinned_column(px, pg, scratch_db, "p2-a") == "session advisory lock"  # 5151 is held
+        assert one(a, "SELECT pg_backend_pid()") == a_pid
+        assert one(b, "SELECT pg_try_advisory_xact_lock(5151)") is False
+        # WITH HOLD cursors next to it; CLOSE ALL ends them, DISCARD ALL everything.
+        one(a, "DECLARE p2_c1 CURSOR WITH HOLD FOR SELECT 1")
+        one(a, "DECLARE p2_c2 CURSOR WITH HOLD FOR SELECT 2")
+        one(a, "CLOSE ALL")
+        assert pinned_column(px, pg, scratch_db, "p2-a") == "session advisory lock"
+        one(a, "DECLARE p2_c3 CURSOR WITH HOLD FOR SELECT 3")
+        one(a, "CREATE TEMP TABLE p2_t (x int)")
+        assert pinned_column(px, pg, scratch_db, "p2-a") == "temporary table"
+        for other in (b, c):
+            assert one(other, "SELECT pg_backend_pid()") != a_pid
+            assert one(other, "SELECT to_regclass('pg_temp.p2_t') IS NULL") is True
+        one(a, "DISCARD ALL")
+        wait_pinned_metric(px, scratch_db, 0)
+        assert pinned_column(px, pg, scratch_db, "p2-a") == ""
+        # Everything was released on the server: anyone may lock both keys now.
+        assert one(b, "SELECT pg_try_advisory_xact_lock(5151)") is True
+        assert one(c, "SELECT pg_try_advisory_xact_lock(5150)") is True
+    finally:
+        for conn in (a, b, c):
+            conn.close()
+    px.assert_alive()
+
+
+def test_transaction_scoped_state_pins_nothing(pg, proxy, scratch_db):
+    """State that ends with its transaction (SET LOCAL, SET TRANSACTION, pg_advisory_xact_lock,
+    ON COMMIT DROP temp tables, cursors without HOLD) needs no pin: three clients keep sharing two
+    servers, and none of it is left for the next client."""
+    px = start_proxy(pg, proxy, size=2)
+    with connect(px, scratch_db, autocommit=False, application_name="tx-a") as a, \
+            connect(px, scratch_db, application_name="tx-b") as b, \
+            connect(px, scratch_db, application_name="tx-c") as c:
+        for round_ in range(3):
+            a.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            a.execute("SET LOCAL work_mem = '21MB'")
+            a.execute("SELECT pg_advisory_xact_lock(6160)")
+            a.execute("CREATE TEMP TABLE tx_t ON COMMIT DROP AS SELECT 1 AS x")
+            a.execute("DECLARE tx_cur CURSOR FOR SELECT x FROM tx_t")
+            assert a.execute("FETCH 1 FROM tx_cur").fetchone()[0] == 1
+            assert a.execute("SHOW transaction_isolation").fetchone()[0] == "repeatable read"
+            # Inside a's transaction its lock is held: nobody else gets it.
+            assert b.execute("SELECT pg_try_advisory_xact_lock(6160)").fetchone()[0] is False
+            a.commit()
+            assert pinned_column(px, pg, scratch_db, "tx-a") == ""
+            for other in (b, c):
+                assert other.execute("SELECT pg_try_advisory_xact_lock(6160)").fetchone()[0] is True
+                assert other.execute("SHOW work_mem").fetchone()[0] != "21MB"
+                assert other.execute("SHOW transaction_isolation").fetchone()[0] == "read committed"
+                assert not temp_table_visible(other, "tx_t")
+            assert a.execute("SHOW work_mem").fetchone()[0] != "21MB"
+            a.commit()
+        assert pinned_metric(px, scratch_db) == 0
     px.assert_alive()
 
 

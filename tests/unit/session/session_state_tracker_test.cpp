@@ -112,6 +112,7 @@ TEST_CASE("session advisory locks: counted per key, untouched by ROLLBACK") {
   // Computed keys only match computed keys; the server can say all are gone.
   query(t, "SELECT pg_try_advisory_lock(id) FROM jobs LIMIT 1", 'I');
   CHECK(t.pinned());
+  CHECK(t.advisory_locks_uncertain());
   query(t, "SELECT pg_advisory_unlock(8)", 'I');
   CHECK(t.pinned());
   t.advisory_locks_released();
@@ -119,6 +120,27 @@ TEST_CASE("session advisory locks: counted per key, untouched by ROLLBACK") {
   query(t, "SELECT pg_advisory_lock(1)", 'I');
   query(t, "DISCARD ALL", 'I');
   CHECK_FALSE(t.pinned());
+}
+
+TEST_CASE("try-locks and computed keys make the count uncertain until the server says") {
+  SessionStateTracker t;
+  query(t, "SELECT pg_advisory_lock(1)", 'I');
+  CHECK_FALSE(t.advisory_locks_uncertain());  // a plain lock call that succeeded is held
+  query(t, "SELECT pg_try_advisory_lock(2)", 'I');
+  CHECK(t.advisory_locks_uncertain());
+  query(t, "SELECT pg_advisory_unlock(2)", 'I');
+  CHECK(t.advisory_locks_uncertain());  // still unsure of key 1's company: ask the server
+  query(t, "SELECT pg_advisory_unlock(1)", 'I');
+  CHECK_FALSE(t.advisory_locks_uncertain());  // nothing counted
+  CHECK_FALSE(t.pinned());
+  query(t, "SELECT pg_advisory_lock(hashtext('job'))", 'I');
+  CHECK(t.advisory_locks_uncertain());
+  t.advisory_locks_released();
+  CHECK_FALSE(t.pinned());
+  CHECK_FALSE(t.advisory_locks_uncertain());
+  query(t, "SELECT pg_try_advisory_lock_shared(3)", 'I');
+  query(t, "SELECT pg_advisory_unlock_all()", 'I');
+  CHECK_FALSE(t.advisory_locks_uncertain());
 }
 
 TEST_CASE("WITH HOLD cursors pin until closed") {

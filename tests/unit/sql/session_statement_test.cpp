@@ -149,7 +149,7 @@ TEST_CASE("temporary objects") {
 
 TEST_CASE("session advisory locks") {
   CHECK(effects("SELECT pg_advisory_lock(42)") == Lines{"advisory_lock 42"});
-  CHECK(effects("SELECT pg_try_advisory_lock(1, 2)") == Lines{"advisory_lock 1,2"});
+  CHECK(effects("SELECT pg_try_advisory_lock(1, 2)") == Lines{"advisory_lock 1,2=try"});
   CHECK(effects("SELECT pg_advisory_lock((-7)::bigint)") == Lines{"advisory_lock -7"});
   CHECK(effects("SELECT PG_ADVISORY_LOCK_SHARED(9999999999)") ==
         Lines{"advisory_lock_shared 9999999999"});
@@ -158,7 +158,7 @@ TEST_CASE("session advisory locks") {
   CHECK(effects("SELECT pg_advisory_unlock_all()") == Lines{"advisory_unlock_all"});
   CHECK(effects("SELECT pg_advisory_lock(hashtext('job'))") == Lines{"advisory_lock ?"});
   CHECK(effects("SELECT id FROM jobs WHERE pg_try_advisory_lock(id) LIMIT 1") ==
-        Lines{"advisory_lock ?"});
+        Lines{"advisory_lock ?=try"});
   CHECK(effects("SELECT pg_advisory_xact_lock(42)").empty());
   CHECK(effects("SELECT pg_try_advisory_xact_lock_shared(42)").empty());
   CHECK(effects("EXPLAIN SELECT pg_advisory_lock(1)").empty());
