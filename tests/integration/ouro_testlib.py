@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import re
 import secrets
 import signal
@@ -65,11 +66,30 @@ def make_dsn(**parts):
     return " ".join(f"{k}={quote_dsn(v)}" for k, v in parts.items() if v is not None)
 
 
+def _ephemeral_ports():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port(host="127.0.0.1"):
-    """A TCP port on host that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A TCP port on host that nothing listens on right now, taken from below the kernel's
+    ephemeral range: a listener started later with port 0 (the proxy's own, in most tests) is
+    never given the same port, which a port from bind(host, 0) could be."""
+    low, _ = _ephemeral_ports()
+    candidates = list(range(10000, low))
+    random.shuffle(candidates)
+    for port in candidates[:200]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free TCP port on {host} below the ephemeral range ({low})")
 
 
 _refusing_sockets = []
