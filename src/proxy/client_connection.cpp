@@ -942,10 +942,15 @@ void ClientConnection::parameter_changed(std::string_view name, std::string_view
 }
 
 void ClientConnection::on_server_boundary() {
-  if (state_ != State::Linked || !server_ || retry_.pending()) return;
-  char status = server_->transaction_status();
+  if (state_ != State::Linked || !server_) return;
+  using Step = session::BoundaryDecision::Step;
+  const char status = server_->transaction_status();
+  const session::BoundaryDecision decision = session::decide_at_boundary(
+      {mode_ != config::PoolMode::Session, mode_ == config::PoolMode::Statement, status, retry_.pending(),
+       in_transaction_, shutdown_requested_});
+  if (decision.step == Step::Wait) return;
   OURO_TRACE(proxy_.log(), "client {}: server {} answered everything, transaction status {}", id_, server_->id(), status);
-  if (status == 'I' && in_transaction_ && pool_) {
+  if (decision.transaction_ended && pool_) {
     in_transaction_ = false;
     auto elapsed = proxy_.loop().now() - transaction_start_;
     pool_->counters.transactions.inc();
@@ -953,38 +958,43 @@ void ClientConnection::on_server_boundary() {
     pool_->counters.transaction_time_us.inc(
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
   }
-  if (mode_ == config::PoolMode::Statement && status != 'I') {
-    // A transaction block slipped through (extended protocol): roll it back on the server and
-    // answer the ReadyForQuery the server's reply would have carried with an error.
-    Bytes out;
-    ErrorSpec error;
-    error.sqlstate = sqlstate::kFeatureNotSupported;
-    error.message = "transaction blocks are not allowed in statement pooling mode";
-    error.detail = "the transaction was rolled back; use transaction or session pool mode";
-    protocol::encode_error_response(out, error);
-    protocol::encode_ready_for_query(out, 'I');
-    transport_->write(std::move(out));
-    ServerConnection* server = server_;
-    server_ = nullptr;
-    settle_session_changes(*server);
-    // Session state that cannot move does not go to the next client: the server is cleaned.
-    bool discard = session_state_ && session_state_->tracker().pinned();
-    if (discard) {
-      session_state_->server_lost();
-      pinned_ = session::PinReason::None;
-    }
-    server->unlink_and_reset(discard);
-    unlinked();
-    return;
-  }
+  Step step = decision.step;
+  if (step == Step::RefuseTransactionBlock) return refuse_transaction_block();
   // A client pinned by session state that cannot move keeps its server, as in session mode.
-  if (mode_ != config::PoolMode::Session && status == 'I' && proxy_.release_server(*this)) return;
-  if (shutdown_requested_ && status == 'I') {
+  if (step == Step::OfferServer) {
+    if (proxy_.release_server(*this)) return;
+    step = decision.if_kept;
+  }
+  if (step == Step::Shutdown) {
     return fail(fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
   }
   arm_timer();
   // Requests that waited behind a retry go now.
   if (state_ == State::Linked && !transport_->reading()) read_buffered_input();
+}
+
+void ClientConnection::refuse_transaction_block() {
+  // A transaction block slipped through in statement mode (extended protocol): roll it back on
+  // the server and answer the ReadyForQuery the server's reply would have carried with an error.
+  Bytes out;
+  ErrorSpec error;
+  error.sqlstate = sqlstate::kFeatureNotSupported;
+  error.message = "transaction blocks are not allowed in statement pooling mode";
+  error.detail = "the transaction was rolled back; use transaction or session pool mode";
+  protocol::encode_error_response(out, error);
+  protocol::encode_ready_for_query(out, 'I');
+  transport_->write(std::move(out));
+  ServerConnection* server = server_;
+  server_ = nullptr;
+  settle_session_changes(*server);
+  // Session state that cannot move does not go to the next client: the server is cleaned.
+  bool discard = session_state_ && session_state_->tracker().pinned();
+  if (discard) {
+    session_state_->server_lost();
+    pinned_ = session::PinReason::None;
+  }
+  server->unlink_and_reset(discard);
+  unlinked();
 }
 
 void ClientConnection::stop_timer() {

@@ -34,6 +34,7 @@
 #include "session/statement_retry.h"
 #include "session/waiting_requests.h"
 #include "session/statement_rewriter.h"
+#include "session/transaction_boundary.h"
 #include "sql/query_shape.h"
 
 namespace ouroboros::proxy {
@@ -137,7 +138,8 @@ class ClientConnection final : public io::TransportHandler {
   void statements_not_prepared(const session::Route& route) {
     session::StatementRewriter::forget_names(route, statements_);
   }
-  // The server answered everything the client sent (ReadyForQuery with nothing outstanding).
+  // The server answered everything the client sent (ReadyForQuery with nothing outstanding): acts
+  // on session::decide_at_boundary (count the transaction, release or keep the server, shutdown).
   void on_server_boundary();
   // From the linked server: one of the client's statements ended (CommandComplete,
   // EmptyQueryResponse, PortalSuspended).
@@ -208,6 +210,8 @@ class ClientConnection final : public io::TransportHandler {
   void send_login_reply(const std::vector<std::pair<std::string, std::string>>& parameters,
                         std::optional<std::int32_t> backend_pid);
   void arm_timer();
+  // Statement mode: a transaction block slipped through (session::BoundaryDecision).
+  void refuse_transaction_block();
   void close();
   // After the server was lost under an open transaction or a pin: answers the client's messages
   // as session::LostServerAnswers says, as long as it does. False when the client is gone.
