@@ -452,12 +452,21 @@ void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& 
   server.run_internal(sql.value_or(""), std::move(applied), statements);
 }
 
-void Proxy::resume_client_later(pool::ClientId id) {
-  loop_.defer([this, id] {
-    auto it = clients_.find(id);
-    if (it != clients_.end() && it->second->state() != ClientConnection::State::Closed)
-      it->second->read_buffered_input();
-  });
+void Proxy::resume_clients() {
+  // A client resumed here may end in a server callback that queues more: those run in the next
+  // round of this loop, after this batch (not in a nested call, which would swap the batch).
+  if (resuming_now_) return;
+  resuming_now_ = true;
+  while (!resumes_.empty()) {
+    resuming_.swap(resumes_);
+    for (pool::ClientId id : resuming_) {
+      auto it = clients_.find(id);
+      if (it != clients_.end() && it->second->state() != ClientConnection::State::Closed)
+        it->second->read_buffered_input();
+    }
+    resuming_.clear();
+  }
+  resuming_now_ = false;
 }
 
 void Proxy::server_synced(ServerConnection& server, bool ok) {

@@ -131,7 +131,9 @@ class Proxy {
   class ServerCallbackScope {
    public:
     explicit ServerCallbackScope(Proxy& proxy) : proxy_(proxy) { ++proxy_.server_callbacks_; }
-    ~ServerCallbackScope() { --proxy_.server_callbacks_; }
+    ~ServerCallbackScope() {
+      if (--proxy_.server_callbacks_ == 0 && !proxy_.resumes_.empty()) proxy_.resume_clients();
+    }
     ServerCallbackScope(const ServerCallbackScope&) = delete;
     ServerCallbackScope& operator=(const ServerCallbackScope&) = delete;
 
@@ -139,8 +141,9 @@ class Proxy {
     Proxy& proxy_;
   };
   bool inside_server_callback() const { return server_callbacks_ > 0; }
-  // Handles the client's buffered input once the callbacks on the stack have returned.
-  void resume_client_later(pool::ClientId id);
+  // Handles the client's buffered input once the server callbacks on the stack have returned
+  // (still in the same loop turn: no extra wait, no allocation).
+  void resume_client_later(pool::ClientId id) { resumes_.push_back(id); }
 
   void server_ready(ServerConnection& server);
   void server_login_failed(ServerConnection& server, OwnedError error);
@@ -271,6 +274,10 @@ class Proxy {
   std::unordered_map<pool::ServerId, pool::ClientId> pending_links_;  // servers syncing for a client
   bool shutting_down_ = false;
   int server_callbacks_ = 0;  // ServerCallbackScopes open on this loop's stack
+  std::vector<pool::ClientId> resumes_;   // clients whose buffered input waits for those scopes
+  std::vector<pool::ClientId> resuming_;  // the batch resume_clients() runs (storage kept)
+  bool resuming_now_ = false;
+  void resume_clients();
   // Closed connections wait here for the next loop turn: their callbacks may be on the stack.
   std::vector<std::unique_ptr<ServerConnection>> dying_servers_;
   std::vector<pool::ClientId> dying_clients_;
