@@ -160,7 +160,9 @@ class ClientConnection final : public io::TransportHandler {
   // At a transaction end (client_pinning.cpp): true, once per transaction, when advisory locks
   // are what pins the client and one counted may not be held (a pg_try_advisory_lock() that
   // returned false, a key not a constant); the server is asked then (Proxy::release_server).
-  bool take_advisory_lock_check();
+  bool take_advisory_lock_check() {
+    return session_state_ && !advisory_locks_checked_ && advisory_lock_check_due();
+  }
   void pause_reading() { transport_->stop_reading(); }
   // What the client's statements did to its session; null until one may have changed it.
   const session::ClientSessionState* session_state() const { return session_state_.get(); }
@@ -291,6 +293,7 @@ class ClientConnection final : public io::TransportHandler {
   void pinned_server_lost(std::string_view reason, const LostRequest& lost);
   session::PinReason pinned_ = session::PinReason::None;
   bool advisory_locks_checked_ = false;  // in this transaction's end (reset as the next begins)
+  bool advisory_lock_check_due();
   // The client has a SQL-level prepared statement of that name (its DEALLOCATE goes to the server).
   bool has_sql_statement(const std::string& name) const;
   // The server the client leaves now holds exactly the client's SQL-level statements.

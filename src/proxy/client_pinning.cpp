@@ -47,8 +47,7 @@ std::optional<ClientConnection::SessionRefusal> ClientConnection::refuse_session
   return std::nullopt;
 }
 
-bool ClientConnection::take_advisory_lock_check() {
-  if (advisory_locks_checked_ || !session_state_) return false;
+bool ClientConnection::advisory_lock_check_due() {
   const session::SessionStateTracker& tracker = session_state_->tracker();
   if (!tracker.advisory_locks_uncertain() || tracker.pin_reason() != session::PinReason::AdvisoryLock) return false;
   advisory_locks_checked_ = true;

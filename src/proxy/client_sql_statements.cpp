@@ -19,6 +19,9 @@ std::vector<std::string> ClientConnection::sql_statements_sync(ServerConnection&
   static const session::SqlStatementMap kNone;
   const session::ClientSqlStatements* own =
       session_state_ ? &session_state_->sql_statements() : nullptr;
+  if ((!own || own->statements().empty()) &&
+      server.sql_statements().sync_without_statements(id_, own ? own->version() : 0))
+    return {};
   // After the settings part of the query the server has the client's search_path.
   std::optional<std::string> search_path;
   if (session_state_) search_path = session_state_->settings().value("search_path");

@@ -74,6 +74,15 @@ class ServerSqlStatements {
   std::vector<std::string> begin_sync(Owner owner, std::uint64_t version,
                                       const SqlStatementMap& statements,
                                       const std::optional<std::string>& search_path_now);
+  // begin_sync's answer for a client without statements, at the cost of one test when this
+  // server holds none either (the usual case): true, and nothing to run; false: call begin_sync.
+  bool sync_without_statements(Owner owner, std::uint64_t version) {
+    if (!statements_.empty()) return false;
+    pending_.reset();
+    owner_ = owner;
+    version_ = version;
+    return true;
+  }
   // The batch ended: `ok`, or `completed` of its statements completed before one failed (the
   // failure may also have been elsewhere in the internal query). The record keeps exactly what
   // ran: PREPARE and DEALLOCATE are not undone by the failure of their implicit transaction.
