@@ -32,6 +32,26 @@ struct BoundaryDecision {
   bool operator==(const BoundaryDecision&) const = default;
 };
 
-BoundaryDecision decide_at_boundary(const BoundaryFacts& facts);
+// Inline: it runs at every transaction's end, and the facts are mostly constants there.
+inline BoundaryDecision decide_at_boundary(const BoundaryFacts& facts) {
+  using Step = BoundaryDecision::Step;
+  BoundaryDecision decision;
+  if (facts.retry_pending) return decision;  // Wait
+  const bool idle = facts.transaction_status == 'I';
+  decision.transaction_ended = idle && facts.transaction_open;
+  if (facts.statement_mode && !idle) {
+    decision.step = Step::RefuseTransactionBlock;
+    return decision;
+  }
+  // A graceful shutdown waits for an open transaction block to end.
+  const Step after = facts.shutdown_requested && idle ? Step::Shutdown : Step::KeepServer;
+  if (facts.pooled && idle) {
+    decision.step = Step::OfferServer;
+    decision.if_kept = after;
+  } else {
+    decision.step = after;
+  }
+  return decision;
+}
 
 }  // namespace ouroboros::session
