@@ -54,13 +54,15 @@ def test_only_differences_cost_a_round_trip(pg, proxy, scratch_db):
                             database=scratch_db, user=pg.user)
 
     with connect(px, scratch_db) as a, connect(px, scratch_db) as b:
-        show(a, "work_mem")
-        show(b, "work_mem")
+        def take_turns(times):
+            for _ in range(times):
+                show(a, "work_mem")
+                show(b, "work_mem")
+
+        take_turns(1)
         start = syncs()
         # Equal settings: a and b take turns on the one server, no alignment at all.
-        for _ in range(5):
-            show(a, "work_mem")
-            show(b, "work_mem")
+        take_turns(5)
         assert syncs() == start
         # a changes three settings (on the server it holds: no round trip for a).
         a.execute("SET work_mem = '6MB'; SET search_path = pg_catalog; SET statement_timeout = 9000")
@@ -76,9 +78,7 @@ def test_only_differences_cost_a_round_trip(pg, proxy, scratch_db):
         a.execute("RESET ALL")
         show(b, "work_mem")
         settled = syncs()
-        for _ in range(3):
-            show(a, "work_mem")
-            show(b, "work_mem")
+        take_turns(3)
         assert syncs() == settled
     px.assert_alive()
 
