@@ -346,6 +346,14 @@ def test_session_authorization_pins_until_reset_and_never_leaks(pg, proxy, scrat
         wait_pinned_metric(px, scratch_db, 0, user=pg.superuser)
         assert re.search(rf"unpinned from server \d+ \(backend pid {a_pid}\): its SET SESSION "
                          r"AUTHORIZATION is gone", px.log_text()), px.log_tail()
+        # SET ROLE is a setting: it follows a (on whichever server) and never reaches b or c.
+        a.execute(f"SET ROLE {pg.user}")
+        for _ in range(3):
+            assert a.execute(whoami).fetchone() == (pg.superuser, pg.user)
+            for other in (b, c):
+                assert other.execute(whoami).fetchone() == (pg.superuser, pg.superuser)
+        assert pinned_column(px, pg, scratch_db, "auth-a") == ""
+        a.execute("RESET ROLE")
         # A change rolled back with its transaction pins nothing.
         with a.transaction():
             a.execute(f"SET SESSION AUTHORIZATION {pg.user}")
