@@ -63,14 +63,9 @@ void ClientSqlStatements::forget(const std::string& name) {
 std::vector<std::string> ServerSqlStatements::begin_sync(
     Owner owner, std::uint64_t version, const SqlStatementMap& statements,
     const std::optional<std::string>& search_path_now) {
+  if (statements.empty() && sync_without_statements(owner, version)) return {};
   pending_.reset();
-  const bool same = (owner != 0 && owner_ == owner && version_ == version) ||
-                    (statements_.empty() && statements.empty());
-  if (same) {
-    owner_ = owner;
-    version_ = version;
-    return {};
-  }
+  if (owner != 0 && owner_ == owner && version_ == version) return {};  // it holds them already
   Pending pending{owner, version, {}};
   // Names the client lacks, or has with another text (or another search_path), go first.
   for (const auto& [name, held] : statements_) {

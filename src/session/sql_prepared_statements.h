@@ -74,8 +74,9 @@ class ServerSqlStatements {
   std::vector<std::string> begin_sync(Owner owner, std::uint64_t version,
                                       const SqlStatementMap& statements,
                                       const std::optional<std::string>& search_path_now);
-  // begin_sync's answer for a client without statements, at the cost of one test when this
-  // server holds none either (the usual case): true, and nothing to run; false: call begin_sync.
+  // begin_sync's answer for a client without statements when this server holds none either
+  // (the usual case), at the cost of one test: true, and nothing to run; false: call begin_sync.
+  // begin_sync starts with it.
   bool sync_without_statements(Owner owner, std::uint64_t version) {
     if (!statements_.empty()) return false;
     pending_.reset();
