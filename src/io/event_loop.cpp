@@ -14,7 +14,6 @@ EventLoop::EventLoop() : idle_(this) {
 EventLoop::~EventLoop() {
   idle_.close();
   deferred_.clear();
-  running_.clear();
   tls_buffers_.reset();  // after the deferred work, which may destroy TLS transports
   // Let every pending close callback run so no handle memory leaks, then release the loop.
   uv_walk(
@@ -42,14 +41,10 @@ void EventLoop::defer(std::function<void()> fn) {
 }
 
 void EventLoop::run_deferred() {
-  // Work deferred while running is kept for the next round. The two vectors trade places and
-  // keep their capacity: deferring allocates nothing in the steady state.
+  // Work deferred while running is kept for the next round.
   std::vector<std::function<void()>> batch;
-  batch.swap(running_);
   batch.swap(deferred_);
   for (auto& fn : batch) fn();
-  batch.clear();
-  running_.swap(batch);
   if (deferred_.empty()) uv_idle_stop(idle_.get());
 }
 

@@ -65,7 +65,6 @@ class EventLoop final : public TimeSource {
   uv_loop_t loop_{};
   UvHandle<uv_idle_t> idle_;
   std::vector<std::function<void()>> deferred_;
-  std::vector<std::function<void()>> running_;  // the batch run_deferred() runs (storage kept)
   BufferPool buffers_;
   ScratchPool scratch_;
   std::unique_ptr<TlsBufferSweeper> tls_buffers_;  // made once the loop is initialised
