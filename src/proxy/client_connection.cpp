@@ -60,7 +60,7 @@ const std::optional<protocol::ScramClientKeys>& ClientConnection::scram_keys() c
 }
 
 bool ClientConnection::busy() const {
-  return state_ == State::Linked && server_ &&
+  return session_.linked() && server_ &&
          (server_->request_in_flight() || server_->transaction_status() != 'I');
 }
 
@@ -78,8 +78,8 @@ void ClientConnection::start() {
 }
 
 void ClientConnection::on_readable(io::InputBuffer& input) {
-  OURO_TRACE(proxy_.log(), "client {}: {} bytes readable in state {}", id_, input.size(), static_cast<int>(state_));
-  switch (state_) {
+  OURO_TRACE(proxy_.log(), "client {}: {} bytes readable, {}", id_, input.size(), session::to_string(state()));
+  switch (state()) {
     case State::Startup:
       return handle_startup(input);
     case State::Authenticating:
@@ -90,9 +90,10 @@ void ClientConnection::on_readable(io::InputBuffer& input) {
       return handle_admin(input);
     case State::Idle: {
       if (lost_ && !answer_after_loss(input)) return;
-      if (input.empty() || state_ != State::Idle) return;
+      if (input.empty() || state() != State::Idle) return;
       auto view = input.view();
-      if (view[0] == fe::kTerminate && view.size() >= 5) {
+      using AfterIdleInput = session::ClientSession::AfterIdleInput;
+      if (session::ClientSession::idle_input(view[0] == fe::kTerminate && view.size() >= 5) == AfterIdleInput::Close) {
         input.consume(input.size());
         return close();
       }
@@ -100,7 +101,7 @@ void ClientConnection::on_readable(io::InputBuffer& input) {
       // stops only when no server came at once (stopping and restarting costs two epoll_ctl).
       wait_for_server();
       proxy_.request_server(*this);
-      if (state_ == State::WaitingForServer) {
+      if (state() == State::WaitingForServer) {
         transport_->stop_reading();
         input.compact();
       }
@@ -119,7 +120,7 @@ void ClientConnection::on_readable(io::InputBuffer& input) {
 void ClientConnection::handle_startup(io::InputBuffer& input) {
   using Kind = session::StartupStep::Kind;
   using Refusal = session::StartupStep::Refusal;
-  while (state_ == State::Startup) {
+  while (state() == State::Startup) {
     session::StartupFacts facts;
     facts.tls_active = transport_->tls_info().has_value();
     facts.tls_available = proxy_.tls().listener() != nullptr;
@@ -158,7 +159,7 @@ void ClientConnection::handle_startup(io::InputBuffer& input) {
         break;
     }
   }
-  if (state_ == State::Authenticating && !input.empty()) handle_auth(input);
+  if (state() == State::Authenticating && !input.empty()) handle_auth(input);
 }
 
 void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) {
@@ -193,7 +194,7 @@ void ClientConnection::on_startup_packet(const protocol::StartupPacket& packet) 
   std::shared_ptr<const config::UserConfig> user;
   if (user_it != auth.users.end())
     user = std::shared_ptr<const config::UserConfig>(snapshot, &user_it->second);
-  state_ = State::Authenticating;
+  session_.startup_accepted();
   if (!user && auth.query && auth_type_ != config::AuthType::Trust) {
     // auth_query: the client waits (client_login_timeout) until user_looked_up().
     proxy_.lookup_user(*this);
@@ -258,7 +259,7 @@ void ClientConnection::start_tls(bool direct) {
 }
 
 void ClientConnection::handle_auth(io::InputBuffer& input) {
-  while (state_ == State::Authenticating && authenticator_) {
+  while (state() == State::Authenticating && authenticator_) {
     auto result = reader_.read_typed(input.view());
     if (result.status == protocol::FrameStatus::NeedMore) return;
     if (result.status == protocol::FrameStatus::Malformed || result.frame.type != fe::kPassword) {
@@ -307,8 +308,7 @@ void ClientConnection::start_admin(bool may_modify) {
   protocol::encode_backend_key_data(out, cancel_key_->pid, cancel_key_->key);
   protocol::encode_ready_for_query(out, 'I');
   transport_->write(std::move(out));
-  logged_in_ = true;
-  state_ = State::Admin;
+  session_.admin_started();
   proxy_.log().info("client {} ({}): admin console for user \"{}\"{}", id_, peer_, user_,
                     may_modify ? "" : " (read-only)");
   if (!transport_->input().empty()) handle_admin(transport_->input());
@@ -316,7 +316,7 @@ void ClientConnection::start_admin(bool may_modify) {
 }
 
 void ClientConnection::handle_admin(io::InputBuffer& input) {
-  while (state_ == State::Admin) {
+  while (state() == State::Admin) {
     auto result = reader_.read_typed(input.view());
     if (result.status == protocol::FrameStatus::NeedMore) return;
     if (result.status == protocol::FrameStatus::Malformed) {
@@ -346,15 +346,14 @@ void ClientConnection::handle_admin(io::InputBuffer& input) {
 }
 
 void ClientConnection::wait_for_server() {
-  if (state_ == State::Closed) return;
-  state_ = State::WaitingForServer;
+  if (!session_.wait_for_server()) return;
   wait_start_ = proxy_.loop().now();
   // query_wait_timeout is the pool's; the login timeout keeps running until login completes.
-  if (logged_in_) stop_timer();
+  if (logged_in()) stop_timer();
 }
 
 void ClientConnection::link(ServerConnection* server) {
-  if (state_ == State::Closed) return;
+  if (session_.closed()) return;
   if (pool_) {
     auto waited = proxy_.loop().now() - wait_start_;
     requests_.waited(std::chrono::duration_cast<std::chrono::microseconds>(waited));
@@ -363,12 +362,13 @@ void ClientConnection::link(ServerConnection* server) {
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
   }
   server_ = server;
-  state_ = State::Linked;
+  using AfterLink = session::ClientSession::AfterLink;
+  const AfterLink after = session_.server_linked();
   server->link(this);
-  if (!logged_in_) {
+  if (after == AfterLink::FinishLoginAndRelease || after == AfterLink::FinishLoginAndRelay) {
     finish_login(*server);
-    if (state_ == State::Closed) return;
-    if (mode_ != config::PoolMode::Session) {
+    if (session_.closed()) return;
+    if (after == AfterLink::FinishLoginAndRelease) {
       // Transaction mode: the login borrowed a server only to learn its parameters.
       proxy_.release_server(*this);
       return;
@@ -389,14 +389,14 @@ void ClientConnection::finish_login(ServerConnection& server) {
 }
 
 void ClientConnection::login_without_server(const std::vector<std::pair<std::string, std::string>>& parameters) {
-  if (state_ == State::Closed) return;
+  if (session_.closed()) return;
   // The client expects what it would see on a fresh connection: PostgreSQL's reported values
   // with its own settings in, plus the unreported settings it chose (options=-c ...).
   pool::Settings expected = *desired_;
   for (const auto& [name, value] : parameters) expected[pool::lower_name(name)] = value;
   set_desired_settings(std::move(expected));
   send_login_reply(parameters, std::nullopt);
-  state_ = State::Idle;
+  session_.logged_in_without_server();
   proxy_.log().debug("client {} ({}): logged in without a server", id_, peer_);
   arm_timer();
   read_buffered_input();
@@ -412,7 +412,6 @@ void ClientConnection::send_login_reply(const std::vector<std::pair<std::string,
   protocol::encode_backend_key_data(out, cancel_key_->pid, cancel_key_->key);
   protocol::encode_ready_for_query(out, 'I');
   transport_->write(std::move(out));
-  logged_in_ = true;
 }
 
 void ClientConnection::adopt_reported_settings(const std::map<std::string, std::string>& reported) {
@@ -436,7 +435,7 @@ void ClientConnection::set_desired_settings(pool::Settings settings) {
 }
 
 void ClientConnection::cancel_waiting_request() {
-  if (state_ != State::WaitingForServer || !logged_in_) return;
+  if (state() != State::WaitingForServer || !logged_in()) return;
   io::InputBuffer& input = transport_->input();
   ErrorSpec cancelled;
   cancelled.sqlstate = sqlstate::kQueryCanceled;
@@ -450,17 +449,18 @@ void ClientConnection::cancel_waiting_request() {
   proxy_.log().debug("client {}: request cancelled while waiting for a server", id_);
   if (!answers->out.empty()) transport_->write(std::move(answers->out));
   if (answers->terminate) return close();
-  state_ = State::Idle;
+  session_.waiting_request_answered();
   arm_timer();
   transport_->start_reading();
 }
 
 void ClientConnection::unlinked() {
   server_ = nullptr;
-  if (state_ == State::Closed) return;
-  state_ = State::Idle;
+  using AfterRelease = session::ClientSession::AfterRelease;
+  const AfterRelease after = session_.server_released();
+  if (after == AfterRelease::Ignore) return;
   settle_listen();
-  if (shutdown_requested_) {
+  if (after == AfterRelease::Shutdown) {
     fail(fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
     return;
   }
@@ -477,7 +477,7 @@ void ClientConnection::relay(io::InputBuffer& input) {
   input.consume(std::min(used, input.size()));
   // The proxy answered a request itself (DEALLOCATE, a refused BEGIN) and nothing went to the
   // server: the same boundary as when the server answers. Only now, with the bytes consumed.
-  if (answered_alone_ && state_ == State::Linked && server_ && !server_->request_in_flight() && !retry_.pending())
+  if (answered_alone_ && session_.linked() && server_ && !server_->request_in_flight() && !retry_.pending())
     on_server_boundary();
 }
 
@@ -490,7 +490,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
   auto rest = [&] { return data.subspan(used); };
   // Transaction/statement mode maps statement names onto the shared statement cache.
   bool caching = mode_ != config::PoolMode::Session && pool_ && pool_->db.pool.max_prepared_statements > 0;
-  while (state_ == State::Linked) {
+  while (session_.linked()) {
     // A request waits to run again: what the client sent after it waits too, or the answers
     // would come out of order.
     if (retry_.pending() && !retry_.refeeding()) {
@@ -539,7 +539,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
         intercept_query(*message.text, to_client)) {
       used += event.consumed;
       answered_alone_ = true;
-      if (state_ != State::Linked) return data.size();
+      if (!session_.linked()) return data.size();
       continue;
     }
     // Only a Parse starts the emulated extended DEALLOCATE; the rest follow one.
@@ -580,8 +580,7 @@ std::size_t ClientConnection::relay_bytes(ByteView data) {
   if (!to_server.empty()) answered_alone_ = false;
   if (!to_server.empty() && server_) {
     if (pool_) pool_->counters.bytes_received.inc(to_server.size());
-    if (!in_transaction_) {
-      in_transaction_ = true;
+    if (session_.request_sent()) {
       advisory_locks_checked_ = false;
       transaction_start_ = proxy_.loop().now();
     }
@@ -656,7 +655,7 @@ bool ClientConnection::retry_decide(const session::TrackedRequest& request, std:
 }
 
 void ClientConnection::retry_run_again() {
-  if (!retry_.pending() || state_ != State::Linked || !server_) return;
+  if (!retry_.pending() || !session_.linked() || !server_) return;
   Bytes request = retry_.begin_refeed();  // a copy: relay_bytes may reset the state
   relay_bytes(request);
   retry_.end_refeed();
@@ -906,7 +905,7 @@ std::string ClientConnection::application_name() const {
 }
 
 void ClientConnection::send_from_server(ByteView bytes, bool whole_request) {
-  if (state_ != State::Linked && state_ != State::Idle) return;
+  if (!session_.linked() && state() != State::Idle) return;
   // A request's whole output in one piece, without an error: it cannot run again, so it goes to
   // the client at once instead of through the held buffer (the common case: one read).
   const bool final_run = whole_request && retry_.held_nothing() && !requests_.oldest_failed();
@@ -920,7 +919,7 @@ void ClientConnection::send_from_server(ByteView bytes, bool whole_request) {
 }
 
 void ClientConnection::send_asynchronous(char type, ByteView message) {
-  if (state_ != State::Linked && state_ != State::Idle) return;
+  if (!session_.linked() && state() != State::Idle) return;
   // Transaction mode: the pool's listening connection delivers this client's notifications; one
   // on a pooled server is a duplicate, or another client's LISTEN left behind.
   if (type == protocol::backend::kNotification && mode_ != config::PoolMode::Session) return;
@@ -942,16 +941,13 @@ void ClientConnection::parameter_changed(std::string_view name, std::string_view
 }
 
 void ClientConnection::on_server_boundary() {
-  if (state_ != State::Linked || !server_) return;
+  if (!session_.linked() || !server_) return;
   using Step = session::BoundaryDecision::Step;
   const char status = server_->transaction_status();
-  const session::BoundaryDecision decision = session::decide_at_boundary(
-      {mode_ != config::PoolMode::Session, mode_ == config::PoolMode::Statement, status, retry_.pending(),
-       in_transaction_, shutdown_requested_});
+  const session::BoundaryDecision decision = session_.at_boundary(status, retry_.pending());
   if (decision.step == Step::Wait) return;
   OURO_TRACE(proxy_.log(), "client {}: server {} answered everything, transaction status {}", id_, server_->id(), status);
   if (decision.transaction_ended && pool_) {
-    in_transaction_ = false;
     auto elapsed = proxy_.loop().now() - transaction_start_;
     pool_->counters.transactions.inc();
     pool_->counters.transaction_duration.observe(elapsed);
@@ -970,7 +966,7 @@ void ClientConnection::on_server_boundary() {
   }
   arm_timer();
   // Requests that waited behind a retry go now.
-  if (state_ == State::Linked && !transport_->reading()) read_buffered_input();
+  if (session_.linked() && !transport_->reading()) read_buffered_input();
 }
 
 void ClientConnection::refuse_transaction_block() {
@@ -1007,38 +1003,47 @@ void ClientConnection::start_timer(Duration after, std::function<void()> fn) {
 }
 
 void ClientConnection::arm_timer() {
-  if (!pool_ || !logged_in_) return;
+  if (!pool_) return;
   const config::PoolSettings& settings = pool_->db.pool;
+  const bool with_server = session_.linked() && server_;
+  const session::ClientTimer which = with_server
+      ? session_.timer(server_->request_in_flight(), server_->transaction_status())
+      : session_.linked() ? session::ClientTimer::None : session_.timer(false, 'I');
+  if (which == session::ClientTimer::Unchanged) return;  // client_login_timeout runs on
   if (settings.query_timeout.count() <= 0 && settings.idle_transaction_timeout.count() <= 0 &&
       settings.client_idle_timeout.count() <= 0) {
     // No timeout after login (the default): an idle client keeps no timer (a libuv handle).
     timer_.reset();
     return;
   }
-  bool linked = state_ == State::Linked && server_;
-  if (linked && server_->request_in_flight()) {
-    auto limit = settings.query_timeout;
-    if (limit.count() <= 0) return stop_timer();
-    start_timer(limit, [this, limit] {
-      if (state_ == State::Linked && server_)
-        server_->cancel_running_query("canceling statement due to query_timeout (" + ms(limit) + ") set in the proxy");
-    });
-  } else if (linked && server_->transaction_status() != 'I') {
-    auto limit = settings.idle_transaction_timeout;
-    if (limit.count() <= 0) return stop_timer();
-    start_timer(limit, [this, limit] {
-      fail(fatal(sqlstate::kIdleInTransactionTimeout,
-                 "terminating connection due to idle_transaction_timeout (" + ms(limit) + ") set in the proxy"));
-    });
-  } else if (state_ == State::Idle || linked) {
-    auto limit = settings.client_idle_timeout;
-    if (limit.count() <= 0) return stop_timer();
-    start_timer(limit, [this, limit] {
-      fail(fatal(sqlstate::kIdleSessionTimeout,
-                 "terminating connection due to client_idle_timeout (" + ms(limit) + ") set in the proxy"));
-    });
-  } else {
-    stop_timer();
+  switch (which) {
+    case session::ClientTimer::Query: {
+      auto limit = settings.query_timeout;
+      if (limit.count() <= 0) return stop_timer();
+      return start_timer(limit, [this, limit] {
+        if (session_.linked() && server_)
+          server_->cancel_running_query("canceling statement due to query_timeout (" + ms(limit) + ") set in the proxy");
+      });
+    }
+    case session::ClientTimer::IdleTransaction: {
+      auto limit = settings.idle_transaction_timeout;
+      if (limit.count() <= 0) return stop_timer();
+      return start_timer(limit, [this, limit] {
+        fail(fatal(sqlstate::kIdleInTransactionTimeout,
+                   "terminating connection due to idle_transaction_timeout (" + ms(limit) + ") set in the proxy"));
+      });
+    }
+    case session::ClientTimer::ClientIdle: {
+      auto limit = settings.client_idle_timeout;
+      if (limit.count() <= 0) return stop_timer();
+      return start_timer(limit, [this, limit] {
+        fail(fatal(sqlstate::kIdleSessionTimeout,
+                   "terminating connection due to client_idle_timeout (" + ms(limit) + ") set in the proxy"));
+      });
+    }
+    case session::ClientTimer::None:
+    case session::ClientTimer::Unchanged:
+      return stop_timer();
   }
 }
 
@@ -1054,7 +1059,7 @@ void ClientConnection::read_buffered_input() {
 }
 
 void ClientConnection::resume_reading() {
-  if (state_ != State::Linked || transport_->reading()) return;
+  if (!session_.linked() || transport_->reading()) return;
   transport_->start_reading();
 }
 
@@ -1063,12 +1068,11 @@ void ClientConnection::on_drained() {
 }
 
 void ClientConnection::request_shutdown() {
-  shutdown_requested_ = true;
-  if (!busy()) fail(fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+  if (session_.request_shutdown(busy())) fail(fatal(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
 }
 
 void ClientConnection::fail(const ErrorSpec& error) {
-  if (state_ == State::Closed) return;
+  if (session_.closed()) return;
   Bytes out;
   protocol::encode_error_response(out, error);
   transport_->write(std::move(out));
@@ -1079,7 +1083,7 @@ void ClientConnection::fail(const ErrorSpec& error) {
 void ClientConnection::server_lost(std::string_view reason, const LostRequest& lost_request) {
   if (pinned_ != session::PinReason::None) pinned_server_lost(reason, lost_request);
   server_ = nullptr;
-  if (state_ != State::Linked) return;
+  if (!session_.linked()) return;
   if (session_state_) session_state_->server_lost();
   batch_executes_ = 0;
   LostRequest lost = lost_request;
@@ -1090,53 +1094,56 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
   std::optional<protocol::ErrorFields> said;
   if (lost.fatal_error.size() > 5) said = protocol::decode_error_fields(lost.fatal_error.subspan(5));
   proxy_.log().warn("client {} ({}): server connection lost: {}", id_, peer_, reason);
-  if (lost.cut_mid_message) {
-    // The client holds the start of a message whose rest will never come: any byte more (an
-    // ErrorResponse) would be read as that message's content. Closing is the only clean end.
-    retry_reset();
-    requests_.clear();
-    transport_->close_after_flush();
-    return close();
-  }
-  if ((mode_ == config::PoolMode::Session || !lost.recoverable) && said) {
-    // What the statement sent before the server died goes first, as on a direct connection.
-    if (retry_.holding()) retry_release_held();
-    retry_reset();
-    requests_.clear();
-    transport_->write(Bytes(lost.fatal_error.begin(), lost.fatal_error.end()));
-    transport_->close_after_flush();
-    close();
-    return;
-  }
+  using Step = session::LostDecision::Step;
+  const session::LostDecision decision = session_.server_lost(
+      {lost.cut_mid_message, lost.recoverable, said.has_value(), lost.transaction_status, lost.replies_expected});
+  // What a statement held for a retry had sent before the server died goes first, as on a
+  // direct connection, when PostgreSQL's own FATAL follows it.
+  if (decision.step == Step::ForwardFatalAndClose && retry_.holding()) retry_release_held();
   retry_reset();
   requests_.clear();
-  if (mode_ != config::PoolMode::Session && lost.recoverable) {
-    // The transaction is gone but the session is not. Requests in flight get an error. Inside a
-    // transaction block the client then stays in a failed block (as after any error there)
-    // until it ends it, so nothing it pipelined after can commit half a transaction.
-    bool in_block = lost.transaction_status != 'I';
-    // The session goes on, so PostgreSQL's FATAL reaches the client as an ERROR with all its
-    // fields: a driver would close the connection on a FATAL.
-    Bytes said_error;
-    if (said) protocol::encode_error_with_severity(said_error, *said, "ERROR");
-    if (lost.replies_expected > 0) {
-      Bytes out;
-      ErrorSpec error;
-      std::string message = "server connection lost during the transaction: " + std::string(reason);
-      error.sqlstate = sqlstate::kConnectionFailure;
-      error.message = message;
-      error.detail = "the transaction was rolled back; the session can continue";
-      if (said) append(out, said_error);
-      else protocol::encode_error_response(out, error);
-      for (int i = 0; i < lost.replies_expected; ++i) protocol::encode_ready_for_query(out, in_block ? 'E' : 'I');
-      transport_->write(std::move(out));
-    }
-    if (in_block) lost_answers().transaction_lost(std::string(reason), std::move(said_error), lost.replies_expected > 0);
-    extended_pending_ = false;
-    unlinked();
-    return;
+  switch (decision.step) {
+    case Step::Ignore:
+      return;
+    case Step::Close:
+      // The client holds the start of a message whose rest will never come: any byte more (an
+      // ErrorResponse) would be read as that message's content. Closing is the only clean end.
+      transport_->close_after_flush();
+      return close();
+    case Step::ForwardFatalAndClose:
+      transport_->write(Bytes(lost.fatal_error.begin(), lost.fatal_error.end()));
+      transport_->close_after_flush();
+      return close();
+    case Step::FailAndClose:
+      return fail(fatal(sqlstate::kConnectionFailure, "server connection lost: " + std::string(reason)));
+    case Step::AnswerAndGoOn:
+      break;
   }
-  fail(fatal(sqlstate::kConnectionFailure, "server connection lost: " + std::string(reason)));
+  // The transaction is gone but the session is not. Requests in flight get an error. Inside a
+  // transaction block the client then stays in a failed block (as after any error there) until
+  // it ends it, so nothing it pipelined after can commit half a transaction. The session goes
+  // on, so PostgreSQL's FATAL reaches the client as an ERROR with all its fields: a driver would
+  // close the connection on a FATAL.
+  Bytes said_error;
+  if (decision.use_server_error) protocol::encode_error_with_severity(said_error, *said, "ERROR");
+  if (lost.replies_expected > 0) {
+    Bytes out;
+    if (decision.use_server_error) {
+      append(out, said_error);
+    } else {
+      ErrorSpec error;
+      error.sqlstate = sqlstate::kConnectionFailure;
+      error.message = "server connection lost during the transaction: " + std::string(reason);
+      error.detail = "the transaction was rolled back; the session can continue";
+      protocol::encode_error_response(out, error);
+    }
+    for (int i = 0; i < lost.replies_expected; ++i) protocol::encode_ready_for_query(out, decision.in_block ? 'E' : 'I');
+    transport_->write(std::move(out));
+  }
+  if (decision.in_block)
+    lost_answers().transaction_lost(std::string(reason), std::move(said_error), lost.replies_expected > 0);
+  extended_pending_ = false;
+  unlinked();
 }
 
 void ClientConnection::on_transport_closed(std::string_view reason) {
@@ -1145,8 +1152,7 @@ void ClientConnection::on_transport_closed(std::string_view reason) {
 }
 
 void ClientConnection::close() {
-  if (state_ == State::Closed) return;
-  state_ = State::Closed;
+  if (!session_.close()) return;
   stop_timer();
   if (retry_timer_) retry_timer_->stop();
   transport_->close();  // paths that must deliver a last message flushed it already

@@ -27,6 +27,7 @@
 #include "protocol/frame_reader.h"
 #include "protocol/message_stream.h"
 #include "protocol/messages.h"
+#include "session/client_session.h"
 #include "session/client_session_state.h"
 #include "session/lost_server_answers.h"
 #include "session/request_tracker.h"
@@ -46,22 +47,16 @@ struct LostRequest;
 
 class ClientConnection final : public io::TransportHandler {
  public:
-  enum class State {
-    Startup,
-    Authenticating,
-    WaitingForServer,  // queued in its pool (at login, or with a request in its input buffer)
-    Idle,              // transaction/statement mode, between transactions: no server
-    Linked,
-    Admin,  // the admin console (database "ouroboros")
-    Closed,
-  };
+  // Startup -> Authenticating -> Idle / WaitingForServer -> Linked ..., Admin, Closed: decided by
+  // session::ClientSession (client_session.h), which this connection acts for.
+  using State = session::ClientState;
 
   ClientConnection(Proxy& proxy, pool::ClientId id, std::unique_ptr<io::Transport> transport, bool over_limit);
   ~ClientConnection() override;
 
   void start();
   pool::ClientId id() const { return id_; }
-  State state() const { return state_; }
+  State state() const { return session_.state(); }
   const std::string& user() const { return user_; }
   const std::string& database() const { return database_; }
   const pool::StartupParameters& parameters() const { return *parameters_; }
@@ -81,7 +76,7 @@ class ClientConnection final : public io::TransportHandler {
   TimePoint wait_started() const { return wait_start_; }
   config::PoolMode mode() const { return mode_; }
   PoolEntry* pool_entry() { return pool_; }
-  bool logged_in() const { return logged_in_; }
+  bool logged_in() const { return session_.logged_in(); }
   // A transaction is open or a request is running: graceful shutdown waits for it.
   bool busy() const;
 
@@ -89,6 +84,7 @@ class ClientConnection final : public io::TransportHandler {
   void set_pool(PoolEntry* pool, config::PoolMode mode) {
     pool_ = pool;
     mode_ = mode;
+    session_.set_mode(mode != config::PoolMode::Session, mode == config::PoolMode::Statement);
   }
   void wait_for_server();
   // Completes the login without a server: `parameters` are the ParameterStatus values the pool's
@@ -226,7 +222,7 @@ class ClientConnection final : public io::TransportHandler {
   std::unique_ptr<io::Transport> transport_;
   bool over_limit_;
   std::string peer_;
-  State state_ = State::Startup;
+  session::ClientSession session_;  // the state machine: what each event does next
   // Login, idle, idle-in-transaction and query timeouts; none after login when no timeout is set.
   std::unique_ptr<io::Timer> timer_;
   void start_timer(Duration after, std::function<void()> fn);
@@ -249,9 +245,7 @@ class ClientConnection final : public io::TransportHandler {
   config::PoolMode mode_ = config::PoolMode::Session;
   ServerConnection* server_ = nullptr;
   std::optional<pool::CancelKey> cancel_key_;
-  bool logged_in_ = false;
   bool extended_pending_ = false;
-  bool shutdown_requested_ = false;
   session::ClientStatements statements_;  // protocol-level statement names (transaction mode)
   // The server was lost under an open transaction or a pin (rare: made then, gone once answered).
   std::unique_ptr<session::LostServerAnswers> lost_;
@@ -340,7 +334,6 @@ class ClientConnection final : public io::TransportHandler {
   std::vector<QueuedNotification> queued_notifications_;
   bool listened_on_server_ = false;  // a LISTEN went to the linked server: it needs UNLISTEN *
   std::uint32_t batch_executes_ = 0;  // Executes since the last Sync (for a state made mid-batch)
-  bool in_transaction_ = false;  // a request went out since the last idle ReadyForQuery
   TimePoint transaction_start_{};
   TimePoint wait_start_{};
   std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();

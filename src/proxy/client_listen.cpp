@@ -34,7 +34,7 @@ bool ClientConnection::listen_registered_first(const ClientMessage& message) {
 }
 
 void ClientConnection::listener_ready() {
-  if (state_ == State::Linked) read_buffered_input();
+  if (session_.linked()) read_buffered_input();
 }
 
 void ClientConnection::settle_listen() {
@@ -64,12 +64,12 @@ void ClientConnection::deliver_notification(std::string_view channel, ByteView m
   // Idle: waiting for the client's next message with no server and nothing buffered, as a
   // PostgreSQL backend waiting for input. Anything else (a request queued for a server, or a
   // linked server) waits for the end of the transaction.
-  if (state_ == State::Idle && transport_->input().empty()) {
+  if (state() == State::Idle && transport_->input().empty()) {
     if (pool_) pool_->counters.bytes_sent.inc(message.size());
     transport_->write(Bytes(message.begin(), message.end()));
     return;
   }
-  if (state_ == State::Idle || state_ == State::WaitingForServer || state_ == State::Linked)
+  if (state() == State::Idle || state() == State::WaitingForServer || session_.linked())
     queued_notifications_.push_back({std::string(channel), Bytes(message.begin(), message.end())});
 }
 

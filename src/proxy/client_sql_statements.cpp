@@ -45,7 +45,7 @@ void ClientConnection::sql_statement_not_recreated(const std::string& name,
       "client {}: SQL-level prepared statement \"{}\" could not be prepared again on another "
       "server: {} {}",
       id_, name, error.sqlstate, error.message);
-  if (state_ != State::WaitingForServer) return;
+  if (state() != State::WaitingForServer) return;
   const std::string detail =
       "Prepared statement \"" + name +
       "\" of this session had to be prepared again on another server connection (transaction "
@@ -57,7 +57,7 @@ void ClientConnection::sql_statement_not_recreated(const std::string& name,
   answer.hint = "PREPARE the statement again.";
   if (answer_first_waiting_request(answer)) {
     if (!transport_->input().empty()) return proxy_.request_server(*this);  // the rest waits again
-    state_ = State::Idle;
+    session_.waiting_request_answered();
     arm_timer();
     transport_->start_reading();
     return;
