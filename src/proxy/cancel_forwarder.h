@@ -1,7 +1,9 @@
 #pragma once
 // Sends one CancelRequest to a PostgreSQL server on a fresh connection. Owned by the Proxy, so
 // none outlives it; each ends when the server closes the connection, on error, or after a
-// timeout, and then reports to its owner.
+// timeout, and then reports to its owner how it ended. PostgreSQL closes the connection only
+// after it has signalled the backend (twice: the backend and its process group), so `Delivered`
+// means no signal of this cancel can come any more.
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,7 +16,12 @@ namespace ouroboros::proxy {
 
 class CancelForwarder final : public io::TransportHandler {
  public:
-  using Done = std::function<void(CancelForwarder&)>;
+  enum class Outcome {
+    Delivered,  // the request was written and PostgreSQL closed the connection
+    NotSent,    // no connection, or it failed before the request was written: nothing will come
+    Unknown,    // written, but PostgreSQL did not close the connection in time: it may still act
+  };
+  using Done = std::function<void(CancelForwarder&, Outcome)>;
 
   CancelForwarder(io::EventLoop& loop, std::string host, std::uint16_t port, std::int32_t pid, std::int32_t key,
                   Done done);
@@ -22,10 +29,10 @@ class CancelForwarder final : public io::TransportHandler {
 
   void on_readable(io::InputBuffer& input) override { input.consume(input.size()); }
   void on_drained() override {}
-  void on_transport_closed(std::string_view) override { finish(); }
+  void on_transport_closed(std::string_view) override { finish(written_ ? Outcome::Delivered : Outcome::NotSent); }
 
  private:
-  void finish();
+  void finish(Outcome outcome);
 
   io::EventLoop& loop_;
   std::string host_;
@@ -36,6 +43,7 @@ class CancelForwarder final : public io::TransportHandler {
   io::Timer timer_;
   std::unique_ptr<io::TcpConnector> connector_;
   std::unique_ptr<io::Transport> transport_;
+  bool written_ = false;
 };
 
 }  // namespace ouroboros::proxy

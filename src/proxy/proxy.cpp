@@ -396,6 +396,14 @@ void Proxy::fail_client(PoolEntry& pool, ClientConnection& client, pool::FailRea
 }
 
 void Proxy::assign(PoolEntry& pool, ClientConnection& client, ServerConnection& server, bool params_match, bool check) {
+  if (server.cancel_in_flight()) {
+    // PostgreSQL's second signal of a cancel for this server's last query may still come: the
+    // client's request waits until PostgreSQL has closed the cancel connection.
+    log_.info("client {}: server {} is assigned once the cancel of its last query is delivered", client.id(),
+              server.id());
+    awaiting_cancel_[server.id()] = {client.id(), params_match, check};
+    return;
+  }
   std::optional<std::string> sql;
   pool::Settings applied;
   if (client.mode() == config::PoolMode::Session) {
@@ -580,17 +588,50 @@ void Proxy::handle_cancel(pool::CancelKey key) {
 void Proxy::forward_cancel(ServerConnection& server) {
   server.mark_cancel_sent();
   auto key = server.backend_key();
+  const pool::ServerId server_id = server.id();
   auto forwarder = std::make_unique<CancelForwarder>(
-      loop_, server.host(), server.port(), key.pid, key.key, [this](CancelForwarder& done) {
+      loop_, server.host(), server.port(), key.pid, key.key,
+      [this, server_id](CancelForwarder& done, CancelForwarder::Outcome outcome) {
         auto it = cancel_forwarders_.find(&done);
         if (it == cancel_forwarders_.end()) return;
         dying_forwarders_.push_back(std::move(it->second));
         cancel_forwarders_.erase(it);
         schedule_reap();
+        cancel_finished(server_id, outcome);
       });
   CancelForwarder& ref = *forwarder;
   cancel_forwarders_.emplace(&ref, std::move(forwarder));
   ref.start();
+}
+
+void Proxy::cancel_finished(pool::ServerId server_id, CancelForwarder::Outcome outcome) {
+  auto s = servers_.find(server_id);
+  if (s == servers_.end()) return;
+  ServerConnection& server = *s->second;
+  server.cancel_delivered();
+  if (outcome == CancelForwarder::Outcome::Unknown) {
+    // PostgreSQL has the request but did not say it acted on it: it may still cancel whatever
+    // the backend runs next, so the server serves nobody else (a client waiting for it gets
+    // another one, as when a server dies before its request was written).
+    log_.warn("server {}: PostgreSQL did not finish a cancel request in time; closing the server", server_id);
+    server.close("a cancel request was not finished in time");
+    return;
+  }
+  auto deferred = awaiting_cancel_.find(server_id);
+  if (deferred == awaiting_cancel_.end() || server.cancel_in_flight()) return;
+  const DeferredAssign assignment = deferred->second;
+  awaiting_cancel_.erase(deferred);
+  PoolEntry& pool = server.pool_entry();
+  auto c = clients_.find(assignment.client);
+  if (c == clients_.end() || c->second->state() != ClientConnection::State::WaitingForServer) {
+    // The client left meanwhile: the server goes back to the pool.
+    LentActions lent(*this);
+    std::vector<pool::PoolAction>& actions = lent.actions;
+    pool.servers.release(server_id, true, now(), actions);
+    run(pool, actions);
+    return;
+  }
+  assign(pool, *c->second, server, assignment.params_match, assignment.check);
 }
 
 void Proxy::server_ready(ServerConnection& server) {
@@ -672,11 +713,17 @@ void Proxy::server_closed(ServerConnection& server) {
   PoolEntry& pool = server.pool_entry();
   LentActions lent(*this);
   std::vector<pool::PoolAction>& actions = lent.actions;
-  auto pending = pending_links_.find(server.id());
-  if (pending != pending_links_.end()) {
-    // The server died before the client's request was written: try another one, transparently.
-    pool::ClientId client_id = pending->second;
+  std::optional<pool::ClientId> assigned;  // a client the server was being readied for
+  if (auto pending = pending_links_.find(server.id()); pending != pending_links_.end()) {
+    assigned = pending->second;
     pending_links_.erase(pending);
+  } else if (auto deferred = awaiting_cancel_.find(server.id()); deferred != awaiting_cancel_.end()) {
+    assigned = deferred->second.client;
+    awaiting_cancel_.erase(deferred);
+  }
+  if (assigned) {
+    // The server died before the client's request was written: try another one, transparently.
+    pool::ClientId client_id = *assigned;
     auto c = clients_.find(client_id);
     if (c != clients_.end() && c->second->state() == ClientConnection::State::WaitingForServer)
       pool.servers.request(client_id, c->second->mode() == config::PoolMode::Session

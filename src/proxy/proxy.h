@@ -272,6 +272,16 @@ class Proxy {
   session::StatementStats statement_stats_;
   session::StatementRewriter rewriter_{statements_, statement_stats_};
   std::unordered_map<pool::ServerId, pool::ClientId> pending_links_;  // servers syncing for a client
+  // Servers assigned to a client while a cancel for their last query was still being delivered
+  // (ServerConnection::cancel_in_flight): the assignment goes on once it is.
+  struct DeferredAssign {
+    pool::ClientId client = 0;
+    bool params_match = false;
+    bool check = false;
+  };
+  std::unordered_map<pool::ServerId, DeferredAssign> awaiting_cancel_;
+  // A CancelRequest forwarded for `server` ended: an assignment that waited for it goes on.
+  void cancel_finished(pool::ServerId server, CancelForwarder::Outcome outcome);
   bool shutting_down_ = false;
   int server_callbacks_ = 0;  // ServerCallbackScopes open on this loop's stack
   std::vector<pool::ClientId> resumes_;   // clients whose buffered input waits for those scopes

@@ -142,11 +142,21 @@ class ServerConnection final : public io::TransportHandler {
   void close(std::string_view reason);
 
   TimePoint created() const { return created_; }
-  // A cancel request was sent for this server's backend. PostgreSQL may deliver it twice (to the
-  // backend and its process group), so a late second signal could hit the next statement: the
-  // next client's turn starts with a probe query that absorbs it.
+  // A cancel request was sent for this server's backend. PostgreSQL delivers it twice (to the
+  // backend and to its process group, from a process of its own that may run late on a busy
+  // machine), so a second signal could hit the next statement. The server goes to its next
+  // request only once PostgreSQL has closed the cancel connection (both signals sent:
+  // cancel_in_flight() false), and that turn starts with a probe query that absorbs a signal
+  // still pending.
   bool cancel_sent() const { return cancel_sent_; }
-  void mark_cancel_sent() { cancel_sent_ = true; }
+  bool cancel_in_flight() const { return cancels_in_flight_ > 0; }
+  void mark_cancel_sent() {
+    cancel_sent_ = true;
+    ++cancels_in_flight_;
+  }
+  void cancel_delivered() {
+    if (cancels_in_flight_ > 0) --cancels_in_flight_;
+  }
   void clear_cancel_sent() { cancel_sent_ = false; }
   std::chrono::system_clock::time_point connected_at() const { return connected_at_; }
   ClientConnection* client() const { return client_; }
@@ -230,6 +240,7 @@ class ServerConnection final : public io::TransportHandler {
   TimePoint request_start_{};     // when the oldest unanswered request (or the last answer) came
   bool request_active_ = false;
   bool cancel_sent_ = false;      // a cancel was forwarded to this backend (see cancel_sent())
+  int cancels_in_flight_ = 0;     // CancelRequests whose connection PostgreSQL has not closed yet
   PoolListener* listener_ = nullptr;
   bool listened_ = false;
 };

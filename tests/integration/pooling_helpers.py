@@ -193,13 +193,14 @@ def debug_counts(px):
 
 
 def settle_after_cancel(conn, sql="SELECT 1", tries=3):
-    """Runs sql (SELECT 1, or ROLLBACK in an aborted transaction) on conn right after one of its statements was cancelled, absorbing a stray
-    second cancellation. PostgreSQL 15's postmaster signals a cancelled backend twice (kill(pid)
-    and kill(-pid) in signal_child); when the backend has already handled the first SIGINT, the
-    second one cancels the next statement that server runs ("due to user request"). That is
-    PostgreSQL's behaviour, not the proxy's (which sends one CancelRequest); in transaction mode
-    the next statement on that server must be this client's, so the stray signal cannot hit
-    another client of the test."""
+    """Session mode only: runs sql (SELECT 1, or ROLLBACK in an aborted transaction) on conn right
+    after one of its statements was cancelled, absorbing a stray second cancellation. PostgreSQL
+    15 signals a cancelled backend twice (kill(pid) and kill(-pid) in signal_child, from the
+    process that took the CancelRequest, which may run late on a busy machine); when the backend
+    has already handled the first SIGINT, the second one cancels the next statement it runs ("due
+    to user request"), as it would on a direct connection. In transaction mode the proxy does not
+    let that happen (a server goes to its next request only once the cancel connection is closed,
+    and starts with a probe query), so tests there assert the next statement directly."""
     for _ in range(tries):
         try:
             cur = conn.execute(sql)

@@ -3,12 +3,14 @@ private cluster (it restarts or freezes PostgreSQL; other tests share the fixtur
 checks that the proxy does not crash, that no write a client was told succeeded is lost or applied
 twice, that clients get clean errors (an ErrorResponse with a SQLSTATE), that the pool serves again
 and that the proxy's RSS and descriptors return to their baseline."""
+import os
 import re
+import signal
 
 import pytest
 
 from fault_helpers import (Baseline, Frozen, Writers, assert_serves, check_ledger, clean_failure,
-                           create_ledger_table)
+                           cluster_pids, create_ledger_table)
 from ouro_testlib import first_query_error_sqlstate, small_asan_quarantine_env
 from pooling_helpers import Runner, backend_entry, connect, private_cluster, wait_log  # noqa: F401
 
@@ -122,3 +124,32 @@ def test_frozen_postgres_past_query_and_connect_timeouts(proxy, private_cluster,
     baseline.assert_back(f"freeze in {mode} mode")
     print(f"{mode}: probe told {probe_sqlstate}; writers: {len(ledger.acked)} acknowledged, "
           f"errors {ledger.errors}")
+
+
+def test_a_late_cancel_never_reaches_the_next_request(proxy, private_cluster):
+    """PostgreSQL signals a cancelled backend from a process of its own, twice (the backend, then
+    its process group); on a busy machine that process can run late, after the cancelled query
+    has ended. Here the whole delivery is late: the postmaster is stopped (its backends run on)
+    when query_timeout's CancelRequest is sent, so the query ends on its own, and another client's
+    request gets the same server (pool size 1) while the cancel is still on its way. The request
+    waits until PostgreSQL has acted on the cancel and closed its connection, and then runs
+    uncancelled."""
+    cluster = private_cluster
+    px = private_proxy(proxy, cluster, "transaction", 1, pool={"query_timeout": "1s"})
+    with connect(px, "ouro") as a, connect(px, "ouro") as b:
+        assert b.execute("SELECT 1").fetchone() == (1,)  # both logged in; the one server is up
+        postmaster = cluster_pids(cluster)[0]
+        os.kill(postmaster, signal.SIGSTOP)
+        try:
+            # The CancelRequest waits in the stopped postmaster's accept queue; the sleep ends.
+            assert a.execute("SELECT pg_sleep(2.5), 'a'").fetchone()[1] == "a"
+            wait_log(px, CANCELLING)
+            # Shorter than query_timeout: only a stray signal could cancel it.
+            later = Runner(lambda: b.execute("SELECT pg_sleep(0.2), 'b'").fetchone()[1], name="b")
+            later.start()
+            wait_log(px, r"is assigned once the cancel of its last query is delivered")
+        finally:
+            os.kill(postmaster, signal.SIGCONT)
+        assert later.join_result(60) == "b"
+        assert a.execute("SELECT 'a again'").fetchone() == ("a again",)
+    assert_serves(px, "ouro")
