@@ -13,7 +13,7 @@ StreamEvent need_more() {
 
 }  // namespace
 
-StreamEvent MessageStream::next(ByteView input) {
+StreamEvent MessageStream::next_otherwise(ByteView input) {
   StreamEvent event;
   if (!error_.empty()) {
     event.kind = StreamEventKind::Malformed;

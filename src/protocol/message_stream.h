@@ -55,13 +55,34 @@ class MessageStream {
 
   // Looks at the start of `input` (bytes not yet consumed) and returns the next event.
   // The caller removes `consumed` bytes from its buffer before calling again.
-  StreamEvent next(ByteView input);
+  StreamEvent next(ByteView input) {
+    // Inline, the usual case: a message of a type read whole, all of it in `input`, its length
+    // in range (a length PostgreSQL would call negative is far above any max_message_size).
+    // Everything else (pieces, pass-through, need more, malformed) is next_otherwise().
+    if (remaining_ == 0 && error_.empty() && input.size() >= 5 && whole_.contains(static_cast<char>(input[0]))) {
+      const std::uint32_t length = (std::uint32_t{input[1]} << 24) | (std::uint32_t{input[2]} << 16) |
+                                   (std::uint32_t{input[3]} << 8) | std::uint32_t{input[4]};
+      if (length >= 4 && length - 4 <= reader_.max_message_size() && input.size() - 1 >= length) {
+        StreamEvent event;
+        event.kind = StreamEventKind::WholeMessage;
+        event.type = static_cast<char>(input[0]);
+        event.frame.type = event.type;
+        event.frame.body = input.subspan(5, length - 4);
+        event.frame.size = std::size_t{length} + 1;
+        event.consumed = event.frame.size;
+        return event;
+      }
+    }
+    return next_otherwise(input);
+  }
 
   // True while inside a pass-through message (its remaining bytes have not all been seen).
   bool mid_message() const { return remaining_ > 0; }
   void set_whole_types(TypeSet whole) { whole_ = whole; }
 
  private:
+  StreamEvent next_otherwise(ByteView input);
+
   FrameReader reader_;
   TypeSet whole_;
   std::size_t pass_through_limit_;
