@@ -1131,9 +1131,10 @@ void ClientConnection::server_lost(std::string_view reason, const LostRequest& l
     if (decision.use_server_error) {
       append(out, said_error);
     } else {
-      ErrorSpec error;
+      const std::string message = "server connection lost during the transaction: " + std::string(reason);
+      ErrorSpec error;  // views: `message` must outlive it
       error.sqlstate = sqlstate::kConnectionFailure;
-      error.message = "server connection lost during the transaction: " + std::string(reason);
+      error.message = message;
       error.detail = "the transaction was rolled back; the session can continue";
       protocol::encode_error_response(out, error);
     }
