@@ -25,6 +25,17 @@ void ServerPool::request(ClientId client, std::string params_key, TimePoint now,
   pump(now, out);
 }
 
+std::optional<ServerPool::Handout> ServerPool::take_idle(std::string_view params_key, TimePoint now) {
+  // pump() after this would only refill a minimum size (nothing waits, a server exists).
+  if (paused_ || !waiters_.empty() || idle_.empty() || servers_.size() < limits_.min_size) return std::nullopt;
+  const ServerId id = idle_.back();
+  Server& server = servers_[id];
+  if (server.params_key != params_key) return std::nullopt;
+  idle_.pop_back();
+  server.state = State::Active;
+  return Handout{id, true, now - server.idle_since > limits_.server_check_delay};
+}
+
 bool ServerPool::cancel_request(ClientId client) {
   auto it = std::find_if(waiters_.begin(), waiters_.end(),
                          [&](const Waiter& w) { return w.client == client; });

@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -82,6 +84,16 @@ class ServerPool {
   // A client wants a server. `params_key` identifies the startup parameters it needs ("" when
   // any server will do). `front` puts it ahead of other waiters (a retry after a failed check).
   void request(ClientId client, std::string params_key, TimePoint now, Actions& out, bool front = false);
+  // request()'s usual case without an action: nobody waits, the pool is not paused, the newest
+  // idle server has `params_key`, and taking it leaves nothing for the pool to do (no minimum
+  // size to refill). That server is handed out (as an Assign action would say) and returned;
+  // nullopt changes nothing (call request()).
+  struct Handout {
+    ServerId server = 0;
+    bool params_match = true;
+    bool needs_check = false;
+  };
+  std::optional<Handout> take_idle(std::string_view params_key, TimePoint now);
   // The client left while waiting (or no longer needs a server). False when it was not waiting
   // (never queued, or already assigned a server).
   bool cancel_request(ClientId client);

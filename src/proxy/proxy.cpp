@@ -280,6 +280,12 @@ void Proxy::request_server(ClientConnection& client) {
   // Session servers start with the client's parameters; transaction servers are aligned by SET.
   std::string key = client.mode() == config::PoolMode::Session ? pool::parameters_key(client.parameters()) : "";
   OURO_DEBUG(log_, "client {}: waiting for a server of pool {}/{}", client.id(), pool->database, pool->user);
+  // The usual case, an idle server free for the taking, without a pool action.
+  if (auto taken = pool->servers.take_idle(key, now())) {
+    auto s = servers_.find(taken->server);
+    if (s != servers_.end()) assign(*pool, client, *s->second, taken->params_match, taken->needs_check);
+    return;
+  }
   LentActions lent(*this);
   std::vector<pool::PoolAction>& actions = lent.actions;
   pool->servers.request(client.id(), std::move(key), now(), actions);

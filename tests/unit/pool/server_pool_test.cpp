@@ -696,6 +696,57 @@ TEST_CASE("server_lifetime: expired servers are closed when idle or released") {
   CHECK(h.pool.total() == 0);
 }
 
+TEST_CASE("take_idle: the newest idle server with the parameters, only when request() would give it") {
+  PoolLimits l = limits_of(4);
+  l.server_check_delay = 30s;
+  Harness h(l);
+  const ServerId a = h.request(1).at(0).server;
+  const ServerId b = h.request(2).at(0).server;
+  h.ready(a);
+  h.ready(b);
+  REQUIRE(h.release(a).empty());
+  REQUIRE(h.release(b).empty());
+  CHECK_FALSE(h.pool.take_idle("other", h.now));  // the newest has other parameters
+  auto taken = h.pool.take_idle("", h.now);
+  REQUIRE(taken);
+  CHECK(taken->server == b);  // LIFO, as request() would choose
+  CHECK(taken->params_match);
+  CHECK_FALSE(taken->needs_check);
+  CHECK(h.pool.active_count() == 1);
+  CHECK(h.pool.idle_servers() == std::vector<ServerId>{a});
+  h.now += 31s;
+  taken = h.pool.take_idle("", h.now);
+  REQUIRE(taken);
+  CHECK(taken->server == a);
+  CHECK(taken->needs_check);  // idle longer than server_check_delay
+  CHECK_FALSE(h.pool.take_idle("", h.now));  // nothing idle: request() queues or connects
+  CHECK(h.release(a).empty());
+
+  SUBCASE("not while a client waits (it would jump the queue)") {
+    h.request(10, "x");  // waits for a connection of its own parameters
+    REQUIRE(h.pool.waiting_count() == 1);
+    CHECK_FALSE(h.pool.take_idle("", h.now));
+  }
+  SUBCASE("not while paused") {
+    h.out.clear();
+    h.pool.set_paused(true, h.now, h.out);
+    CHECK_FALSE(h.pool.take_idle("", h.now));
+  }
+}
+
+TEST_CASE("take_idle leaves a pool below min_size to request()") {
+  PoolLimits l = limits_of(3);
+  l.min_size = 2;
+  Harness h(l);
+  h.capacity.max_connections = 1;  // the database allows one: min_size cannot be reached
+  const ServerId s = h.request(1).at(0).server;
+  h.ready(s);
+  REQUIRE(h.release(s).empty());
+  CHECK_FALSE(h.pool.take_idle("", h.now));  // request() would also try to refill
+  REQUIRE(h.request(2).size() == 1);
+  check_assign(h.out[0], 2, s);
+}
+
 TEST_CASE("an Assign after a long idle period asks for a check") {
   PoolLimits l = limits_of(2);
   l.server_check_delay = 30s;
@@ -926,7 +977,11 @@ TEST_CASE("randomized event sequences keep the pool's invariants") {
           const bool front = rng() % 8 == 0;
           if (front) m.waiters.emplace_front(c, key);
           else m.waiters.emplace_back(c, key);
-          pool.request(c, key, now, out, front);
+          // Half the time the proxy's fast path first: a handout is the Assign request() gives.
+          std::optional<ServerPool::Handout> taken;
+          if (!front && rng() % 2 == 0) taken = pool.take_idle(key, now);
+          if (taken) out.push_back({Kind::Assign, c, taken->server, key, taken->params_match, taken->needs_check});
+          else pool.request(c, key, now, out, front);
         } else if (op < 46 && !connecting.empty()) {
           const ServerId s = pick(rng, connecting);
           m.become_idle(s, now);
