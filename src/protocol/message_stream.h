@@ -2,6 +2,7 @@
 // Walks a stream of typed messages for a relay: small messages the proxy must understand are
 // delivered whole; every other message is passed on piecewise as bytes arrive, so a 1 GB DataRow
 // never sits in memory. Pure logic, no I/O.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -56,21 +57,41 @@ class MessageStream {
   // Looks at the start of `input` (bytes not yet consumed) and returns the next event.
   // The caller removes `consumed` bytes from its buffer before calling again.
   StreamEvent next(ByteView input) {
-    // Inline, the usual case: a message of a type read whole, all of it in `input`, its length
-    // in range (a length PostgreSQL would call negative is far above any max_message_size).
-    // Everything else (pieces, pass-through, need more, malformed) is next_otherwise().
-    if (remaining_ == 0 && error_.empty() && input.size() >= 5 && whole_.contains(static_cast<char>(input[0]))) {
-      const std::uint32_t length = (std::uint32_t{input[1]} << 24) | (std::uint32_t{input[2]} << 16) |
-                                   (std::uint32_t{input[3]} << 8) | std::uint32_t{input[4]};
-      if (length >= 4 && length - 4 <= reader_.max_message_size() && input.size() - 1 >= length) {
-        StreamEvent event;
-        event.kind = StreamEventKind::WholeMessage;
-        event.type = static_cast<char>(input[0]);
-        event.frame.type = event.type;
-        event.frame.body = input.subspan(5, length - 4);
-        event.frame.size = std::size_t{length} + 1;
-        event.consumed = event.frame.size;
-        return event;
+    // Inline, the usual cases: nothing buffered; a message of a type read whole, all of it in
+    // `input`; the start of a pass-through message. A length PostgreSQL would call negative is
+    // far above either limit. Everything else (the rest of a pass-through message, a whole
+    // message not all here, malformed input) is next_otherwise().
+    if (remaining_ == 0 && error_.empty()) {
+      if (input.empty()) return {};
+      if (input.size() >= 5) {
+        const char type = static_cast<char>(input[0]);
+        const std::uint32_t length = (std::uint32_t{input[1]} << 24) | (std::uint32_t{input[2]} << 16) |
+                                     (std::uint32_t{input[3]} << 8) | std::uint32_t{input[4]};
+        const std::size_t total = std::size_t{length} + 1;
+        if (whole_.contains(type)) {
+          if (length >= 4 && length - 4 <= reader_.max_message_size() && input.size() >= total) {
+            StreamEvent event;
+            event.kind = StreamEventKind::WholeMessage;
+            event.type = type;
+            event.frame.type = type;
+            event.frame.body = input.subspan(5, length - 4);
+            event.frame.size = total;
+            event.consumed = total;
+            return event;
+          }
+        } else if (length >= 4 && length - 4 <= pass_through_limit_) {
+          // Forward whatever is here now (at least the header): a huge message never waits.
+          const std::size_t n = std::min(total, input.size());
+          remaining_ = total - n;
+          current_type_ = type;
+          StreamEvent event;
+          event.kind = StreamEventKind::PassThrough;
+          event.type = type;
+          event.message_start = true;
+          event.bytes = input.first(n);
+          event.consumed = n;
+          return event;
+        }
       }
     }
     return next_otherwise(input);
