@@ -1,6 +1,5 @@
 #include "protocol/message_stream.h"
 
-#include <algorithm>
 
 namespace ouroboros::protocol {
 namespace {
@@ -22,16 +21,7 @@ StreamEvent MessageStream::next_otherwise(ByteView input) {
   }
   if (input.empty()) return need_more();
 
-  if (remaining_ > 0) {
-    const std::size_t n = std::min(remaining_, input.size());
-    remaining_ -= n;
-    event.kind = StreamEventKind::PassThrough;
-    event.type = current_type_;
-    event.message_start = false;
-    event.bytes = input.first(n);
-    event.consumed = n;
-    return event;
-  }
+  if (remaining_ > 0) return pass_through_piece(input, current_type_, remaining_, false);
 
   if (input.size() < kTypedHeaderSize) return need_more();
   const char type = static_cast<char>(input[0]);
@@ -60,17 +50,7 @@ StreamEvent MessageStream::next_otherwise(ByteView input) {
     event.error = error_;
     return event;
   }
-  // Forward whatever is here now (at least the header) so a huge message never waits in memory.
-  const std::size_t total = kTypedHeaderSize + header.body_length;
-  const std::size_t n = std::min(total, input.size());
-  remaining_ = total - n;
-  current_type_ = type;
-  event.kind = StreamEventKind::PassThrough;
-  event.type = type;
-  event.message_start = true;
-  event.bytes = input.first(n);
-  event.consumed = n;
-  return event;
+  return pass_through_piece(input, type, kTypedHeaderSize + header.body_length, true);
 }
 
 }  // namespace ouroboros::protocol

@@ -80,17 +80,7 @@ class MessageStream {
             return event;
           }
         } else if (length >= 4 && length - 4 <= pass_through_limit_) {
-          // Forward whatever is here now (at least the header): a huge message never waits.
-          const std::size_t n = std::min(total, input.size());
-          remaining_ = total - n;
-          current_type_ = type;
-          StreamEvent event;
-          event.kind = StreamEventKind::PassThrough;
-          event.type = type;
-          event.message_start = true;
-          event.bytes = input.first(n);
-          event.consumed = n;
-          return event;
+          return pass_through_piece(input, type, total, true);
         }
       }
     }
@@ -103,6 +93,20 @@ class MessageStream {
 
  private:
   StreamEvent next_otherwise(ByteView input);
+  // What of a pass-through message with `left` bytes to go is in `input` now (at least its
+  // header when `start`): forwarded at once, so a huge message never waits in memory.
+  StreamEvent pass_through_piece(ByteView input, char type, std::size_t left, bool start) {
+    const std::size_t n = std::min(left, input.size());
+    remaining_ = left - n;
+    current_type_ = type;
+    StreamEvent event;
+    event.kind = StreamEventKind::PassThrough;
+    event.type = type;
+    event.message_start = start;
+    event.bytes = input.first(n);
+    event.consumed = n;
+    return event;
+  }
 
   FrameReader reader_;
   TypeSet whole_;

@@ -1002,6 +1002,13 @@ void ClientConnection::start_timer(Duration after, std::function<void()> fn) {
   timer_->start(after, std::move(fn));
 }
 
+void ClientConnection::start_ending_timer(Duration limit, std::string_view code, std::string_view setting) {
+  if (limit.count() <= 0) return stop_timer();
+  start_timer(limit, [this, limit, code, setting] {
+    fail(fatal(code, "terminating connection due to " + std::string(setting) + " (" + ms(limit) + ") set in the proxy"));
+  });
+}
+
 void ClientConnection::arm_timer() {
   if (!pool_) return;
   const config::PoolSettings& settings = pool_->db.pool;
@@ -1025,22 +1032,11 @@ void ClientConnection::arm_timer() {
           server_->cancel_running_query("canceling statement due to query_timeout (" + ms(limit) + ") set in the proxy");
       });
     }
-    case session::ClientTimer::IdleTransaction: {
-      auto limit = settings.idle_transaction_timeout;
-      if (limit.count() <= 0) return stop_timer();
-      return start_timer(limit, [this, limit] {
-        fail(fatal(sqlstate::kIdleInTransactionTimeout,
-                   "terminating connection due to idle_transaction_timeout (" + ms(limit) + ") set in the proxy"));
-      });
-    }
-    case session::ClientTimer::ClientIdle: {
-      auto limit = settings.client_idle_timeout;
-      if (limit.count() <= 0) return stop_timer();
-      return start_timer(limit, [this, limit] {
-        fail(fatal(sqlstate::kIdleSessionTimeout,
-                   "terminating connection due to client_idle_timeout (" + ms(limit) + ") set in the proxy"));
-      });
-    }
+    case session::ClientTimer::IdleTransaction:
+      return start_ending_timer(settings.idle_transaction_timeout, sqlstate::kIdleInTransactionTimeout,
+                                "idle_transaction_timeout");
+    case session::ClientTimer::ClientIdle:
+      return start_ending_timer(settings.client_idle_timeout, sqlstate::kIdleSessionTimeout, "client_idle_timeout");
     case session::ClientTimer::None:
     case session::ClientTimer::Unchanged:
       return stop_timer();

@@ -226,6 +226,8 @@ class ClientConnection final : public io::TransportHandler {
   // Login, idle, idle-in-transaction and query timeouts; none after login when no timeout is set.
   std::unique_ptr<io::Timer> timer_;
   void start_timer(Duration after, std::function<void()> fn);
+  // A timeout that ends the session with FATAL `code` naming `setting` (none when `limit` is 0).
+  void start_ending_timer(Duration limit, std::string_view code, std::string_view setting);
   void stop_timer();
   protocol::FrameReader reader_;
   protocol::MessageStream stream_;
