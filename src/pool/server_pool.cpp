@@ -33,7 +33,7 @@ std::optional<ServerPool::Handout> ServerPool::take_idle(std::string_view params
   if (server.params_key != params_key) return std::nullopt;
   idle_.pop_back();
   server.state = State::Active;
-  return Handout{id, true, now - server.idle_since > limits_.server_check_delay};
+  return Handout{id, needs_check(server, now)};
 }
 
 bool ServerPool::cancel_request(ClientId client) {
@@ -209,9 +209,8 @@ void ServerPool::assign(std::size_t waiter_index, std::size_t idle_index, TimePo
 void ServerPool::hand_out(ServerId id, Server& server, ClientId client, std::string params_key, TimePoint now,
                           Actions& out) {
   server.state = State::Active;
-  const bool check = now - server.idle_since > limits_.server_check_delay;
   const bool params_match = server.params_key == params_key;
-  out.push_back({PoolAction::Kind::Assign, client, id, std::move(params_key), params_match, check});
+  out.push_back({PoolAction::Kind::Assign, client, id, std::move(params_key), params_match, needs_check(server, now)});
 }
 
 void ServerPool::set_paused(bool paused, TimePoint now, Actions& out) {

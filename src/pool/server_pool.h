@@ -85,12 +85,11 @@ class ServerPool {
   // any server will do). `front` puts it ahead of other waiters (a retry after a failed check).
   void request(ClientId client, std::string params_key, TimePoint now, Actions& out, bool front = false);
   // request()'s usual case without an action: nobody waits, the pool is not paused, the newest
-  // idle server has `params_key`, and taking it leaves nothing for the pool to do (no minimum
-  // size to refill). That server is handed out (as an Assign action would say) and returned;
-  // nullopt changes nothing (call request()).
+  // idle server has `params_key` (so the parameters match), and taking it leaves nothing for the
+  // pool to do (no minimum size to refill). That server is handed out (as an Assign action would
+  // say) and returned; nullopt changes nothing (call request()).
   struct Handout {
     ServerId server = 0;
-    bool params_match = true;
     bool needs_check = false;
   };
   std::optional<Handout> take_idle(std::string_view params_key, TimePoint now);
@@ -150,6 +149,10 @@ class ServerPool {
   };
 
   void pump(TimePoint now, Actions& out);
+  // Idle longer than server_check_delay: verified before it is used.
+  bool needs_check(const Server& server, TimePoint now) const {
+    return now - server.idle_since > limits_.server_check_delay;
+  }
   bool can_connect(TimePoint now) const;
   void connect(std::string params_key, TimePoint now, Actions& out);
   void assign(std::size_t waiter_index, std::size_t idle_index, TimePoint now, Actions& out);

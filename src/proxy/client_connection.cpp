@@ -1010,19 +1010,21 @@ void ClientConnection::start_ending_timer(Duration limit, std::string_view code,
 }
 
 void ClientConnection::arm_timer() {
-  if (!pool_) return;
+  // Before login client_login_timeout runs on (ClientSession::timer says Unchanged).
+  if (!pool_ || !session_.logged_in()) return;
   const config::PoolSettings& settings = pool_->db.pool;
-  const bool with_server = session_.linked() && server_;
-  const session::ClientTimer which = with_server
-      ? session_.timer(server_->request_in_flight(), server_->transaction_status())
-      : session_.linked() ? session::ClientTimer::None : session_.timer(false, 'I');
-  if (which == session::ClientTimer::Unchanged) return;  // client_login_timeout runs on
   if (settings.query_timeout.count() <= 0 && settings.idle_transaction_timeout.count() <= 0 &&
       settings.client_idle_timeout.count() <= 0) {
     // No timeout after login (the default): an idle client keeps no timer (a libuv handle).
     timer_.reset();
     return;
   }
+  // Linked, the server tells whether a request runs or a block is open; linked without one
+  // (only in passing, while its server is being lost) no timeout runs.
+  const session::ClientTimer which =
+      !session_.linked() ? session_.timer(false, 'I')
+      : server_          ? session_.timer(server_->request_in_flight(), server_->transaction_status())
+                         : session::ClientTimer::None;
   switch (which) {
     case session::ClientTimer::Query: {
       auto limit = settings.query_timeout;

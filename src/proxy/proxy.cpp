@@ -283,7 +283,7 @@ void Proxy::request_server(ClientConnection& client) {
   // The usual case, an idle server free for the taking, without a pool action.
   if (auto taken = pool->servers.take_idle(key, now())) {
     auto s = servers_.find(taken->server);
-    if (s != servers_.end()) assign(*pool, client, *s->second, taken->params_match, taken->needs_check);
+    if (s != servers_.end()) assign(*pool, client, *s->second, true, taken->needs_check);
     return;
   }
   LentActions lent(*this);
@@ -627,17 +627,12 @@ void Proxy::cancel_finished(pool::ServerId server_id, CancelForwarder::Outcome o
   if (deferred == awaiting_cancel_.end() || server.cancel_in_flight()) return;
   const DeferredAssign assignment = deferred->second;
   awaiting_cancel_.erase(deferred);
-  PoolEntry& pool = server.pool_entry();
   auto c = clients_.find(assignment.client);
   if (c == clients_.end() || c->second->state() != ClientConnection::State::WaitingForServer) {
-    // The client left meanwhile: the server goes back to the pool.
-    LentActions lent(*this);
-    std::vector<pool::PoolAction>& actions = lent.actions;
-    pool.servers.release(server_id, true, now(), actions);
-    run(pool, actions);
+    server_released(server, true);  // the client left meanwhile: the server goes back to the pool
     return;
   }
-  assign(pool, *c->second, server, assignment.params_match, assignment.check);
+  assign(server.pool_entry(), *c->second, server, assignment.params_match, assignment.check);
 }
 
 void Proxy::server_ready(ServerConnection& server) {

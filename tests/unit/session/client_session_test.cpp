@@ -33,6 +33,12 @@ ClientSession session_client() {
   return s;
 }
 
+// A request arrives at a logged-in client without a server: it waits for one and gets it.
+void request_gets_server(ClientSession& s) {
+  REQUIRE(s.wait_for_server());
+  REQUIRE(s.server_linked() == ClientSession::AfterLink::Relay);
+}
+
 LostFacts lost(bool recoverable, bool said, char status = 'I', int replies = 1) {
   LostFacts f;
   f.recoverable = recoverable;
@@ -71,8 +77,7 @@ TEST_CASE("a transaction-mode client: idle, a request waits for a server, runs, 
 
 TEST_CASE("a transaction block keeps the server until it ends") {
   ClientSession s = pooled_client();
-  REQUIRE(s.wait_for_server());
-  REQUIRE(s.server_linked() == AfterLink::Relay);
+  request_gets_server(s);
   s.request_sent();  // BEGIN
   CHECK(s.at_boundary('T', false).step == Boundary::KeepServer);
   CHECK(s.transaction_open());
@@ -86,8 +91,7 @@ TEST_CASE("a transaction block keeps the server until it ends") {
 
 TEST_CASE("a retry pending is not the end of its request") {
   ClientSession s = pooled_client();
-  REQUIRE(s.wait_for_server());
-  REQUIRE(s.server_linked() == AfterLink::Relay);
+  request_gets_server(s);
   s.request_sent();
   CHECK(s.at_boundary('I', true) == BoundaryDecision{});  // Wait
   CHECK(s.transaction_open());
@@ -96,8 +100,7 @@ TEST_CASE("a retry pending is not the end of its request") {
 
 TEST_CASE("statement mode refuses a transaction block that slipped through") {
   ClientSession s = pooled_client(true);
-  REQUIRE(s.wait_for_server());
-  REQUIRE(s.server_linked() == AfterLink::Relay);
+  request_gets_server(s);
   s.request_sent();
   CHECK(s.at_boundary('T', false).step == Boundary::RefuseTransactionBlock);
   CHECK(s.server_released() == AfterRelease::ReadOn);  // the server is dropped, the client goes on
@@ -148,8 +151,7 @@ TEST_CASE("a graceful shutdown ends an idle pooled client at once, a busy one wh
   CHECK(idle.request_shutdown(false));
 
   ClientSession busy = pooled_client();
-  REQUIRE(busy.wait_for_server());
-  REQUIRE(busy.server_linked() == AfterLink::Relay);
+  request_gets_server(busy);
   busy.request_sent();
   CHECK_FALSE(busy.request_shutdown(true));
   const BoundaryDecision end = busy.at_boundary('I', false);
@@ -172,8 +174,7 @@ TEST_CASE("Terminate while idle ends the session") {
 
 TEST_CASE("a server lost under a pooled client: the requests in flight fail, the session goes on") {
   ClientSession s = pooled_client();
-  REQUIRE(s.wait_for_server());
-  REQUIRE(s.server_linked() == AfterLink::Relay);
+  request_gets_server(s);
   s.request_sent();
   CHECK(s.server_lost(lost(true, false)) == LostDecision{Lost::AnswerAndGoOn, false, false});
   CHECK(s.state() == ClientState::Idle);
@@ -181,8 +182,7 @@ TEST_CASE("a server lost under a pooled client: the requests in flight fail, the
   CHECK(s.server_released() == AfterRelease::ReadOn);
 
   SUBCASE("inside a block the client is left in a failed block") {
-    REQUIRE(s.wait_for_server());
-    REQUIRE(s.server_linked() == AfterLink::Relay);
+    request_gets_server(s);
     CHECK(s.request_sent());
     CHECK(s.server_lost(lost(true, true, 'T')) == LostDecision{Lost::AnswerAndGoOn, true, true});
   }
@@ -199,14 +199,12 @@ TEST_CASE("a server lost when the session cannot go on") {
   }
   SUBCASE("pooled, but not recoverable") {
     ClientSession s = pooled_client();
-    REQUIRE(s.wait_for_server());
-    REQUIRE(s.server_linked() == AfterLink::Relay);
+    request_gets_server(s);
     CHECK(s.server_lost(lost(false, true)).step == Lost::ForwardFatalAndClose);
   }
   SUBCASE("cut mid-message: only closing is clean") {
     ClientSession s = pooled_client();
-    REQUIRE(s.wait_for_server());
-    REQUIRE(s.server_linked() == AfterLink::Relay);
+    request_gets_server(s);
     LostFacts f = lost(true, true);
     f.cut_mid_message = true;
     CHECK(s.server_lost(f).step == Lost::Close);
