@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
 
 namespace ouroboros::pool {
 
@@ -17,11 +18,20 @@ bool is_setting_name(const std::string& name) {
   });
 }
 
-const std::string* find(const StartupParameters& params, const std::string& name) {
-  std::string want = lower(name);
-  for (const auto& [k, v] : params)
-    if (lower(k) == want) return &v;
-  return nullptr;
+// Lower-cased name -> value (of a name sent twice, the first). An index rather than a scan per
+// name: a start-up packet may carry thousands of parameters, and comparing two such lists name by
+// name would cost millions of steps per login.
+using ParameterIndex = std::unordered_map<std::string, const std::string*>;
+ParameterIndex index_by_name(const StartupParameters& params) {
+  ParameterIndex index;
+  index.reserve(params.size());
+  for (const auto& [k, v] : params) index.emplace(lower(k), &v);
+  return index;
+}
+
+const std::string* find(const ParameterIndex& index, const std::string& lower_name) {
+  const auto it = index.find(lower_name);
+  return it == index.end() ? nullptr : it->second;
 }
 }  // namespace
 
@@ -31,14 +41,17 @@ bool is_connection_parameter(const std::string& name) {
 }
 
 StartupParameters session_parameters(const std::vector<std::pair<std::string, std::string>>& client) {
+  // PostgreSQL applies the parameters in order, so of a name sent twice the last value counts;
+  // keeping only that one (where it stands) lets every later step look names up once.
+  std::unordered_map<std::string, std::size_t> last;  // lower-cased name -> position in client
+  last.reserve(client.size());
+  for (std::size_t i = 0; i < client.size(); ++i)
+    if (!is_connection_parameter(client[i].first)) last[lower(client[i].first)] = i;
   StartupParameters out;
-  for (const auto& [k, v] : client) {
-    if (is_connection_parameter(k)) continue;
-    // PostgreSQL applies the parameters in order, so of a name sent twice the last value counts;
-    // keeping only that one lets every later step look names up once.
-    const std::string name = lower(k);
-    std::erase_if(out, [&name](const auto& entry) { return lower(entry.first) == name; });
-    out.emplace_back(k, v);
+  out.reserve(last.size());
+  for (std::size_t i = 0; i < client.size(); ++i) {
+    const auto it = last.find(lower(client[i].first));
+    if (it != last.end() && it->second == i) out.push_back(client[i]);
   }
   return out;
 }
@@ -153,21 +166,24 @@ std::string quote_literal(const std::string& value) {
 }
 
 std::optional<std::string> sync_sql(const StartupParameters& server, const StartupParameters& client) {
-  const std::string* server_options = find(server, "options");
-  const std::string* client_options = find(client, "options");
+  const ParameterIndex server_index = index_by_name(server);
+  const ParameterIndex client_index = index_by_name(client);
+  const std::string* server_options = find(server_index, "options");
+  const std::string* client_options = find(client_index, "options");
   if ((server_options ? *server_options : "") != (client_options ? *client_options : ""))
     return std::nullopt;
-  for (const auto& [k, v] : server) {
-    (void)v;
-    if (!find(client, k)) return std::nullopt;
+  for (const auto& [name, value] : server_index) {
+    (void)value;
+    if (!find(client_index, name)) return std::nullopt;
   }
   std::string sql;
   for (const auto& [k, v] : client) {
-    if (lower(k) == "options") continue;
-    const std::string* current = find(server, k);
+    const std::string name = lower(k);
+    if (name == "options") continue;
+    const std::string* current = find(server_index, name);
     if (current && *current == v) continue;
     if (!is_setting_name(k)) return std::nullopt;
-    sql += (sql.empty() ? "" : ", ") + set_config_call(lower(k), v);
+    sql += (sql.empty() ? "" : ", ") + set_config_call(name, v);
   }
   return sql.empty() ? sql : "SELECT " + sql;
 }

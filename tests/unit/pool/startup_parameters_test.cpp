@@ -36,6 +36,28 @@ TEST_CASE("session_parameters keeps the last value of a name sent twice, in any 
   CHECK(sync_sql(session_parameters(first), session_parameters(first)) == std::optional<std::string>(""));
 }
 
+// Found by fuzz_startup running slowly: a 10,000-byte start-up packet holds thousands of
+// parameters, and both steps compared every name with every other (millions of string copies per
+// login). They now index names; this checks the outcome at that size.
+TEST_CASE("session_parameters and sync_sql with thousands of parameters, many sent twice") {
+  std::vector<std::pair<std::string, std::string>> client = {{"user", "u"}};
+  for (int i = 0; i < 3000; ++i) client.emplace_back("p" + std::to_string(i % 2000), std::to_string(i));
+  const StartupParameters params = session_parameters(client);
+  REQUIRE(params.size() == 2000);
+  // Names sent twice (p0..p999) keep their second value and stand where it was sent.
+  CHECK(params.front() == std::pair<std::string, std::string>{"p1000", "1000"});
+  CHECK(params[1000] == std::pair<std::string, std::string>{"p0", "2000"});
+  CHECK(params.back() == std::pair<std::string, std::string>{"p999", "2999"});
+  CHECK(sync_sql(params, params) == std::optional<std::string>(""));
+
+  StartupParameters changed = params;
+  changed[1].second = "other";
+  CHECK(sync_sql(params, changed) ==
+        std::optional<std::string>("SELECT pg_catalog.set_config('p1001', 'other', false)"));
+  changed.pop_back();  // the server has a setting the client lacks: it cannot be synchronised
+  CHECK(sync_sql(params, changed) == std::nullopt);
+}
+
 TEST_CASE("is_connection_parameter") {
   CHECK(is_connection_parameter("user"));
   CHECK(is_connection_parameter("database"));
