@@ -6,6 +6,7 @@
 #include "protocol/sqlstate.h"
 #include "proxy/client_connection.h"
 #include "proxy/errors.h"
+#include "sql/error_redact.h"
 #include "sql/fingerprint.h"
 #include "sql/query_shape.h"
 
@@ -648,6 +649,10 @@ void Proxy::server_ready(ServerConnection& server) {
   complete_waiting_logins(pool);
 }
 
+std::string Proxy::loggable_postgres_text(std::string_view text) const {
+  return config_->logging.log_literals ? std::string(text) : sql::redact_error_text(text);
+}
+
 void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {
   if (PoolListener* listener = server.listener()) return listener->server_login_failed(error);
   PoolEntry& pool = server.pool_entry();
@@ -659,7 +664,7 @@ void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {
                                  : classify_login_failure(error.sqlstate, !server.startup_parameters().empty());
   pool.servers.connect_failed(server.id(), failure, now(), actions);
   log_.warn("server connection to {}:{} for pool {}/{} failed: {} {}; next attempt in {} (attempt {})",
-            server.host(), server.port(), pool.database, pool.user, error.sqlstate, error.message,
+            server.host(), server.port(), pool.database, pool.user, error.sqlstate, loggable_postgres_text(error.message),
             ms(pool.servers.current_backoff()), pool.servers.consecutive_failures());
   // A rejected parameter is that client's error, not the pool's state.
   if (failure == pool::ConnectFailure::ParametersRejected) {

@@ -98,6 +98,10 @@ class Proxy {
   const config::Config& config() const { return *config_; }
   std::shared_ptr<const config::Config> config_snapshot() const { return config_; }
   spdlog::logger& log() { return log_; }
+  // A text of PostgreSQL's (an error message or DETAIL) as the log may show it: the values it
+  // quotes are hidden unless logging.log_literals is on, as in the query log. Such texts can
+  // quote what a client sent (a setting's value a server rejected).
+  std::string loggable_postgres_text(std::string_view text) const;
   // TLS contexts for the listener and the databases, reloaded with the configuration.
   const TlsContexts& tls() const { return tls_; }
   RandomSource& random() { return random_; }

@@ -388,7 +388,8 @@ bool ServerConnection::handle_relay_message(const protocol::Frame& frame, ByteVi
       if (internal) {
         internal_failed_ = true;
         if (fields) {
-          proxy_.log().warn("server {}: internal query failed: {} {}", id_, fields->sqlstate(), fields->message());
+          proxy_.log().warn("server {}: internal query failed: {} {}", id_, fields->sqlstate(),
+                            proxy_.loggable_postgres_text(fields->message()));
           internal_error_ = OwnedError{"FATAL", std::string(fields->sqlstate()), std::string(fields->message()),
                                        std::string(fields->detail())};
         }

@@ -103,3 +103,33 @@ def test_password_statements_hide_error_values_even_with_log_literals(proxy, scr
     assert record["statement"] == "SELECT ?::int", record
     assert record["error"] == 'invalid input syntax for type integer: "?"', record
     assert SECRET not in px.log_text()
+
+
+def provoke_rejected_setting(px, db):
+    """A client whose setting PostgreSQL rejects: in transaction mode the proxy's internal query
+    that applies it fails, in session mode the server login that carries it. Either way the client
+    gets PostgreSQL's error, which quotes the value (at login: libpq reports no SQLSTATE then)."""
+    with pytest.raises(psycopg.Error) as info:
+        with connect(px, db, options=f"-c work_mem={SECRET}") as conn:
+            conn.execute("SELECT 1")
+    assert f'invalid value for parameter "work_mem": "{SECRET}"' in str(info.value)
+
+
+@pytest.mark.parametrize("mode, logged", [("transaction", "internal query failed"),
+                                          ("session", "failed: 22023")])
+def test_a_rejected_setting_is_logged_without_its_value(proxy, scratch_db, mode, logged):
+    px = proxy(pool={"mode": mode})
+    provoke_rejected_setting(px, scratch_db)
+    wait_for(lambda: logged in px.log_text(), 15, message=f"'{logged}' in the log")
+    line = next(l for l in px.log_text().splitlines() if logged in l)
+    assert 'invalid value for parameter "work_mem": "?"' in line, line
+    assert SECRET not in px.log_text()
+    with connect(px, scratch_db) as conn:  # the pool still serves
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_rejected_setting_is_logged_with_its_value_under_log_literals(proxy, scratch_db):
+    px = proxy(pool={"mode": "transaction"}, logging={"log_literals": True})
+    provoke_rejected_setting(px, scratch_db)
+    wait_for(lambda: "internal query failed" in px.log_text(), 15, message="the internal query's failure")
+    assert f'invalid value for parameter "work_mem": "{SECRET}"' in px.log_text(), px.log_tail()
