@@ -131,7 +131,11 @@ YamlFields YamlReader::fields(const YamlEntry& section,
     std::size_t best = 3;  // suggest only within two edits
     std::string valid;
     for (std::string_view candidate : allowed) {
-      const std::size_t distance = edit_distance(entry.name, candidate);
+      // The distance is at least the difference in length: a long unknown key (a fuzzer's, or
+      // a value pasted as a key) costs no quadratic comparison with every valid one.
+      const std::size_t length_gap = entry.name.size() > candidate.size() ? entry.name.size() - candidate.size()
+                                                                          : candidate.size() - entry.name.size();
+      const std::size_t distance = length_gap < best ? edit_distance(entry.name, candidate) : best;
       if (distance < best) best = distance, closest = candidate;
       valid += (valid.empty() ? "" : ", ") + std::string(candidate);
     }
