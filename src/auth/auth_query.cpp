@@ -4,6 +4,42 @@
 
 namespace ouroboros::auth {
 
+Conninfo lookup_conninfo(const config::AuthQueryConfig& query, const config::DatabaseConfig& db,
+                         const std::string& dbname, const std::string& system_ca_file) {
+  using Mode = config::ServerTlsMode;
+  const config::ServerTlsConfig& tls = db.tls;
+  const bool socket_directory = !db.host.empty() && db.host[0] == '/';
+  Conninfo conninfo;
+  if (!socket_directory && !tls.server_name.empty()) {
+    conninfo.emplace_back("host", tls.server_name);
+    conninfo.emplace_back("hostaddr", db.host);
+  } else {
+    conninfo.emplace_back("host", db.host);
+  }
+  conninfo.emplace_back("port", std::to_string(db.port));
+  conninfo.emplace_back("dbname", dbname);
+  conninfo.emplace_back("user", query.user);
+  conninfo.emplace_back("application_name", "ouroboros auth_query");
+  if (!query.password.empty()) conninfo.emplace_back("password", query.password);
+  const char* sslmode = "disable";
+  switch (tls.mode) {
+    case Mode::Disable: sslmode = "disable"; break;
+    case Mode::Allow: sslmode = "allow"; break;
+    case Mode::Prefer: sslmode = "prefer"; break;
+    case Mode::Require: sslmode = "require"; break;
+    case Mode::VerifyCa: sslmode = "verify-ca"; break;
+    case Mode::VerifyFull: sslmode = "verify-full"; break;
+  }
+  conninfo.emplace_back("sslmode", sslmode);
+  if (tls.mode == Mode::VerifyCa || tls.mode == Mode::VerifyFull)
+    conninfo.emplace_back("sslrootcert", tls.ca_file.empty() ? system_ca_file : tls.ca_file);
+  if (!tls.cert_file.empty()) {
+    conninfo.emplace_back("sslcert", tls.cert_file);
+    conninfo.emplace_back("sslkey", tls.key_file);
+  }
+  return conninfo;
+}
+
 std::string wrapped_auth_query(std::string_view sql) {
   while (!sql.empty() && (sql.back() == ';' || sql.back() == ' ' || sql.back() == '\n' ||
                           sql.back() == '\t' || sql.back() == '\r'))

@@ -34,6 +34,16 @@ struct LookedUpUser {
 std::optional<LookedUpUser> interpret_lookup(const std::vector<Row>& rows, std::size_t columns,
                                              std::string& error);
 
+// libpq keyword/value pairs of the lookup connection: the database's host and port, the lookup's
+// user, and the database's TLS settings (databases.<name>.tls) in libpq's terms, so the lookup,
+// which sends auth.query.password, is as protected as the pool's own server connections.
+// `server_name` becomes libpq's host (SNI and the name verify-full checks) with the database's
+// host as hostaddr; an empty ca_file means `system_ca_file` (OpenSSL's default bundle) for the
+// verify modes, as on the server leg. io::LibpqQuery resolves a host name given as hostaddr.
+using Conninfo = std::vector<std::pair<std::string, std::string>>;
+Conninfo lookup_conninfo(const config::AuthQueryConfig& query, const config::DatabaseConfig& db,
+                         const std::string& dbname, const std::string& system_ca_file);
+
 // For the log only: the client is told "password authentication failed" whatever it was.
 std::string_view describe(LookupStatus status);
 

@@ -5,6 +5,32 @@
 namespace ouroboros::io {
 
 namespace {
+std::string* find_key(std::vector<std::pair<std::string, std::string>>& conninfo, std::string_view key) {
+  for (auto& [k, v] : conninfo)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+bool is_address(const std::string& text) {
+  unsigned char address[16];
+  return uv_inet_pton(AF_INET, text.c_str(), address) == 0 || uv_inet_pton(AF_INET6, text.c_str(), address) == 0;
+}
+
+// The conninfo key whose value libpq would look up by name: `hostaddr` when it holds a name
+// (libpq wants an address there; the name to verify stays in `host`), else `host` unless it is a
+// socket directory ('/', or '@' for an abstract socket). Lists are left to libpq. Null: none.
+const char* name_to_look_up(std::vector<std::pair<std::string, std::string>>& conninfo) {
+  for (const char* key : {"hostaddr", "host"}) {
+    const std::string* value = find_key(conninfo, key);
+    if (value == nullptr) continue;
+    if (value->empty() || (*value)[0] == '/' || (*value)[0] == '@' ||
+        value->find(',') != std::string::npos || is_address(*value))
+      return nullptr;
+    return key;
+  }
+  return nullptr;
+}
+
 std::string trimmed_error(const LibpqApi& pq, PGconn* conn) {
   std::string text = conn ? pq.PQerrorMessage(conn) : "out of memory";
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -21,6 +47,7 @@ LibpqQuery::LibpqQuery(EventLoop& loop, std::vector<std::pair<std::string, std::
       params_(std::move(params)),
       timeout_(timeout),
       on_done_(std::move(on_done)),
+      resolver_(loop),
       timer_(loop),
       pq_(libpq_api(&load_error_)) {}
 
@@ -35,6 +62,45 @@ void LibpqQuery::start() {
     loop_.defer([this] { finish(load_error_); });
     return;
   }
+  // The timeout covers the name lookup too.
+  timer_.start(timeout_,
+               [this] { finish("timed out after " + std::to_string(timeout_.count()) + "ms"); });
+  const char* key = name_to_look_up(conninfo_);
+  if (key == nullptr) return connect();
+  const std::string name = *find_key(conninfo_, key);
+  const std::string* port = find_key(conninfo_, "port");
+  resolver_.resolve(name, port && port->find(',') == std::string::npos ? *port : "5432",
+                    [this, name](int status, addrinfo* addresses) { resolved(name, status, addresses); });
+}
+
+void LibpqQuery::resolved(const std::string& name, int status, addrinfo* addresses) {
+  if (phase_ == Phase::Done) {  // timed out while the lookup ran
+    if (addresses) uv_freeaddrinfo(addresses);
+    return;
+  }
+  if (status != 0) {
+    return finish("could not translate host name \"" + name + "\" to address: " + uv_strerror(status));
+  }
+  // Every address, as libpq would try them: host and hostaddr lists of the same length.
+  std::string* host = find_key(conninfo_, "host");
+  const std::string host_name = host ? *host : name;
+  std::string hosts, hostaddrs;
+  for (addrinfo* a = addresses; a != nullptr; a = a->ai_next) {
+    const std::string text = address_text(*a);
+    if (text.empty() || (',' + hostaddrs + ',').find(',' + text + ',') != std::string::npos) continue;
+    hosts += (hosts.empty() ? "" : ",") + host_name;
+    hostaddrs += (hostaddrs.empty() ? "" : ",") + text;
+  }
+  uv_freeaddrinfo(addresses);
+  if (hostaddrs.empty()) return finish("could not translate host name \"" + name + "\" to address: no address");
+  if (host) *host = hosts;
+  else conninfo_.emplace_back("host", hosts);
+  if (std::string* hostaddr = find_key(conninfo_, "hostaddr")) *hostaddr = hostaddrs;
+  else conninfo_.emplace_back("hostaddr", hostaddrs);
+  connect();
+}
+
+void LibpqQuery::connect() {
   std::vector<const char*> keys;
   std::vector<const char*> values;
   for (const auto& [key, value] : conninfo_) {
@@ -49,8 +115,6 @@ void LibpqQuery::start() {
     loop_.defer([this, error] { finish(error); });
     return;
   }
-  timer_.start(timeout_,
-               [this] { finish("timed out after " + std::to_string(timeout_.count()) + "ms"); });
   advance();
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Runs one parameterised query on a connection of its own, with libpq's asynchronous API driven
-// by the event loop (uv_poll on libpq's socket): nothing blocks the loop but libpq's host name
-// resolution (give an IP address or a socket directory to avoid it). Used for auth_query.
+// by the event loop (uv_poll on libpq's socket): nothing blocks the loop. libpq would resolve a
+// host name synchronously, so a name is resolved first on libuv's thread pool and handed to
+// libpq as `hostaddr` (the name stays `host`, for TLS verification and SNI). Used for auth_query.
 #include <functional>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include "common/clock.h"
 #include "io/event_loop.h"
+#include "io/host_resolver.h"
 #include "io/timer.h"
 #include "io/uv_handle.h"
 
@@ -47,6 +49,8 @@ class LibpqQuery {
 
  private:
   enum class Phase { Connecting, Flushing, Reading, Done };
+  void connect();
+  void resolved(const std::string& name, int status, addrinfo* addresses);
   void advance();
   void connect_step();
   void flush_step();
@@ -63,6 +67,7 @@ class LibpqQuery {
   PGconn* conn_ = nullptr;
   Phase phase_ = Phase::Connecting;
   bool connect_writable_ = true;  // libpq starts by waiting for the socket to be writable
+  HostResolver resolver_;
   std::unique_ptr<UvHandle<uv_poll_t>> poll_;
   int polled_fd_ = -1;
   Timer timer_;

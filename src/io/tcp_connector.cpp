@@ -6,11 +6,6 @@
 
 namespace ouroboros::io {
 
-struct TcpConnector::Resolve {
-  uv_getaddrinfo_t req{};
-  TcpConnector* owner = nullptr;  // null once the connector is gone
-};
-
 struct TcpConnector::Connect {
   uv_connect_t req{};
   TcpConnector* owner = nullptr;
@@ -26,10 +21,9 @@ void TcpConnector::connect_done(uv_connect_t* req, int status) {
 }
 
 TcpConnector::TcpConnector(EventLoop& loop, std::string host, std::uint16_t port, OnDone on_done)
-    : loop_(loop), host_(std::move(host)), port_(port), on_done_(std::move(on_done)) {}
+    : loop_(loop), host_(std::move(host)), port_(port), on_done_(std::move(on_done)), resolver_(loop) {}
 
 TcpConnector::~TcpConnector() {
-  if (resolve_) resolve_->owner = nullptr;  // the request frees itself when libuv answers
   if (connect_) connect_->owner = nullptr;  // answered with ECANCELED when attempt_ closes
   attempt_.reset();
   if (addresses_) uv_freeaddrinfo(addresses_);
@@ -37,34 +31,9 @@ TcpConnector::~TcpConnector() {
 
 void TcpConnector::start() {
   if (!host_.empty() && host_[0] == '/') return connect_unix();
-  resolve_ = new Resolve;
-  resolve_->owner = this;
-  resolve_->req.data = resolve_;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  std::string port = std::to_string(port_);
-  int rc = uv_getaddrinfo(
-      loop_.raw(), &resolve_->req,
-      [](uv_getaddrinfo_t* req, int status, addrinfo* res) {
-        auto* r = static_cast<Resolve*>(req->data);
-        TcpConnector* owner = r->owner;
-        delete r;
-        if (!owner) {
-          if (res) uv_freeaddrinfo(res);
-          return;
-        }
-        owner->resolve_ = nullptr;
-        owner->on_resolved(status, res);
-      },
-      host_.c_str(), port.c_str(), &hints);
-  if (rc != 0) {
-    delete resolve_;
-    resolve_ = nullptr;
-    // Report asynchronously so callers never see their callback run inside start().
-    std::string error = "could not resolve \"" + host_ + "\": " + uv_strerror(rc);
-    loop_.defer([this, error] { finish(nullptr, error); });
-  }
+  resolver_.resolve(host_, std::to_string(port_), [this](int status, addrinfo* addresses) {
+    on_resolved(status, addresses);
+  });
 }
 
 void TcpConnector::on_resolved(int status, addrinfo* result) {

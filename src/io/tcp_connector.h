@@ -8,6 +8,7 @@
 #include <string>
 
 #include "io/event_loop.h"
+#include "io/host_resolver.h"
 #include "io/tcp_transport.h"
 
 namespace ouroboros::io {
@@ -25,7 +26,6 @@ class TcpConnector {
   void start();
 
  private:
-  struct Resolve;
   struct Connect;
   void on_resolved(int status, addrinfo* result);
   void try_next();
@@ -39,7 +39,7 @@ class TcpConnector {
   std::string host_;
   std::uint16_t port_;
   OnDone on_done_;
-  Resolve* resolve_ = nullptr;  // in flight; detached from this on destruction
+  HostResolver resolver_;
   addrinfo* addresses_ = nullptr;
   addrinfo* next_ = nullptr;
   std::unique_ptr<TcpTransport> attempt_;

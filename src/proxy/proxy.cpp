@@ -664,7 +664,8 @@ void Proxy::server_login_failed(ServerConnection& server, OwnedError error) {
                                  : classify_login_failure(error.sqlstate, !server.startup_parameters().empty());
   pool.servers.connect_failed(server.id(), failure, now(), actions);
   log_.warn("server connection to {}:{} for pool {}/{} failed: {} {}; next attempt in {} (attempt {})",
-            server.host(), server.port(), pool.database, pool.user, error.sqlstate, loggable_postgres_text(error.message),
+            server.host(), server.port(), pool.database, pool.user, error.sqlstate,
+            error.from_postgres ? loggable_postgres_text(error.message) : error.message,
             ms(pool.servers.current_backoff()), pool.servers.consecutive_failures());
   // A rejected parameter is that client's error, not the pool's state.
   if (failure == pool::ConnectFailure::ParametersRejected) {

@@ -343,6 +343,7 @@ void ServerConnection::handle_login_message(const protocol::Frame& frame) {
     }
     case be::kErrorResponse: {
       OwnedError error;
+      error.from_postgres = true;
       if (auto fields = decode_error_fields(frame.body)) {
         error.sqlstate = std::string(fields->sqlstate());
         error.message = std::string(fields->message());

@@ -39,6 +39,8 @@ struct OwnedError {
   // A failure retrying will not fix (a certificate the proxy does not trust): waiting clients get
   // it at once instead of after query_wait_timeout.
   bool permanent = false;
+  // PostgreSQL's own ErrorResponse (whose text may quote what a client sent), not the proxy's.
+  bool from_postgres = false;
   protocol::ErrorSpec spec() const {
     protocol::ErrorSpec s;
     s.severity = severity;

@@ -1,5 +1,7 @@
 #include "proxy/user_lookup.h"
 
+#include <openssl/x509.h>
+
 namespace ouroboros::proxy {
 
 void UserLookup::lookup(const config::AuthQueryConfig& query, const config::DatabaseConfig& db,
@@ -19,13 +21,7 @@ void UserLookup::lookup(const config::AuthQueryConfig& query, const config::Data
     it->second.waiting.push_back(client);
     return;
   }
-  std::vector<std::pair<std::string, std::string>> conninfo = {
-      {"host", db.host},
-      {"port", std::to_string(db.port)},
-      {"dbname", dbname},
-      {"user", query.user},
-      {"application_name", "ouroboros auth_query"}};
-  if (!query.password.empty()) conninfo.emplace_back("password", query.password);
+  auth::Conninfo conninfo = auth::lookup_conninfo(query, db, dbname, X509_get_default_cert_file());
   Duration ttl = query.cache_ttl;
   auto runner = std::make_unique<io::LibpqQuery>(
       loop_, std::move(conninfo), auth::wrapped_auth_query(query.sql),

@@ -215,3 +215,13 @@ def test_lookup_connection_failure(pg, proxy, roles):
     assert info.value.fields["M"] == "authentication lookup failed"
     wait_log(px, r'auth_query for user "aq_scram" failed: .*password authentication failed for user "aq_lookup"')
     px.assert_alive()
+
+
+def test_lookup_by_host_name(pg, proxy, roles):
+    # A database host given by name: the proxy resolves it on libuv's thread pool (libpq would
+    # block the loop doing it) and hands libpq every address it got, as host + hostaddr lists.
+    px = aq_proxy(pg, proxy, backend_host="localhost")
+    with psycopg.connect(px.dsn(user="aq_scram", password="scram_pw", dbname="app"), autocommit=True) as conn:
+        assert conn.execute("SELECT current_user").fetchone()[0] == "aq_scram"
+    assert lookups(px, "aq_scram") == 1
+

@@ -7,6 +7,7 @@ From clients: SSLRequest and direct TLS (ALPN), verify-full, client certificates
 refusing plain text, GSSENCRequest, certificate reload on SIGHUP, and the metrics.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -162,6 +163,33 @@ def test_certificate_problems_reach_the_client_as_08006(request, proxy, tls_pg, 
     wait_for(lambda: expected in px.log_text(), 10, message="the failure in the proxy log")
     assert metric_value(metrics(px), "ouroboros_tls_handshakes_total", side="server",
                         result="failed") >= 1
+
+
+@pytest.mark.parametrize("server_name, verified", [("localhost", True), ("db.example.com", False)])
+def test_auth_query_lookup_follows_the_database_tls_settings(proxy, tls_pg, certs, server_name,
+                                                             verified):
+    # The lookup connection sends auth.query.password: it gets the database's tls settings (here
+    # verify-full), not libpq's default (prefer, which verifies nothing).
+    tls_pg.psql("DROP ROLE IF EXISTS aq_tls; CREATE ROLE aq_tls LOGIN PASSWORD 'aq_tls_pw'")
+    px = proxy(auth={"type": "scram-sha-256",
+                     "query": {"user": "postgres", "password": "postgres_pw", "cache_ttl": "60s"}},
+               databases={"app": {"host": "127.0.0.1", "port": tls_pg.port, "dbname": "ouro",
+                                  "tls": {"mode": "verify-full", "ca_file": certs.path("ca"),
+                                          "server_name": server_name}},
+                          "*": None})
+    if verified:
+        assert scalar(px, "SELECT current_user || ' ' || ssl FROM pg_stat_ssl "
+                          "WHERE pid = pg_backend_pid()",
+                      user="aq_tls", password="aq_tls_pw", dbname="app") == "aq_tls true"
+        return
+    with RawConn(px.host, px.port) as conn:
+        with pytest.raises(ServerError) as failure:
+            conn.startup("aq_tls", "aq_tls_pw", "app")
+    assert failure.value.fields["C"] == "08006", failure.value.fields
+    assert failure.value.fields["M"] == "authentication lookup failed", failure.value.fields
+    wait_for(lambda: re.search(r'auth_query for user "aq_tls" failed: .*server certificate for '
+                               r'"localhost" .*does not match host name "db.example.com"',
+                               px.log_text()), 15, message="the lookup's certificate error in the log")
 
 
 def test_sni_is_sent_for_names_and_not_for_ip_addresses(proxy, certs):

@@ -113,3 +113,68 @@ TEST_CASE("auth_query cache: bounded") {
   CHECK_FALSE(cache.find("x", t0 + std::chrono::seconds(11)));
   CHECK(cache.find("y", t0 + std::chrono::seconds(11)));
 }
+
+namespace {
+std::string value_of(const Conninfo& conninfo, const std::string& key) {
+  for (const auto& [k, v] : conninfo)
+    if (k == key) return v;
+  return "<unset>";
+}
+}  // namespace
+
+TEST_CASE("auth_query: the lookup connection follows the database's TLS settings") {
+  config::AuthQueryConfig query;
+  query.user = "lookup";
+  query.password = "pw";
+  config::DatabaseConfig db;
+  db.host = "db.internal";
+  db.port = 6432;
+
+  // The default (disable) is said explicitly: libpq's own default would be prefer, and
+  // PGSSLMODE from the environment would otherwise decide.
+  Conninfo plain = lookup_conninfo(query, db, "app", "/etc/ssl/cert.pem");
+  CHECK(value_of(plain, "host") == "db.internal");
+  CHECK(value_of(plain, "hostaddr") == "<unset>");
+  CHECK(value_of(plain, "port") == "6432");
+  CHECK(value_of(plain, "dbname") == "app");
+  CHECK(value_of(plain, "user") == "lookup");
+  CHECK(value_of(plain, "password") == "pw");
+  CHECK(value_of(plain, "sslmode") == "disable");
+  CHECK(value_of(plain, "sslrootcert") == "<unset>");
+
+  using Mode = config::ServerTlsMode;
+  const std::pair<Mode, const char*> modes[] = {{Mode::Allow, "allow"},     {Mode::Prefer, "prefer"},
+                                                {Mode::Require, "require"}, {Mode::VerifyCa, "verify-ca"},
+                                                {Mode::VerifyFull, "verify-full"}};
+  for (const auto& [mode, name] : modes) {
+    db.tls.mode = mode;
+    CHECK(value_of(lookup_conninfo(query, db, "app", "/sys.pem"), "sslmode") == name);
+  }
+
+  // verify-*: the configured CA, or the system's bundle when none is configured.
+  db.tls.mode = Mode::VerifyFull;
+  CHECK(value_of(lookup_conninfo(query, db, "app", "/sys.pem"), "sslrootcert") == "/sys.pem");
+  db.tls.ca_file = "/etc/ouroboros/ca.crt";
+  CHECK(value_of(lookup_conninfo(query, db, "app", "/sys.pem"), "sslrootcert") == "/etc/ouroboros/ca.crt");
+  db.tls.mode = Mode::Require;  // require does not verify, as on the server leg
+  CHECK(value_of(lookup_conninfo(query, db, "app", "/sys.pem"), "sslrootcert") == "<unset>");
+
+  // A client certificate, and server_name: the name to check, the database's host to connect to.
+  db.tls.mode = Mode::VerifyFull;
+  db.tls.cert_file = "/c.crt";
+  db.tls.key_file = "/c.key";
+  db.tls.server_name = "pg.example.com";
+  Conninfo tls = lookup_conninfo(query, db, "app", "/sys.pem");
+  CHECK(value_of(tls, "sslcert") == "/c.crt");
+  CHECK(value_of(tls, "sslkey") == "/c.key");
+  CHECK(value_of(tls, "host") == "pg.example.com");
+  CHECK(value_of(tls, "hostaddr") == "db.internal");
+
+  // A socket directory is the host whatever server_name says (libpq uses no TLS there).
+  db.host = "/var/run/postgresql";
+  Conninfo socket = lookup_conninfo(query, db, "app", "/sys.pem");
+  CHECK(value_of(socket, "host") == "/var/run/postgresql");
+  CHECK(value_of(socket, "hostaddr") == "<unset>");
+  query.password.clear();
+  CHECK(value_of(lookup_conninfo(query, db, "app", "/sys.pem"), "password") == "<unset>");
+}
