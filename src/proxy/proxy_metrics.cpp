@@ -129,6 +129,13 @@ std::string Proxy::render_metrics() const {
       retries.add({{"reason", std::string(kRetryReasonLabels[r])}, {"outcome", std::string(kRetryOutcomeLabels[o])}},
                   counters_.retries[r][o]);
 
+  auto lookups = metrics::counter_family("ouroboros_auth_query_lookups_total",
+                                         "auth_query lookups by result: cached (a login answered from the cache), "
+                                         "answered (PostgreSQL answered the query), failed (the lookup failed).");
+  lookups.add({{"result", "cached"}}, user_lookup_.counts().cached);
+  lookups.add({{"result", "answered"}}, user_lookup_.counts().answered);
+  lookups.add({{"result", "failed"}}, user_lookup_.counts().failed);
+
   const auto& st = statement_stats_;
   auto client_parses = metrics::counter_family("ouroboros_prepared_statements_client_parses_total",
                                                "Named Parse messages from clients (transaction/statement mode).");
@@ -155,7 +162,7 @@ std::string Proxy::render_metrics() const {
                   &client_count, &up})
     families.push_back(f->build());
   for (auto* f : {&transactions, &queries, &received, &sent, &attempts, &failures, &syncs, &errors, &slow, &accepted,
-                  &rejected, &tls, &retries, &client_parses, &server_parses, &hits, &evictions, &sql_prepares})
+                  &rejected, &tls, &retries, &lookups, &client_parses, &server_parses, &hits, &evictions, &sql_prepares})
     families.push_back(f->build());
   for (auto* f : {&query_duration, &transaction_duration, &wait_duration}) families.push_back(f->build());
   return metrics::render(families);

@@ -11,6 +11,7 @@ void UserLookup::lookup(const config::AuthQueryConfig& query, const config::Data
                     '\0' + query.sql + '\0' + user;
   cache_.set_ttl(query.cache_ttl);
   if (auto cached = cache_.find(key, loop_.now())) {
+    counts_.cached.inc();
     UserLookupResult result;
     result.user = *cached;
     loop_.defer([this, client, result] { deliver_(client, result); });
@@ -58,6 +59,7 @@ void UserLookup::done(const std::string& key, const std::string& user, Duration 
   } else {
     outcome.error = result.error;
   }
+  (outcome.error.empty() ? counts_.answered : counts_.failed).inc();
   if (!outcome.error.empty())
     log_.error("auth_query for user \"{}\" failed: {}", user, outcome.error);
   for (pool::ClientId client : running.waiting) deliver_(client, outcome);

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "io/event_loop.h"
 #include "io/libpq_query.h"
+#include "metrics/counter.h"
 #include "pool/cancel_registry.h"
 
 namespace ouroboros::proxy {
@@ -35,6 +36,13 @@ class UserLookup {
               Duration timeout, const std::string& user, pool::ClientId client);
   std::size_t cached() const { return cache_.size(); }
 
+  // For ouroboros_auth_query_lookups_total: logins answered from the cache, queries PostgreSQL
+  // answered (the user found or not), queries that failed (the client got 08006).
+  struct Counts {
+    metrics::Counter cached, answered, failed;
+  };
+  const Counts& counts() const { return counts_; }
+
  private:
   struct Running {
     std::unique_ptr<io::LibpqQuery> query;
@@ -48,6 +56,7 @@ class UserLookup {
   Deliver deliver_;
   auth::LookupCache cache_{std::chrono::seconds(60)};
   std::map<std::string, Running> running_;  // by cache key
+  Counts counts_;
 };
 
 }  // namespace ouroboros::proxy

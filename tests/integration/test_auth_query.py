@@ -22,6 +22,7 @@ import pytest
 
 from ouro_testlib import RawConn, ScramClient, ServerError, message, parse_fields, startup_packet, wait_for
 from pooling_helpers import private_cluster, wait_log  # noqa: F401
+from test_observability_support import metric_value, metrics_settings, scrape
 
 USERS = {
     "aq_scram": ("scram-sha-256", "scram_pw", ""),
@@ -59,7 +60,7 @@ def aq_proxy(pg, proxy, auth_type="scram-sha-256", backend_host=None, **query):
     settings.update(query)
     backend = {"host": backend_host or pg.host, "port": pg.port, "dbname": pg.dbname}
     return proxy(auth={"type": auth_type, "query": settings},
-                 databases={"app": backend}, logging={"level": "debug"})
+                 databases={"app": backend}, logging={"level": "debug"}, metrics=metrics_settings())
 
 
 def lookups(px, user):
@@ -73,6 +74,10 @@ def test_scram_user_logs_in_as_itself_and_is_cached(pg, proxy, roles):
             # PostgreSQL saw aq_scram itself: the proxy logged in with the keys from the proof.
             assert conn.execute("SELECT current_user, session_user").fetchone() == ("aq_scram", "aq_scram")
     assert lookups(px, "aq_scram") == 1  # the second login came from the cache
+    samples = scrape(px)
+    assert metric_value(samples, "ouroboros_auth_query_lookups_total", result="answered") == 1
+    assert metric_value(samples, "ouroboros_auth_query_lookups_total", result="cached") == 1
+    assert metric_value(samples, "ouroboros_auth_query_lookups_total", result="failed") == 0
     # A VALID UNTIL in the future ('infinity') lets the user in.
     with psycopg.connect(px.dsn(user="aq_future", password="future_pw", dbname="app"), autocommit=True) as conn:
         assert conn.execute("SELECT current_user").fetchone()[0] == "aq_future"
@@ -214,6 +219,9 @@ def test_lookup_connection_failure(pg, proxy, roles):
     assert info.value.sqlstate == "08006"
     assert info.value.fields["M"] == "authentication lookup failed"
     wait_log(px, r'auth_query for user "aq_scram" failed: .*password authentication failed for user "aq_lookup"')
+    samples = scrape(px)
+    assert metric_value(samples, "ouroboros_auth_query_lookups_total", result="failed") == 1
+    assert metric_value(samples, "ouroboros_auth_query_lookups_total", result="answered") == 0
     px.assert_alive()
 
 
