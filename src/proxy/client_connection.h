@@ -167,6 +167,9 @@ class ClientConnection final : public io::TransportHandler {
   // each transaction end (proxy_pinning.cpp).
   session::PinReason pinned() const { return pinned_; }
   void set_pinned(session::PinReason reason) { pinned_ = reason; }
+  // The proxy closes the server this client is pinned to (reading back its session state
+  // failed): as when the server is lost, the client hears at its next request what went with it.
+  void pinned_server_closed(std::string_view reason);
   // SQL-level prepared statements (client_sql_statements.cpp). Transaction/statement mode, at
   // link: the statements that make `server` hold exactly this client's, to run after its
   // settings are applied (none when it holds them already).

@@ -54,6 +54,10 @@ bool ClientConnection::advisory_lock_check_due() {
   return true;
 }
 
+void ClientConnection::pinned_server_closed(std::string_view reason) {
+  if (pinned_ != session::PinReason::None) pinned_server_lost(reason, LostRequest{});  // between transactions
+}
+
 void ClientConnection::pinned_server_lost(std::string_view reason, const LostRequest& lost) {
   const std::string what =
       session_state_ ? session_state_->tracker().describe_pinning_state() : std::string();

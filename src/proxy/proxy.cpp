@@ -691,6 +691,7 @@ void Proxy::settings_read_back(ServerConnection& server, bool ok,
     // The server has settings nobody knows: it must not serve anyone else.
     log_.warn("server {}: reading back session settings failed; closing it", server.id());
     if (linked) {
+      client->pinned_server_closed("reading back its session state failed");
       server.unlink();
       client->unlinked();
     }

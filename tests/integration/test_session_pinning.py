@@ -626,3 +626,34 @@ def test_pinned_clients_server_terminated(pg, proxy, scratch_db):
         a.execute("SELECT 1")
         assert pinned_metric(px, scratch_db) == 0
     px.assert_alive()
+
+
+def test_pinned_clients_server_closed_when_its_state_cannot_be_read(pg, proxy, scratch_db):
+    # A try-lock leaves it open whether the client still holds advisory locks: the proxy reads the
+    # count back at the transaction's end. When that read fails (here: pg_lock_status() revoked
+    # from the pool's role), the server is closed, and the lock with it: the pinned client must
+    # hear so at its next request, as when its server is lost, not carry on without its lock.
+    with pg.connect_super(dbname=scratch_db) as sup:
+        sup.execute("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_lock_status() FROM PUBLIC")
+    px = start_proxy(pg, proxy, size=1)
+    with connect(px, scratch_db, application_name="readback-a") as a:
+        a_pid = pid(a)
+        a.execute("SELECT pg_advisory_lock(4343)")
+        wait_pinned_metric(px, scratch_db, 1)
+        assert a.execute("SELECT pg_try_advisory_lock(4344)").fetchone()[0] is True
+        wait_for(lambda: "reading back session settings failed" in px.log_text(), 20,
+                 message="the failed read-back")
+        wait_for(lambda: re.search(r"unpinned: server \d+ was lost \(reading back its session state "
+                                   r"failed\)", px.log_text()), 20, message="the client to be unpinned")
+        with pytest.raises(psycopg.OperationalError) as failure:
+            a.execute("SELECT 1")
+        assert failure.value.diag.sqlstate == "08006"
+        assert "was pinned to was lost" in failure.value.diag.message_primary
+        assert "advisory lock" in failure.value.diag.message_detail
+        # Then on a new server, without the lock (it went with the closed server).
+        assert pid(a) != a_pid
+        with pg.connect_super(dbname=scratch_db) as sup:
+            assert sup.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                               "AND objid IN (4343, 4344)").fetchone()[0] == 0
+        assert pinned_metric(px, scratch_db) == 0
+    px.assert_alive()
