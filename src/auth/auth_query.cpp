@@ -21,16 +21,7 @@ Conninfo lookup_conninfo(const config::AuthQueryConfig& query, const config::Dat
   conninfo.emplace_back("user", query.user);
   conninfo.emplace_back("application_name", "ouroboros auth_query");
   if (!query.password.empty()) conninfo.emplace_back("password", query.password);
-  const char* sslmode = "disable";
-  switch (tls.mode) {
-    case Mode::Disable: sslmode = "disable"; break;
-    case Mode::Allow: sslmode = "allow"; break;
-    case Mode::Prefer: sslmode = "prefer"; break;
-    case Mode::Require: sslmode = "require"; break;
-    case Mode::VerifyCa: sslmode = "verify-ca"; break;
-    case Mode::VerifyFull: sslmode = "verify-full"; break;
-  }
-  conninfo.emplace_back("sslmode", sslmode);
+  conninfo.emplace_back("sslmode", std::string(config::sslmode_name(tls.mode)));
   if (tls.mode == Mode::VerifyCa || tls.mode == Mode::VerifyFull)
     conninfo.emplace_back("sslrootcert", tls.ca_file.empty() ? system_ca_file : tls.ca_file);
   if (!tls.cert_file.empty()) {

@@ -6,6 +6,17 @@
 
 namespace ouroboros::config {
 
+const std::initializer_list<std::pair<std::string_view, ServerTlsMode>> kServerTlsModes = {
+    {"disable", ServerTlsMode::Disable}, {"allow", ServerTlsMode::Allow},
+    {"prefer", ServerTlsMode::Prefer},   {"require", ServerTlsMode::Require},
+    {"verify-ca", ServerTlsMode::VerifyCa}, {"verify-full", ServerTlsMode::VerifyFull}};
+
+std::string_view sslmode_name(ServerTlsMode mode) {
+  for (const auto& [name, value] : kServerTlsModes)
+    if (value == mode) return name;
+  return "disable";
+}
+
 std::optional<DatabaseConfig> Config::find_database(const std::string& name) const {
   if (auto exact = databases.find(name); exact != databases.end()) return exact->second;
   auto wildcard = databases.find("*");

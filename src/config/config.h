@@ -4,9 +4,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/hba_rules.h"
@@ -45,6 +48,9 @@ struct ListenConfig {
 
 // databases.<name>.tls: TLS towards PostgreSQL, with libpq's sslmode meanings.
 enum class ServerTlsMode { Disable, Allow, Prefer, Require, VerifyCa, VerifyFull };
+// The configuration's names of the modes, which are libpq's sslmode values.
+extern const std::initializer_list<std::pair<std::string_view, ServerTlsMode>> kServerTlsModes;
+std::string_view sslmode_name(ServerTlsMode mode);
 
 struct ServerTlsConfig {
   ServerTlsMode mode = ServerTlsMode::Disable;

@@ -35,10 +35,6 @@ const std::initializer_list<std::pair<std::string_view, ClientCertificate>> kCli
     {"none", ClientCertificate::None},
     {"optional", ClientCertificate::Optional},
     {"required", ClientCertificate::Required}};
-const std::initializer_list<std::pair<std::string_view, ServerTlsMode>> kServerTlsModes = {
-    {"disable", ServerTlsMode::Disable}, {"allow", ServerTlsMode::Allow},
-    {"prefer", ServerTlsMode::Prefer},   {"require", ServerTlsMode::Require},
-    {"verify-ca", ServerTlsMode::VerifyCa}, {"verify-full", ServerTlsMode::VerifyFull}};
 const std::initializer_list<std::pair<std::string_view, LogFormat>> kLogFormats = {
     {"text", LogFormat::Text}, {"json", LogFormat::Json}};
 const std::initializer_list<std::pair<std::string_view, std::string_view>> kLogLevels = {

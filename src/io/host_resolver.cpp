@@ -1,5 +1,7 @@
 #include "io/host_resolver.h"
 
+#include <arpa/inet.h>
+
 namespace ouroboros::io {
 
 struct HostResolver::Request {
@@ -51,14 +53,19 @@ void HostResolver::resolve(const std::string& host, const std::string& port, OnD
   }
 }
 
-std::string address_text(const addrinfo& address) {
-  char text[64] = {};
-  if (address.ai_family == AF_INET) {
-    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(address.ai_addr), text, sizeof text);
-  } else if (address.ai_family == AF_INET6) {
-    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(address.ai_addr), text, sizeof text);
+std::string address_text(const sockaddr& address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.sa_family == AF_INET) {
+    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&address), text, sizeof text);
+  } else if (address.sa_family == AF_INET6) {
+    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&address), text, sizeof text);
   }
   return text;
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char address[sizeof(in6_addr)];
+  return inet_pton(AF_INET, text.c_str(), address) == 1 || inet_pton(AF_INET6, text.c_str(), address) == 1;
 }
 
 }  // namespace ouroboros::io

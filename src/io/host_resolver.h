@@ -1,5 +1,6 @@
 #pragma once
-// Resolves a host name on libuv's thread pool, so a slow DNS server never stalls the loop.
+// Resolves a host name on libuv's thread pool, so a slow DNS server never stalls the loop; and
+// the small address helpers that go with it.
 // Destroying the resolver cancels the answer (libuv still finishes the lookup, and the request
 // frees itself then).
 #include <functional>
@@ -30,6 +31,8 @@ class HostResolver {
 };
 
 // An address as text ("127.0.0.1", "::1"); "" for a family other than IPv4 and IPv6.
-std::string address_text(const addrinfo& address);
+std::string address_text(const sockaddr& address);
+// Whether `text` is an IPv4 or IPv6 address rather than a name.
+bool is_ip_address(const std::string& text);
 
 }  // namespace ouroboros::io

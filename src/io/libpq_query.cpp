@@ -11,11 +11,6 @@ std::string* find_key(std::vector<std::pair<std::string, std::string>>& conninfo
   return nullptr;
 }
 
-bool is_address(const std::string& text) {
-  unsigned char address[16];
-  return uv_inet_pton(AF_INET, text.c_str(), address) == 0 || uv_inet_pton(AF_INET6, text.c_str(), address) == 0;
-}
-
 // The conninfo key whose value libpq would look up by name: `hostaddr` when it holds a name
 // (libpq wants an address there; the name to verify stays in `host`), else `host` unless it is a
 // socket directory ('/', or '@' for an abstract socket). Lists are left to libpq. Null: none.
@@ -24,7 +19,7 @@ const char* name_to_look_up(std::vector<std::pair<std::string, std::string>>& co
     const std::string* value = find_key(conninfo, key);
     if (value == nullptr) continue;
     if (value->empty() || (*value)[0] == '/' || (*value)[0] == '@' ||
-        value->find(',') != std::string::npos || is_address(*value))
+        value->find(',') != std::string::npos || is_ip_address(*value))
       return nullptr;
     return key;
   }
@@ -86,7 +81,7 @@ void LibpqQuery::resolved(const std::string& name, int status, addrinfo* address
   const std::string host_name = host ? *host : name;
   std::string hosts, hostaddrs;
   for (addrinfo* a = addresses; a != nullptr; a = a->ai_next) {
-    const std::string text = address_text(*a);
+    const std::string text = address_text(*a->ai_addr);
     if (text.empty() || (',' + hostaddrs + ',').find(',' + text + ',') != std::string::npos) continue;
     hosts += (hosts.empty() ? "" : ",") + host_name;
     hostaddrs += (hostaddrs.empty() ? "" : ",") + text;

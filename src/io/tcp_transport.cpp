@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "io/host_resolver.h"
+
 namespace ouroboros::io {
 
 namespace {
@@ -15,19 +17,11 @@ std::string describe_peer(uv_tcp_t* tcp, std::string& ip) {
   sockaddr_storage addr{};
   int len = sizeof(addr);
   if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
-  char host[INET6_ADDRSTRLEN] = {0};
   int port = 0;
-  if (addr.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&addr);
-    uv_ip4_name(a, host, sizeof(host));
-    port = ntohs(a->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
-    uv_ip6_name(a, host, sizeof(host));
-    port = ntohs(a->sin6_port);
-  }
-  ip = host;
-  return std::string(host) + ":" + std::to_string(port);
+  if (addr.ss_family == AF_INET) port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  else if (addr.ss_family == AF_INET6) port = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+  ip = address_text(*reinterpret_cast<const sockaddr*>(&addr));
+  return ip + ":" + std::to_string(port);
 }
 }  // namespace
 

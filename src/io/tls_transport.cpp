@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "io/event_loop.h"
+#include "io/host_resolver.h"
 
 namespace ouroboros::io {
 
@@ -24,11 +25,6 @@ constexpr std::size_t kWriteChunk = 3 * kRecordSize;
 // Looking costs a fraction of clearing (which walks every slot), and it is nearly always empty.
 void clear_openssl_errors() {
   if (ERR_peek_error() != 0) ERR_clear_error();
-}
-
-bool is_ip_address(const std::string& name) {
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
 }
 
 // RFC 5929 tls-server-end-point: the certificate hashed with its signature's hash function,

@@ -25,7 +25,7 @@ Answer resolve_once(const std::string& host) {
   resolver.resolve(host, "5432", [&](int status, addrinfo* addresses) {
     Answer a;
     a.status = status;
-    for (addrinfo* ai = addresses; ai != nullptr; ai = ai->ai_next) a.addresses.push_back(address_text(*ai));
+    for (addrinfo* ai = addresses; ai != nullptr; ai = ai->ai_next) a.addresses.push_back(address_text(*ai->ai_addr));
     if (addresses) uv_freeaddrinfo(addresses);
     answer = a;
   });
