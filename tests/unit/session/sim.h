@@ -105,15 +105,18 @@ inline Bytes cat(std::initializer_list<Bytes> parts) {
 
 // ---- splitting ----
 
-struct Msg {
+// One message of a stream, as views into it: what the model and the fuzz target walk, without
+// copying (the fuzz target runs thousands of messages per input; copies were half its time).
+struct MsgView {
   char type = 0;
-  Bytes body;
-  Bytes raw;  // type, length and body
+  ByteView body;
+  ByteView raw;  // type, length and body
   std::string_view text() const { return as_chars(body); }
 };
 
-inline std::vector<Msg> split(ByteView bytes) {
-  std::vector<Msg> out;
+// Calls f(MsgView) for each message of a well-framed stream (a broken frame fails the check).
+template <class F>
+void for_each_message(ByteView bytes, F&& f) {
   std::size_t pos = 0;
   while (pos < bytes.size()) {
     SIM_REQUIRE(bytes.size() - pos >= 5);
@@ -121,14 +124,25 @@ inline std::vector<Msg> split(ByteView bytes) {
                         (std::uint32_t(bytes[pos + 3]) << 8) | std::uint32_t(bytes[pos + 4]);
     SIM_REQUIRE(len >= 4);
     SIM_REQUIRE(bytes.size() - pos >= 1 + len);
-    Msg m;
-    m.type = static_cast<char>(bytes[pos]);
-    m.body.assign(bytes.begin() + static_cast<std::ptrdiff_t>(pos + 5),
-                  bytes.begin() + static_cast<std::ptrdiff_t>(pos + 1 + len));
-    m.raw.assign(bytes.begin() + static_cast<std::ptrdiff_t>(pos), bytes.begin() + static_cast<std::ptrdiff_t>(pos + 1 + len));
-    out.push_back(std::move(m));
+    f(MsgView{static_cast<char>(bytes[pos]), bytes.subspan(pos + 5, len - 4), bytes.subspan(pos, 1 + len)});
     pos += 1 + len;
   }
+}
+
+// A message with its own copy of the bytes, for tests that keep messages past their stream.
+struct Msg {
+  char type = 0;
+  Bytes body;
+  Bytes raw;  // type, length and body
+  Msg() = default;
+  explicit Msg(const MsgView& m) : type(m.type), body(m.body.begin(), m.body.end()), raw(m.raw.begin(), m.raw.end()) {}
+  std::string_view text() const { return as_chars(body); }
+  operator MsgView() const { return MsgView{type, body, raw}; }
+};
+
+inline std::vector<Msg> split(ByteView bytes) {
+  std::vector<Msg> out;
+  for_each_message(bytes, [&](const MsgView& m) { out.emplace_back(m); });
   return out;
 }
 
@@ -157,7 +171,7 @@ inline std::string render(ByteView bytes) {
   return out;
 }
 
-inline std::optional<std::string> sqlstate_of(const Msg& m) {
+inline std::optional<std::string> sqlstate_of(const MsgView& m) {
   if (m.type != 'E') return std::nullopt;
   auto fields = pr::decode_error_fields(m.body);
   if (!fields) return std::nullopt;
@@ -178,12 +192,13 @@ class FakePg {
     bool stale = false;  // its plan was invalidated by DDL: Bind/Describe fail with 0A000
   };
 
-  std::map<std::string, Stmt> statements;
-  std::map<std::string, std::string> portals;  // portal -> query
+  std::map<std::string, Stmt, std::less<>> statements;
+  std::map<std::string, std::string, std::less<>> portals;  // portal -> query
   bool ignore_till_sync = false;
   char status = 'I';
   bool table_dropped = false;
-  std::vector<Msg> received;  // every message, ignored ones included
+  std::vector<Msg> received;  // every message, ignored ones included (if keep_received)
+  bool keep_received = true;
 
   // ALTER TABLE: every cached plan that exists now must not change its result type.
   void ddl() {
@@ -193,10 +208,10 @@ class FakePg {
 
   Bytes feed(ByteView in) {
     Bytes out;
-    for (Msg& m : split(in)) {
-      received.push_back(m);
+    for_each_message(in, [&](const MsgView& m) {
+      if (keep_received) received.emplace_back(m);
       handle(m, out);
-    }
+    });
     return out;
   }
 
@@ -230,7 +245,7 @@ class FakePg {
     return true;
   }
 
-  void handle(const Msg& m, Bytes& out) {
+  void handle(const MsgView& m, Bytes& out) {
     if (ignore_till_sync && m.type != 'S') return;  // PostgreSQL skips everything (Query too) until Sync
     switch (m.type) {
       case 'P': {
@@ -241,7 +256,7 @@ class FakePg {
           return error(out, "42601", "syntax error at or near \"error\"", true);
         if (table_dropped && p->query.find("tbl") != std::string_view::npos)
           return error(out, "42P01", "relation \"tbl\" does not exist", true);
-        if (!p->statement.empty() && statements.count(std::string(p->statement)))
+        if (!p->statement.empty() && statements.contains(p->statement))
           return error(out, "42P05", "prepared statement " + quoted(p->statement) + " already exists", true);
         statements[std::string(p->statement)] = Stmt{std::string(p->query), p->parameter_types, false};
         return empty(out, pr::backend::kParseComplete);
@@ -250,7 +265,7 @@ class FakePg {
         auto b = pr::decode_bind(m.body);
         SIM_REQUIRE(b);
         if (aborted(out, true)) return;
-        auto it = statements.find(std::string(b->statement));
+        auto it = statements.find(b->statement);
         if (it == statements.end())
           return error(out, "26000",
                        b->statement.empty() ? std::string("unnamed prepared statement does not exist")
@@ -265,7 +280,7 @@ class FakePg {
         SIM_REQUIRE(d);
         if (aborted(out, true)) return;
         if (d->kind == 'S') {
-          auto it = statements.find(std::string(d->name));
+          auto it = statements.find(d->name);
           if (it == statements.end())
             return error(out, "26000", "prepared statement " + quoted(d->name) + " does not exist", true);
           if (it->second.stale) return error(out, "0A000", std::string(kCachedPlanChanged), true);
@@ -275,7 +290,7 @@ class FakePg {
           w.finish();
           return row_description(out, it->second.query);
         }
-        auto it = portals.find(std::string(d->name));
+        auto it = portals.find(d->name);
         if (it == portals.end()) return error(out, "34000", "portal " + quoted(d->name) + " does not exist", true);
         return row_description(out, it->second);
       }
@@ -283,7 +298,7 @@ class FakePg {
         auto e = pr::decode_execute(m.body);
         SIM_REQUIRE(e);
         if (aborted(out, true)) return;
-        auto it = portals.find(std::string(e->portal));
+        auto it = portals.find(e->portal);
         if (it == portals.end()) return error(out, "34000", "portal " + quoted(e->portal) + " does not exist", true);
         if (it->second.find("1/0") != std::string::npos) return error(out, "22012", "division by zero", true);
         pr::MessageWriter w(out, pr::backend::kDataRow);
@@ -376,18 +391,17 @@ struct Pooler {
     Bytes server_scratch;
     OutgoingBytes to_server(server_scratch);  // views of the messages until it is sent
     Bytes to_client;
-    const std::vector<Msg> messages = split(bytes);
-    for (const Msg& m : messages) {
+    for_each_message(bytes, [&](const MsgView& m) {
       if (m.type == 'Q' && caching) {
-        std::string sql(m.text().substr(0, m.text().size() - 1));
-        if (sql.rfind("DEALLOCATE ", 0) == 0 && sql != "DEALLOCATE ALL" &&
-            rewriter.deallocate(sql.substr(11), s.transaction_status, c.statements, s.replies, to_client))
-          continue;
+        const std::string_view sql = m.text().substr(0, m.text().size() - 1);
+        if (sql.starts_with("DEALLOCATE ") && sql != "DEALLOCATE ALL" &&
+            rewriter.deallocate(std::string(sql.substr(11)), s.transaction_status, c.statements, s.replies, to_client))
+          return;
       }
       Rewritten r = rewriter.on_client_message(m.type, m.body, m.raw, caching, c.statements, s.prepared, s.replies,
                                                to_server, to_client);
       SIM_REQUIRE(!r.malformed);
-    }
+    });
     append(c.received, to_client);
     append(s.pending, to_server.bytes());
   }
@@ -398,9 +412,12 @@ struct Pooler {
     in.swap(s.pending);
     append(s.sent, in);
     Bytes replies = s.pg.feed(in);
-    for (const Msg& m : split(replies)) {
+    for_each_message(replies, [&](const MsgView& m) {
       Route route = s.replies.on_server_message(m.type, m.type == 'E' || m.type == 'Z' ? ByteView(m.body) : ByteView());
-      if (m.type == 'Z') s.transaction_status = static_cast<char>(m.body.at(0));
+      if (m.type == 'Z') {
+        SIM_REQUIRE(!m.body.empty());
+        s.transaction_status = static_cast<char>(m.body[0]);
+      }
       if (m.type == 'C') {
         auto tag = pr::decode_command_complete(m.body);
         if (tag && (*tag == "DISCARD ALL" || *tag == "DEALLOCATE ALL")) {
@@ -415,7 +432,7 @@ struct Pooler {
       StatementRewriter::forget_names(route, c.statements);
       for (auto id : route.not_closed) s.prepared.queue_close({id, session::server_statement_name(id)});
       if (route.stale_statement != 0) s.prepared.forget(route.stale_statement, true);
-    }
+    });
   }
 
   void send(SimClient& c, SimServer& s, ByteView bytes) {
