@@ -25,12 +25,11 @@ using fuzz::require;
 
 namespace {
 
-// A reply stream with each ErrorResponse cut down to its SQLSTATE. A message pipelined behind
-// an error the proxy has not seen yet still uses the proxy's statement name, so the server's
-// message text may name "_ouroboros_N" where PostgreSQL names the client's statement; the
-// SQLSTATE (and everything else) must agree.
-std::string normalized(ByteView replies) {
-  std::string out;
+// Appends a reply stream with each ErrorResponse cut down to its SQLSTATE. A message pipelined
+// behind an error the proxy has not seen yet still uses the proxy's statement name, so the
+// server's message text may name "_ouroboros_N" where PostgreSQL names the client's statement;
+// the SQLSTATE (and everything else) must agree.
+void append_normalized(std::string& out, ByteView replies) {
   for_each_message(replies, [&](const MsgView& m) {
     out += m.type;
     if (m.type == 'E') {
@@ -40,7 +39,6 @@ std::string normalized(ByteView replies) {
     }
     out += '\x1f';
   });
-  return out;
 }
 
 // A client's replies and what its own PostgreSQL session sent, both only growing, normalized as
@@ -67,7 +65,7 @@ class ReplyComparison {
  private:
   static void grow(std::string& text, std::size_t& done, const Bytes& stream) {
     require(stream.size() >= done);
-    text += normalized(ByteView(stream).subspan(done));
+    append_normalized(text, ByteView(stream).subspan(done));
     done = stream.size();
   }
   void update(const SimClient& client) {

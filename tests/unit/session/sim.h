@@ -408,10 +408,9 @@ struct Pooler {
 
   // ServerConnection::on_readable: the server runs what it was sent; every reply is routed.
   void deliver(SimClient& c, SimServer& s) {
-    Bytes in;
-    in.swap(s.pending);
-    append(s.sent, in);
-    Bytes replies = s.pg.feed(in);
+    append(s.sent, s.pending);
+    const Bytes replies = s.pg.feed(s.pending);
+    s.pending.clear();  // (keeps its capacity for the next batch)
     for_each_message(replies, [&](const MsgView& m) {
       Route route = s.replies.on_server_message(m.type, m.type == 'E' || m.type == 'Z' ? ByteView(m.body) : ByteView());
       if (m.type == 'Z') {
