@@ -36,14 +36,22 @@ namespace pr = ouroboros::protocol;
 
 // ---- message builders ----
 
-inline Bytes parse(std::string_view name, std::string_view query, std::vector<std::uint32_t> types = {}) {
+// A buffer for one message: reserved once, where growing from empty reallocated several times
+// per message (the fuzz target builds thousands of messages per input).
+inline Bytes message_buffer() {
   Bytes out;
+  out.reserve(128);
+  return out;
+}
+
+inline Bytes parse(std::string_view name, std::string_view query, std::vector<std::uint32_t> types = {}) {
+  Bytes out = message_buffer();
   pr::encode_parse(out, name, query, types);
   return out;
 }
 
 inline Bytes bind(std::string_view statement, std::vector<std::string> params = {}, std::string_view portal = "") {
-  Bytes out;
+  Bytes out = message_buffer();
   pr::MessageWriter w(out, pr::frontend::kBind);
   w.cstring(portal).cstring(statement);
   w.int16(0);  // all parameters in text
@@ -58,7 +66,7 @@ inline Bytes bind(std::string_view statement, std::vector<std::string> params = 
 }
 
 inline Bytes describe(char kind, std::string_view name) {
-  Bytes out;
+  Bytes out = message_buffer();
   pr::MessageWriter w(out, pr::frontend::kDescribe);
   w.int8(static_cast<std::uint8_t>(kind)).cstring(name);
   w.finish();
@@ -66,7 +74,7 @@ inline Bytes describe(char kind, std::string_view name) {
 }
 
 inline Bytes execute(std::string_view portal = "", std::int32_t max_rows = 0) {
-  Bytes out;
+  Bytes out = message_buffer();
   pr::MessageWriter w(out, pr::frontend::kExecute);
   w.cstring(portal).int32(max_rows);
   w.finish();
@@ -74,25 +82,25 @@ inline Bytes execute(std::string_view portal = "", std::int32_t max_rows = 0) {
 }
 
 inline Bytes close_statement(std::string_view name) {
-  Bytes out;
+  Bytes out = message_buffer();
   pr::encode_close(out, 'S', name);
   return out;
 }
 
 inline Bytes sync_msg() {
-  Bytes out;
+  Bytes out = message_buffer();
   pr::encode_sync(out);
   return out;
 }
 
 inline Bytes flush_msg() {
-  Bytes out;
+  Bytes out = message_buffer();
   pr::encode_flush(out);
   return out;
 }
 
 inline Bytes query(std::string_view sql) {
-  Bytes out;
+  Bytes out = message_buffer();
   pr::encode_query(out, sql);
   return out;
 }
@@ -208,6 +216,7 @@ class FakePg {
 
   Bytes feed(ByteView in) {
     Bytes out;
+    out.reserve(512);  // (a batch's answers, without reallocating message by message)
     for_each_message(in, [&](const MsgView& m) {
       if (keep_received) received.emplace_back(m);
       handle(m, out);
@@ -383,14 +392,16 @@ struct Pooler {
   StatementStats stats;
   StatementRewriter rewriter{registry, stats};
   bool caching = true;
+  Bytes server_scratch_;  // rewrite()'s buffers, kept between calls as a connection keeps its own
+  Bytes to_client_;
 
   // ClientConnection::relay: the client's messages go through the rewriter (SQL DEALLOCATE of a
   // name intercepted first); the proxy's own due answers go to the client at once.
   void rewrite(SimClient& c, SimServer& s, ByteView bytes) {
     append(c.expected, c.reference.feed(bytes));
-    Bytes server_scratch;
-    OutgoingBytes to_server(server_scratch);  // views of the messages until it is sent
-    Bytes to_client;
+    OutgoingBytes to_server(server_scratch_);  // views of the messages until it is sent
+    Bytes& to_client = to_client_;
+    to_client.clear();
     for_each_message(bytes, [&](const MsgView& m) {
       if (m.type == 'Q' && caching) {
         const std::string_view sql = m.text().substr(0, m.text().size() - 1);
