@@ -7,6 +7,10 @@
 # FUZZ_MAX_SECONDS (default 0: no limit) caps each target's time. Prints a Markdown table row per
 # target: executions, max_len, coverage (cov/ft of libFuzzer's last status line), the outcome and
 # the average executions per second.
+# FUZZ_FORK=N runs each target in libFuzzer's fork mode with N worker processes (one per core:
+# a slow target reaches its executions N times sooner); the executions, coverage and crash
+# count then come from the parent's status lines (its `cov` counts differently from a single
+# process's).
 # Environment: FUZZ_BUILD_DIR (default <repo>/build-fuzz), FUZZ_NO_BUILD=1 (run the targets
 # already built there).
 set -euo pipefail
@@ -27,6 +31,7 @@ max_len_of() {
   esac
 }
 max_seconds=${FUZZ_MAX_SECONDS:-0}
+fork=${FUZZ_FORK:-0}
 source "$root/tests/fuzz/targets.sh"
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then targets=("${FUZZ_TARGETS[@]}"); fi
@@ -44,14 +49,37 @@ for target in "${targets[@]}"; do
   log="$dir/fuzz.log"
   outcome="zero"
   max_len=${FUZZ_MAX_LEN:-$(max_len_of "$target")}
+  fork_args=()
+  if [[ "$fork" != "0" ]]; then fork_args=(-fork="$fork"); fi
   "$build/tests/fuzz/fuzz_$target" "$dir/corpus" "$root/tests/fuzz/corpus/$target" \
-    -runs="$runs" -max_len="$max_len" -max_total_time="$max_seconds" \
-    -artifact_prefix="$dir/" -print_final_stats=1 >"$log" 2>&1 || { outcome="CRASH (see $dir)"; status=1; }
-  executions=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+    -runs="$runs" -max_len="$max_len" -max_total_time="$max_seconds" "${fork_args[@]}" \
+    -artifact_prefix="$dir/" -print_final_stats=1 >"$log" 2>&1 || {
+    status=1
+    # Ctrl-C (SIGINT) ends a run early without a failure; anything else left an input in $dir.
+    if grep -q 'libFuzzer: run interrupted' "$log" &&
+      ! compgen -G "$dir/crash-*" >/dev/null && ! compgen -G "$dir/timeout-*" >/dev/null &&
+      ! compgen -G "$dir/oom-*" >/dev/null && ! compgen -G "$dir/leak-*" >/dev/null; then
+      outcome="zero (stopped by hand)"
+    else
+      outcome="CRASH (see $dir)"
+    fi
+  }
   last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1)
   cov=$(grep -o 'cov: [0-9]*' <<<"$last" | grep -o '[0-9]*$' || echo "?")
   ft=$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*$' || echo "?")
-  per_second=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  if [[ "$fork" != "0" ]]; then
+    # The parent's lines: "#N: cov: C ft: F corp: K exec/s E oom/timeout/crash: 0/0/0 ...".
+    executions=$(grep -o '^#[0-9]*' <<<"$last" | tr -d '#' || echo "?")
+    per_second=$(grep -o 'exec/s [0-9]*' <<<"$last" | grep -o '[0-9]*$' || echo "?")
+    failures=$(grep -o 'oom/timeout/crash: [0-9/]*' <<<"$last" | grep -o '[0-9/]*$' || echo "?")
+    if [[ "$failures" != "0/0/0" && "$outcome" == zero* ]]; then
+      outcome="oom/timeout/crash $failures (see $dir)"
+      status=1
+    fi
+  else
+    executions=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+    per_second=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  fi
   echo "| fuzz_$target | $executions | $max_len | $cov | $ft | $outcome | $per_second |"
 done
 exit $status
