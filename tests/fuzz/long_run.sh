@@ -70,7 +70,10 @@ for target in "${targets[@]}"; do
   if [[ "$fork" != "0" ]]; then
     # The parent's lines: "#N: cov: C ft: F corp: K exec/s E oom/timeout/crash: 0/0/0 ...".
     executions=$(grep -o '^#[0-9]*' <<<"$last" | tr -d '#' || echo "?")
-    per_second=$(grep -o 'exec/s [0-9]*' <<<"$last" | grep -o '[0-9]*$' || echo "?")
+    # (its exec/s is the last job's; the average is executions over the run's time)
+    seconds=$(grep -o 'time: [0-9]*s' <<<"$last" | grep -o '[0-9]*' || echo 0)
+    per_second="?"
+    if [[ "$executions" =~ ^[0-9]+$ && "$seconds" -gt 0 ]]; then per_second=$((executions / seconds)); fi
     failures=$(grep -o 'oom/timeout/crash: [0-9/]*' <<<"$last" | grep -o '[0-9/]*$' || echo "?")
     if [[ "$failures" != "0/0/0" && "$outcome" == zero* ]]; then
       outcome="oom/timeout/crash $failures (see $dir)"
