@@ -40,6 +40,15 @@ if [[ "${FUZZ_NO_BUILD:-}" != "1" ]]; then
   FUZZ_BUILD_ONLY=1 "$root/tests/fuzz/smoke.sh" >/dev/null  # builds every target (fails without clang)
 fi
 
+# Whether libFuzzer left a crash, timeout, out-of-memory or leak input in the directory.
+left_failing_input() {
+  local kind
+  for kind in crash timeout oom leak; do
+    if compgen -G "$1/$kind-*" >/dev/null; then return 0; fi
+  done
+  return 1
+}
+
 status=0
 echo "| target | executions | max_len | cov | ft | crashes | exec/s |"
 echo "|---|---|---|---|---|---|---|"
@@ -56,9 +65,7 @@ for target in "${targets[@]}"; do
     -artifact_prefix="$dir/" -print_final_stats=1 >"$log" 2>&1 || {
     status=1
     # Ctrl-C (SIGINT) ends a run early without a failure; anything else left an input in $dir.
-    if grep -q 'libFuzzer: run interrupted' "$log" &&
-      ! compgen -G "$dir/crash-*" >/dev/null && ! compgen -G "$dir/timeout-*" >/dev/null &&
-      ! compgen -G "$dir/oom-*" >/dev/null && ! compgen -G "$dir/leak-*" >/dev/null; then
+    if grep -q 'libFuzzer: run interrupted' "$log" && ! left_failing_input "$dir"; then
       outcome="zero (stopped by hand)"
     else
       outcome="CRASH (see $dir)"

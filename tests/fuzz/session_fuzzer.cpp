@@ -253,6 +253,11 @@ class ModelRun {
 
 // ---- the raw run ----
 
+// Walks a stream's messages: a broken frame traps.
+void require_framed(ByteView stream) {
+  for_each_message(stream, [](const MsgView&) {});
+}
+
 void raw_run(std::string_view input) {
   StatementRegistry registry;
   StatementStats stats;
@@ -274,13 +279,13 @@ void raw_run(std::string_view input) {
       Bytes to_client;
       const Rewritten result = rewriter.on_client_message(
           type, body, raw, record.tag & 0x40, client, server, replies, to_server, to_client);
-      for_each_message(to_server.bytes(), [](const MsgView&) {});  // traps on a broken frame
-      for_each_message(to_client, [](const MsgView&) {});
+      require_framed(to_server.bytes());
+      require_framed(to_client);
       if (result.malformed) require(to_client.empty());
     } else {
       const char type = static_cast<char>(record.tag & 0x7f);
       const Route route = replies.on_server_message(type, body);
-      for_each_message(route.answers, [](const MsgView&) {});
+      require_framed(route.answers);
       require(!route.finished_request || type == 'Z');
       for (auto id : route.not_prepared) server.forget(id, false);
       for (auto id : route.found_prepared) server.found(id, server_statement_name(id));
